@@ -1,0 +1,18 @@
+"""What a format-specific extractor hands back before the shared finishing steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ExtractedFields:
+    paragraphs: list[str]
+    title: str | None = None
+    author: str | None = None
+    site_name: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)

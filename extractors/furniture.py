@@ -1,0 +1,114 @@
+"""Site furniture: the lines a page wraps around an article that are not the article.
+
+Rules (documented in the README, "Cleaning rules"):
+1. Anywhere: whole-line prompts and widgets (comment prompts, "Recommended Stories", "Posted on ...",
+   "Check out more news ...", share/subscribe/read-more lines), copyright lines, and photo captions
+   or credits (a line ending in a picture agency credit such as "... NASA via Getty Images" or
+   "NASA/Getty", or a wire-photo caption "CITY - MONTH DD: In this photo ..."). A caption's short
+   heading line directly above it in the same block goes with it.
+2. Only at the end of the article, scanning upwards until the first real paragraph: author bios
+   ("Jane Doe is a senior fellow ..."), signature blocks (a name line plus a role line) and
+   disclaimer boilerplate ("views expressed ... are solely those of the author", "X is produced by ...").
+Everything else, quotes and editorial notes inside the article included, is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+_I = re.IGNORECASE
+
+_WIDGET_LINES = re.compile(
+    r"""(?:
+        join\ the\ discussion | leave\ a\ (?:reply|comment) | comments?(?:\ \(\d+\))?
+      | your\ email\ address\ will\ not\ be\ published.* | required\ fields\ are\ marked.*
+      | recommended(?:\ stories|\ for\ you|\ reading|\ articles)? | real\ time\ analytics
+      | check\ out\ more\ (?:news|stories|articles)\b.* | posted\ (?:on|in|by)\b.{0,60}
+      | (?:related|more|top|latest)\ (?:stories|articles|news|coverage|videos?)
+      | (?:share|tweet|email|print)(?:\ this)?(?:\ (?:article|story|page))?(?:\ on\ \w+)?
+      | advertisement | sponsored(?:\ content)? | trending(?:\ now)? | most\ (?:read|popular|viewed)
+      | (?:subscribe|sign\ up)\b.{0,100} | follow\ us\b.{0,80} | click\ here\b.{0,80}
+      | (?:read|see)\ (?:more|also)\s*[:\u00bb>|-].{0,200}
+    )[\s.!:]*""",
+    _I | re.VERBOSE,
+)
+_COPYRIGHT = re.compile(r"^(?:\u00a9|\(c\)\s|copyright\b)|\ball rights reserved\b", _I)
+_CREDIT_END = re.compile(
+    r"""(?:
+        \bvia\ Getty\ Images | \bGetty\ Images | [\w.-]+/Getty | \bShutterstock | \bAlamy(?:\ Stock\ Photo)?
+      | \b(?:AP|AFP|Reuters|EPA)(?:\ Photo)?/[\w .'-]{1,40} | \bAP\ Photo\b[\w .'/-]{0,40}
+      | \((?:photo|image|picture|credit)s?\b[^)]{0,100}\)
+    )\s*\)?\.?$""",
+    re.VERBOSE,
+)
+_CAPTION_START = re.compile(
+    r"^(?:[A-Z][A-Z ,.'-]{2,40}\s[-\u2013\u2014]\s[A-Z]+\s\d{1,2}:\s+In this\b|(?:photo|image|pictured|caption|credit)s?\s*:)",
+    _I,
+)
+_BIO = re.compile(
+    r"^[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3}\s+(?:is|was|has been|serves as)\s+(?:a|an|the)\b[^.]{0,160}?"
+    r"\b(?:associate|fellow|professor|reporter|correspondent|writer|journalist|editor|contributor"
+    r"|columnist|analyst|researcher|director|author|producer)\b"
+)
+_DISCLAIMER = re.compile(
+    r"views.{0,80}expressed.{0,160}(?:solely|only|do not necessarily|those of the author)"
+    r"|does not take specific policy positions"
+    r"|\bis (?:produced|published) by (?:the )?[^.]{0,120}\b(?:institution|organi[sz]ation|cent(?:er|re)|foundation)\b",
+    _I,
+)
+_NAME_LINE = re.compile(r"^[A-Z][\w'-]+(?:\s+(?:[A-Z]\.|[A-Z][\w'-]+)){1,3}$")
+_ROLE_WORDS = re.compile(
+    r"\b(?:senior|associate|fellow|editor|reporter|correspondent|writer|contributor|professor|director"
+    r"|analyst|columnist)\b",
+    _I,
+)
+
+
+def is_widget_line(line: str) -> bool:
+    return bool(_WIDGET_LINES.fullmatch(line.strip()))
+
+
+def is_copyright(line: str) -> bool:
+    return len(line) < 300 and bool(_COPYRIGHT.search(line))
+
+
+def is_caption(line: str) -> bool:
+    return bool(_CREDIT_END.search(line) or _CAPTION_START.search(line))
+
+
+def is_short_heading(line: str) -> bool:
+    return len(line.split()) <= 10 and not line.rstrip().endswith((".", "!", "?", ":", ";", ","))
+
+
+def _is_signature(block: list[str]) -> bool:
+    return (
+        2 <= len(block) <= 3
+        and bool(_NAME_LINE.match(block[0].strip()))
+        and all(_ROLE_WORDS.search(line) for line in block[1:])
+    )
+
+
+def _is_tail_boilerplate(block: list[str]) -> bool:
+    joined = " ".join(block)
+    return bool(_BIO.match(joined) or _DISCLAIMER.search(joined)) or _is_signature(block)
+
+
+def _strip_block(block: list[str]) -> list[str]:
+    kept: list[str] = []
+    for line in block:
+        if is_widget_line(line) or is_copyright(line):
+            continue
+        if is_caption(line):
+            if kept and is_short_heading(kept[-1]):
+                kept.pop()
+            continue
+        kept.append(line)
+    return kept
+
+
+def strip_furniture(blocks: list[list[str]]) -> list[str]:
+    """Paragraphs of the article, given blocks of lines (a block is what blank lines separate)."""
+    cleaned = [kept for kept in map(_strip_block, blocks) if kept]
+    while cleaned and _is_tail_boilerplate(cleaned[-1]):
+        cleaned.pop()
+    return [line for block in cleaned for line in block]

@@ -1,0 +1,54 @@
+"""Configuration in one place: defaults, then MEDIAMON_* environment variables, then CLI options."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from extractors.document import DEFAULT_MAX_BYTES
+from extractors.language import MIN_PROBABILITY
+
+DEFAULT_DB = Path("data/mediamon.duckdb")
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable or option."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path = DEFAULT_DB
+    batch_size: int = 200
+    max_document_bytes: int = DEFAULT_MAX_BYTES
+    language_min_probability: float = MIN_PROBABILITY
+    busy_wait_seconds: float = 10.0
+
+    def with_options(self, **options: object) -> Settings:
+        """Override with the CLI options that were given (None means not given)."""
+        given = {k: v for k, v in options.items() if v is not None}
+        if "db" in given:
+            given["db"] = Path(given["db"])
+        return replace(self, **given)
+
+
+_ENV = {
+    "MEDIAMON_DB": ("db", Path),
+    "MEDIAMON_BATCH_SIZE": ("batch_size", int),
+    "MEDIAMON_MAX_DOCUMENT_BYTES": ("max_document_bytes", int),
+    "MEDIAMON_LANGUAGE_MIN_PROBABILITY": ("language_min_probability", float),
+    "MEDIAMON_BUSY_WAIT_SECONDS": ("busy_wait_seconds", float),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for variable, (name, parse) in _ENV.items():
+        if environ.get(variable, "").strip():
+            try:
+                values[name] = parse(environ[variable].strip())
+            except ValueError as exc:
+                raise SettingsError(f"{variable}={environ[variable]!r} is not a valid {parse.__name__}") from exc
+    return Settings(**values)

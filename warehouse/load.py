@@ -1,0 +1,163 @@
+"""Transactional, idempotent batch loads of articles and rejects, and the runs log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+
+import duckdb
+import pyarrow as pa
+
+from extractors import Article, Reject
+from warehouse.db import transaction
+from warehouse.dedup import mark_exact_duplicates
+
+# Columns whose change makes a re-ingested document a new version (bumps ingested_at).
+_CONTENT_COLUMNS = (
+    "url", "title", "author", "site_name", "published_at", "description", "tags",
+    "language", "language_probability", "text", "word_count", "content_hash",
+)
+_ARTICLE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()), ("source_uri", pa.string()), ("url", pa.string()),
+        ("title", pa.string()), ("author", pa.string()), ("site_name", pa.string()),
+        ("published_at", pa.timestamp("us")), ("description", pa.string()), ("tags", pa.list_(pa.string())),
+        ("language", pa.string()), ("language_probability", pa.float64()), ("text", pa.string()),
+        ("word_count", pa.int32()), ("content_hash", pa.string()), ("raw_sha256", pa.string()),
+        ("extractor_version", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RejectedDocument:
+    source_uri: str
+    stage: str
+    reject: Reject
+
+
+@dataclass
+class LoadCounts:
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: LoadCounts) -> LoadCounts:
+        return LoadCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _articles_table(articles: list[Article]) -> pa.Table:
+    rows = [
+        {
+            "article_id": a.article_id, "source_uri": a.source_uri, "url": a.url, "title": a.title,
+            "author": a.author, "site_name": a.site_name, "published_at": a.published_at,
+            "description": a.description, "tags": list(a.tags), "language": a.language,
+            "language_probability": a.language_probability, "text": a.text, "word_count": a.word_count,
+            "content_hash": a.content_hash, "raw_sha256": a.raw_sha256, "extractor_version": a.extractor_version,
+        }
+        for a in articles
+    ]
+    return pa.Table.from_pylist(rows, schema=_ARTICLE_SCHEMA)
+
+
+def _rejects_table(rejects: list[RejectedDocument]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"source_uri": r.source_uri, "stage": r.stage, "reason": r.reject.reason, "detail": r.reject.detail}
+         for r in rejects],
+        schema=pa.schema([("source_uri", pa.string()), ("stage", pa.string()),
+                          ("reason", pa.string()), ("detail", pa.string())]),
+    )
+
+
+def load_batch(
+    conn: duckdb.DuckDBPyConnection,
+    articles: list[Article],
+    rejects: list[RejectedDocument],
+    run_id: str,
+    unchanged: int = 0,
+) -> LoadCounts:
+    """Upsert one batch in one transaction: new rows inserted, changed rows updated in place.
+
+    `unchanged` counts documents the caller skipped because their bytes were already loaded.
+    """
+    now = utc_now()
+    staged = _articles_table(list({a.article_id: a for a in articles}.values()))
+    staged_rejects = _rejects_table(rejects)
+    changed = " OR ".join(f"s.{c} IS DISTINCT FROM a.{c}" for c in _CONTENT_COLUMNS)
+    assignments = ", ".join(f"{c} = s.{c}" for c in _CONTENT_COLUMNS)
+    with transaction(conn):
+        conn.register("staged", staged)
+        conn.execute(
+            f"""CREATE OR REPLACE TEMP TABLE staged_changes AS
+                SELECT s.article_id,
+                       CASE WHEN a.article_id IS NULL THEN 'new'
+                            WHEN {changed} THEN 'changed' ELSE 'unchanged' END AS change
+                FROM staged s LEFT JOIN articles a USING (article_id)"""
+        )
+        conn.execute(
+            """INSERT INTO articles
+               SELECT s.*, NULL, NULL, ?, ?, ? FROM staged s
+               JOIN staged_changes c USING (article_id) WHERE c.change = 'new'""",
+            [now, now, run_id],
+        )
+        conn.execute(
+            f"""UPDATE articles a SET {assignments}, raw_sha256 = s.raw_sha256,
+                   extractor_version = s.extractor_version, ingested_at = ?, run_id = ?
+                FROM staged s JOIN staged_changes c USING (article_id)
+                WHERE a.article_id = s.article_id AND c.change = 'changed'""",
+            [now, run_id],
+        )
+        conn.execute(
+            """UPDATE articles a SET raw_sha256 = s.raw_sha256, extractor_version = s.extractor_version
+               FROM staged s JOIN staged_changes c USING (article_id)
+               WHERE a.article_id = s.article_id AND c.change = 'unchanged'
+                 AND (a.raw_sha256, a.extractor_version) IS DISTINCT FROM (s.raw_sha256, s.extractor_version)"""
+        )
+        conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
+        conn.register("staged_rejects", staged_rejects)
+        conn.execute(
+            "INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now]
+        )
+        mark_exact_duplicates(conn)
+        loaded, updated, same, duplicates = conn.execute(
+            """SELECT count(*) FILTER (c.change = 'new'), count(*) FILTER (c.change = 'changed'),
+                      count(*) FILTER (c.change = 'unchanged'),
+                      count(*) FILTER (c.change <> 'unchanged' AND a.duplicate_of IS NOT NULL)
+               FROM staged_changes c JOIN articles a USING (article_id)"""
+        ).fetchone()
+        conn.unregister("staged")
+        conn.unregister("staged_rejects")
+    return LoadCounts(loaded, updated, same + unchanged, duplicates, len(rejects))
+
+
+def known_documents(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """source_uri -> (raw_sha256, extractor_version) of every loaded article."""
+    rows = conn.execute("SELECT source_uri, raw_sha256, extractor_version FROM articles").fetchall()
+    return {uri: (raw, version) for uri, raw, version in rows}
+
+
+def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, flow_name: str, parameters: dict) -> None:
+    conn.execute(
+        """INSERT INTO runs (run_id, flow_name, started_at, status, parameters) VALUES (?, ?, ?, 'running', ?)
+           ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL""",
+        [run_id, flow_name, utc_now(), json.dumps(parameters, default=str)],
+    )
+
+
+def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: int, counts: LoadCounts) -> None:
+    conn.execute(
+        """UPDATE runs SET finished_at = ?, status = ?, seen = ?, loaded = ?, updated = ?, unchanged = ?,
+                  duplicates = ?, rejected = ? WHERE run_id = ?""",
+        [utc_now(), status, seen, counts.loaded, counts.updated, counts.unchanged,
+         counts.duplicates, counts.rejected, run_id],
+    )
