@@ -1,0 +1,41 @@
+"""Shared fixtures: fresh warehouses, the seed files, and one Prefect test harness per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = REPO_ROOT / "seeds"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> Path:
+    """Path of a warehouse file that does not exist yet."""
+    return tmp_path / "warehouse" / "mediamon.duckdb"
+
+
+@pytest.fixture
+def seed_paths() -> list[Path]:
+    return sorted(SEEDS_DIR.glob("*.txt"))
+
+
+@pytest.fixture
+def seed_copy(tmp_path: Path) -> Path:
+    """A writable copy of seeds/ for tests that edit files."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API for the whole session (starting one costs seconds)."""
+    from prefect.settings import temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(), temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield

@@ -1,0 +1,123 @@
+"""Warehouse functions on real DuckDB files: migrations, idempotent loads, rejects, exact duplicates."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import duckdb
+import pytest
+
+from extractors import Article, Reject, extract_document
+from warehouse import dedup
+from warehouse.checks import run_data_checks, table_checksum
+from warehouse.db import connect, migrate, open_writer
+from warehouse.load import LoadCounts, RejectedDocument, known_documents, load_batch
+
+VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
+
+
+def seed_articles(seed_paths) -> list[Article]:
+    return [extract_document(p.read_bytes(), p.as_uri(), "text") for p in seed_paths]
+
+
+def test_migrate_records_versions_and_is_rerunnable(fresh_db):
+    with open_writer(fresh_db) as conn:
+        assert migrate(conn) == []  # open_writer already applied them
+        versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert versions == [("001_init",)]
+    assert {"articles", "rejects", "runs", "schema_migrations"} <= tables
+
+
+def test_load_batch_is_idempotent(fresh_db, seed_paths):
+    articles = seed_articles(seed_paths)
+    with open_writer(fresh_db) as conn:
+        first = load_batch(conn, articles, [], "run-1")
+        before = table_checksum(conn, "articles")
+        second = load_batch(conn, articles, [], "run-2")
+        after = table_checksum(conn, "articles")
+        rows = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert first == LoadCounts(loaded=5)
+    assert second == LoadCounts(unchanged=5)
+    assert before == after and rows == 5
+
+
+def test_load_batch_updates_changed_article_in_place(fresh_db, seed_paths):
+    original = seed_articles(seed_paths)[0]
+    edited = dataclasses.replace(original, text=original.text + "\n\nAn update paragraph.", raw_sha256="edited")
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, [original], [], "run-1")
+        first_at = conn.execute("SELECT ingested_at FROM articles").fetchone()[0]
+        counts = load_batch(conn, [edited], [], "run-2")
+        row = conn.execute("SELECT article_id, text, ingested_at, first_ingested_at, run_id FROM articles").fetchall()
+    assert counts == LoadCounts(updated=1)
+    assert len(row) == 1
+    article_id, text, ingested_at, first_ingested_at, run_id = row[0]
+    assert article_id == original.article_id and text.endswith("An update paragraph.")
+    assert ingested_at > first_at and first_ingested_at == first_at and run_id == "run-2"
+
+
+def test_load_batch_rejects_are_recorded_once_and_cleared_on_success(fresh_db, seed_paths):
+    article = seed_articles(seed_paths)[0]
+    rejected = RejectedDocument(article.source_uri, "extract", Reject("empty", "0 bytes"))
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, [], [rejected], "run-1")
+        load_batch(conn, [], [rejected], "run-2")
+        assert conn.execute("SELECT reason, run_id FROM rejects").fetchall() == [("empty", "run-1")]
+        load_batch(conn, [article], [], "run-3")
+        assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+
+
+def test_load_batch_rolls_back_whole_batch_on_failure(fresh_db, seed_paths, monkeypatch):
+    articles = seed_articles(seed_paths)
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, articles[:2], [], "run-1")
+        before = table_checksum(conn, "articles")
+
+        def crash(_conn):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr("warehouse.load.mark_exact_duplicates", crash)
+        with pytest.raises(RuntimeError):
+            load_batch(conn, articles[2:], [RejectedDocument("file:///x", "read", Reject("empty"))], "run-2")
+        assert table_checksum(conn, "articles") == before
+        assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+
+
+def test_mark_exact_duplicates_picks_earliest_then_longest(fresh_db, seed_paths):
+    base = seed_articles(seed_paths)[1]
+    later = dataclasses.replace(base, source_uri="https://a.example/1", published_at=datetime(2022, 3, 7))
+    earlier = dataclasses.replace(base, source_uri="https://b.example/2", published_at=datetime(2022, 3, 5))
+    with open_writer(fresh_db) as conn:
+        counts = load_batch(conn, [base, later, earlier], [], "run-1")
+        rows = dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall())
+        assert run_data_checks(conn) == {}
+    assert counts.duplicates == 2
+    assert rows[earlier.source_uri] is None
+    assert rows[later.source_uri] == rows[base.source_uri] == earlier.article_id
+
+
+def test_known_documents_lists_loaded_bytes(fresh_db, seed_paths):
+    articles = seed_articles(seed_paths)
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, articles, [], "run-1")
+        known = known_documents(conn)
+    assert known[articles[0].source_uri] == (articles[0].raw_sha256, articles[0].extractor_version)
+
+
+def test_data_checks_catch_bad_rows(fresh_db, seed_paths):
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, seed_articles(seed_paths), [], "run-1")
+        assert run_data_checks(conn) == {}
+        conn.execute("UPDATE articles SET language = 'english' WHERE article_id = (SELECT min(article_id) FROM articles)")
+        conn.execute("INSERT INTO rejects VALUES ('file:///x', 'somewhere', 'Bad Reason', '', 'r', now())")
+        failures = run_data_checks(conn)
+    assert set(failures) == {"articles_language_codes", "rejects_reasons"}
+
+
+def test_connect_read_only_missing_file_says_what_to_do(tmp_path):
+    from warehouse.db import WarehouseMissing
+
+    with pytest.raises(WarehouseMissing, match="mediamon ingest"):
+        connect(tmp_path / "none.duckdb", read_only=True)
