@@ -42,7 +42,8 @@ _CREDIT_END = re.compile(
     re.VERBOSE,
 )
 _CAPTION_START = re.compile(
-    r"^(?:[A-Z][A-Z ,.'-]{2,40}\s[-\u2013\u2014]\s[A-Z]+\s\d{1,2}:\s+In this\b|(?:photo|image|pictured|caption|credit)s?\s*:)",
+    r"^(?:[A-Z][A-Z ,.'-]{2,40}\s[-\u2013\u2014]\s[A-Z]+\s\d{1,2}:\s+In this\b"
+    r"|(?:photo|image|pictured|caption|credit)s?\s*:)",
     _I,
 )
 _BIO = re.compile(

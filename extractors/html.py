@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import trafilatura
 from trafilatura.settings import set_date_params
@@ -62,5 +62,5 @@ def _parse_date(value: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed is not None and parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed

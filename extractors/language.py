@@ -12,9 +12,7 @@ MIN_PROBABILITY = 0.70
 MIN_LETTERS = 20
 
 
-def detect_language(
-    text: str, min_probability: float = MIN_PROBABILITY
-) -> tuple[str | None, float | None]:
+def detect_language(text: str, min_probability: float = MIN_PROBABILITY) -> tuple[str | None, float | None]:
     """ISO 639-1 code and its probability, or (None, probability) when langdetect cannot decide."""
     sample = text[:SAMPLE_CHARS]
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:

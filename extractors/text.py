@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from extractors.fields import ExtractedFields
 from extractors.furniture import is_widget_line, strip_furniture
 from extractors.records import Reject
-from extractors.fields import ExtractedFields
 
 MAX_TITLE_CHARS = 160
 MAX_TITLE_WORDS = 25

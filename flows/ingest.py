@@ -105,7 +105,8 @@ def ingest(
     close_run(db, run_id, "completed", seen, counts)
     summary = {"run_id": run_id, "db": db, "seen": seen, **counts.as_dict()}
     create_table_artifact(
-        key="ingest-counts", table=[{"count": k, "value": v} for k, v in summary.items() if k != "db"],
+        key="ingest-counts",
+        table=[{"count": k, "value": v} for k, v in summary.items() if k != "db"],
         description=f"Ingest into {db}",
     )
     logger.info("ingest finished: %s", summary)

@@ -75,7 +75,7 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> int:
         if args.format == "parquet":
             relation.write_parquet(args.out)
             return 0
-        with (open(args.out, "w", encoding="utf-8", newline="") if args.out else nullcontext(sys.stdout)) as out:
+        with open(args.out, "w", encoding="utf-8", newline="") if args.out else nullcontext(sys.stdout) as out:
             write_relation(relation, args.format, out)
     finally:
         conn.close()
@@ -92,7 +92,9 @@ def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
     else:
-        json.dump([dict(zip(columns, row)) for row in rows], out, default=str, ensure_ascii=False, indent=1)
+        json.dump(
+            [dict(zip(columns, row, strict=True)) for row in rows], out, default=str, ensure_ascii=False, indent=1
+        )
         out.write("\n")
 
 
@@ -101,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings().with_options(
             db=args.db,
-            **({"batch_size": args.batch_size, "max_document_bytes": args.max_document_bytes}
-               if args.command == "ingest" else {}),
+            **(
+                {"batch_size": args.batch_size, "max_document_bytes": args.max_document_bytes}
+                if args.command == "ingest"
+                else {}
+            ),
         )
         handler = {"ingest": run_ingest, "sql": run_sql}[args.command]
         return handler(args, settings)

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from flows.ingest import ingest
-from warehouse.checks import run_data_checks, table_checksum
 from tests.conftest import FIXTURES_DIR
+from warehouse.checks import run_data_checks, table_checksum
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -25,7 +25,10 @@ def query(db, sql):
 def test_ingest_flow_loads_seeds(fresh_db, seed_copy):
     summary = ingest(paths=[str(seed_copy)], db=str(fresh_db))
     assert {k: summary[k] for k in ("seen", "loaded", "unchanged", "rejected")} == {
-        "seen": 5, "loaded": 5, "unchanged": 0, "rejected": 0
+        "seen": 5,
+        "loaded": 5,
+        "unchanged": 0,
+        "rejected": 0,
     }
     rows = query(fresh_db, "SELECT source_uri, title, language, duplicate_of FROM articles ORDER BY source_uri")
     assert [r[0].rsplit("/", 1)[1][:3] for r in rows] == ["000", "001", "002", "003", "004"]
@@ -62,10 +65,12 @@ def test_ingest_flow_rerun_changes_nothing(fresh_db, seed_copy):
 def test_ingest_flow_changed_file_updates_in_place(fresh_db, seed_copy):
     ingest(paths=[str(seed_copy)], db=str(fresh_db))
     target = seed_copy / "004_a6894620ba0b7f20.txt"
-    (old_id, old_at), = query(fresh_db, f"SELECT article_id, ingested_at FROM articles WHERE source_uri = '{target.as_uri()}'")
-    target.write_text(target.read_text(encoding="utf-8") + "\n\nUpdate: Roscosmos later said the clip was a joke.\n", encoding="utf-8")
+    where = f"WHERE source_uri = '{target.as_uri()}'"
+    ((old_id, old_at),) = query(fresh_db, f"SELECT article_id, ingested_at FROM articles {where}")
+    update = "\n\nUpdate: Roscosmos later said the clip was a joke.\n"
+    target.write_text(target.read_text(encoding="utf-8") + update, encoding="utf-8")
     summary = ingest(paths=[str(seed_copy)], db=str(fresh_db))
-    rows = query(fresh_db, f"SELECT article_id, ingested_at, text FROM articles WHERE source_uri = '{target.as_uri()}'")
+    rows = query(fresh_db, f"SELECT article_id, ingested_at, text FROM articles {where}")
     assert summary["updated"] == 1 and summary["unchanged"] == 4 and summary["loaded"] == 0
     assert len(rows) == 1 and rows[0][0] == old_id and rows[0][1] > old_at
     assert rows[0][2].endswith("Update: Roscosmos later said the clip was a joke.")
@@ -83,8 +88,9 @@ def test_ingest_flow_bad_files_are_rejected_while_good_files_load(fresh_db, seed
     (bad / "nobody.html").write_bytes(b"<html><head><title>No body at all</title></head></html>")
     (bad / "bomb.html.gz").write_bytes(gzip.compress(b"<p>" + b"x" * 5_000_000))
     shutil.copy(FIXTURES_DIR / "html" / "russian_windows1251.html", bad / "good-russian.html")
-    summary = ingest(paths=[str(seed_copy), str(bad), str(tmp_path / "missing")], db=str(fresh_db),
-                     max_document_bytes=200_000)
+    summary = ingest(
+        paths=[str(seed_copy), str(bad), str(tmp_path / "missing")], db=str(fresh_db), max_document_bytes=200_000
+    )
     rejects = dict(
         (uri.rsplit("/", 1)[1], (stage, reason))
         for uri, stage, reason in query(fresh_db, "SELECT source_uri, stage, reason FROM rejects")

@@ -26,10 +26,19 @@ def test_extract_html_drops_comments_and_navigation():
     assert isinstance(article, Article)
     paragraphs = article.text.split("\n\n")
     assert paragraphs[0].startswith("The Roscosmos television studio has published a short film")
-    assert paragraphs[-1] == "NASA said it continues to work with all of its international partners to keep the station operating safely."
+    assert paragraphs[-1] == (
+        "NASA said it continues to work with all of its international partners to keep the station operating safely."
+    )
     assert '"The Roscosmos television studio jokingly demonstrated the possibility of such a scenario,"' in article.text
-    for unwanted in ("spacefan42", "funniest thing", "American arrays that segment", "Leave a Reply",
-                     "Subscribe", "All rights reserved", "Privacy"):
+    for unwanted in (
+        "spacefan42",
+        "funniest thing",
+        "American arrays that segment",
+        "Leave a Reply",
+        "Subscribe",
+        "All rights reserved",
+        "Privacy",
+    ):
         assert unwanted not in article.text
 
 
@@ -58,7 +67,8 @@ def test_extract_html_windows1251_russian(name):
 
 def test_extract_html_gzipped_equals_plain():
     plain = extract_fixture("russian_windows1251.html")
-    zipped = extract_fixture("russian_windows1251.html", gzip.compress((HTML_DIR / "russian_windows1251.html").read_bytes()))
+    raw = (HTML_DIR / "russian_windows1251.html").read_bytes()
+    zipped = extract_fixture("russian_windows1251.html", gzip.compress(raw))
     assert zipped.text == plain.text and zipped.content_hash == plain.content_hash
 
 

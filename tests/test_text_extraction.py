@@ -9,9 +9,20 @@ from extractors.text import looks_like_headline
 from tests.conftest import SEEDS_DIR
 
 FURNITURE = [
-    "Join the Discussion", "Leave a Reply", "Your email address will not be published", "Recommended Stories",
-    "Real Time Analytics", "Check out more news", "Posted on", "is a senior associate", "Commentary is produced",
-    "All rights reserved", "\u00a9", "NASA via Getty Images", "NASA/Getty", "In this handout photo",
+    "Join the Discussion",
+    "Leave a Reply",
+    "Your email address will not be published",
+    "Recommended Stories",
+    "Real Time Analytics",
+    "Check out more news",
+    "Posted on",
+    "is a senior associate",
+    "Commentary is produced",
+    "All rights reserved",
+    "\u00a9",
+    "NASA via Getty Images",
+    "NASA/Getty",
+    "In this handout photo",
     "Senior Associate (Non-resident)",
 ]
 
@@ -33,7 +44,8 @@ SEEDS = {
         "the United States would never launch satellites that were utilized against its strategic interests.",
     ),
     "003_848ba6b5a11fe827.txt": (
-        "Is Russia Officially Leaving International Space Station? Here\u2019s How ISS Could Stay Without Roscosmos [LOOK]",
+        "Is Russia Officially Leaving International Space Station?"
+        " Here\u2019s How ISS Could Stay Without Roscosmos [LOOK]",
         "Russia published a video confirming its departure from the International Space Station (ISS)",
         "the United States supplies the International Space Station with electrical and stability control.",
     ),
@@ -100,10 +112,10 @@ def test_looks_like_headline_cases(line, expected):
 
 def test_extract_text_caption_heading_goes_with_caption():
     raw = (
-        "A headline\n\nFirst real paragraph of the story, long enough to matter.\n\n"
-        "Mission Control\nEngineers watch the screens in Houston. AP Photo/John Smith\n\n"
-        "Second real paragraph follows the picture.\n"
-    ).encode()
+        b"A headline\n\nFirst real paragraph of the story, long enough to matter.\n\n"
+        b"Mission Control\nEngineers watch the screens in Houston. AP Photo/John Smith\n\n"
+        b"Second real paragraph follows the picture.\n"
+    )
     article = extract_document(raw, "file:///x.txt", "text")
     assert article.text == (
         "First real paragraph of the story, long enough to matter.\n\nSecond real paragraph follows the picture."

@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-import duckdb
 import pytest
 
 from extractors import Article, Reject, extract_document
-from warehouse import dedup
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import connect, migrate, open_writer
 from warehouse.load import LoadCounts, RejectedDocument, known_documents, load_batch
@@ -110,7 +108,9 @@ def test_data_checks_catch_bad_rows(fresh_db, seed_paths):
     with open_writer(fresh_db) as conn:
         load_batch(conn, seed_articles(seed_paths), [], "run-1")
         assert run_data_checks(conn) == {}
-        conn.execute("UPDATE articles SET language = 'english' WHERE article_id = (SELECT min(article_id) FROM articles)")
+        conn.execute(
+            "UPDATE articles SET language = 'english' WHERE word_count = (SELECT max(word_count) FROM articles)"
+        )
         conn.execute("INSERT INTO rejects VALUES ('file:///x', 'somewhere', 'Bad Reason', '', 'r', now())")
         failures = run_data_checks(conn)
     assert set(failures) == {"articles_language_codes", "rejects_reasons"}

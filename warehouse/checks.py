@@ -32,4 +32,5 @@ def table_checksum(conn: duckdb.DuckDBPyConnection, table: str, exclude: tuple[s
     if not columns:
         raise ValueError(f"no table {table!r} (or every column excluded)")
     row_text = "concat_ws('|', " + ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns) + ")"
-    return conn.execute(f"SELECT coalesce(md5(string_agg({row_text}, '\n' ORDER BY {row_text})), '') FROM \"{table}\"").fetchone()[0]
+    digest = f"coalesce(md5(string_agg({row_text}, '\n' ORDER BY {row_text})), '')"
+    return conn.execute(f'SELECT {digest} FROM "{table}"').fetchone()[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -15,16 +15,36 @@ from warehouse.dedup import mark_exact_duplicates
 
 # Columns whose change makes a re-ingested document a new version (bumps ingested_at).
 _CONTENT_COLUMNS = (
-    "url", "title", "author", "site_name", "published_at", "description", "tags",
-    "language", "language_probability", "text", "word_count", "content_hash",
+    "url",
+    "title",
+    "author",
+    "site_name",
+    "published_at",
+    "description",
+    "tags",
+    "language",
+    "language_probability",
+    "text",
+    "word_count",
+    "content_hash",
 )
 _ARTICLE_SCHEMA = pa.schema(
     [
-        ("article_id", pa.string()), ("source_uri", pa.string()), ("url", pa.string()),
-        ("title", pa.string()), ("author", pa.string()), ("site_name", pa.string()),
-        ("published_at", pa.timestamp("us")), ("description", pa.string()), ("tags", pa.list_(pa.string())),
-        ("language", pa.string()), ("language_probability", pa.float64()), ("text", pa.string()),
-        ("word_count", pa.int32()), ("content_hash", pa.string()), ("raw_sha256", pa.string()),
+        ("article_id", pa.string()),
+        ("source_uri", pa.string()),
+        ("url", pa.string()),
+        ("title", pa.string()),
+        ("author", pa.string()),
+        ("site_name", pa.string()),
+        ("published_at", pa.timestamp("us")),
+        ("description", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("language", pa.string()),
+        ("language_probability", pa.float64()),
+        ("text", pa.string()),
+        ("word_count", pa.int32()),
+        ("content_hash", pa.string()),
+        ("raw_sha256", pa.string()),
         ("extractor_version", pa.string()),
     ]
 )
@@ -53,17 +73,28 @@ class LoadCounts:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _articles_table(articles: list[Article]) -> pa.Table:
     rows = [
         {
-            "article_id": a.article_id, "source_uri": a.source_uri, "url": a.url, "title": a.title,
-            "author": a.author, "site_name": a.site_name, "published_at": a.published_at,
-            "description": a.description, "tags": list(a.tags), "language": a.language,
-            "language_probability": a.language_probability, "text": a.text, "word_count": a.word_count,
-            "content_hash": a.content_hash, "raw_sha256": a.raw_sha256, "extractor_version": a.extractor_version,
+            "article_id": a.article_id,
+            "source_uri": a.source_uri,
+            "url": a.url,
+            "title": a.title,
+            "author": a.author,
+            "site_name": a.site_name,
+            "published_at": a.published_at,
+            "description": a.description,
+            "tags": list(a.tags),
+            "language": a.language,
+            "language_probability": a.language_probability,
+            "text": a.text,
+            "word_count": a.word_count,
+            "content_hash": a.content_hash,
+            "raw_sha256": a.raw_sha256,
+            "extractor_version": a.extractor_version,
         }
         for a in articles
     ]
@@ -72,10 +103,13 @@ def _articles_table(articles: list[Article]) -> pa.Table:
 
 def _rejects_table(rejects: list[RejectedDocument]) -> pa.Table:
     return pa.Table.from_pylist(
-        [{"source_uri": r.source_uri, "stage": r.stage, "reason": r.reject.reason, "detail": r.reject.detail}
-         for r in rejects],
-        schema=pa.schema([("source_uri", pa.string()), ("stage", pa.string()),
-                          ("reason", pa.string()), ("detail", pa.string())]),
+        [
+            {"source_uri": r.source_uri, "stage": r.stage, "reason": r.reject.reason, "detail": r.reject.detail}
+            for r in rejects
+        ],
+        schema=pa.schema(
+            [("source_uri", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
+        ),
     )
 
 
@@ -125,9 +159,7 @@ def load_batch(
         )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.register("staged_rejects", staged_rejects)
-        conn.execute(
-            "INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now]
-        )
+        conn.execute("INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now])
         mark_exact_duplicates(conn)
         loaded, updated, same, duplicates = conn.execute(
             """SELECT count(*) FILTER (c.change = 'new'), count(*) FILTER (c.change = 'changed'),
@@ -158,6 +190,15 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: 
     conn.execute(
         """UPDATE runs SET finished_at = ?, status = ?, seen = ?, loaded = ?, updated = ?, unchanged = ?,
                   duplicates = ?, rejected = ? WHERE run_id = ?""",
-        [utc_now(), status, seen, counts.loaded, counts.updated, counts.unchanged,
-         counts.duplicates, counts.rejected, run_id],
+        [
+            utc_now(),
+            status,
+            seen,
+            counts.loaded,
+            counts.updated,
+            counts.unchanged,
+            counts.duplicates,
+            counts.rejected,
+            run_id,
+        ],
     )

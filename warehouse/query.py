@@ -31,7 +31,9 @@ def check_read_only(sql: str) -> None:
             )
 
 
-def open_query(path: str | Path, sql: str, wait_seconds: float) -> tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation]:
+def open_query(
+    path: str | Path, sql: str, wait_seconds: float
+) -> tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation]:
     """A read-only connection and the relation for `sql`; the caller closes the connection."""
     check_read_only(sql)
     conn = connect(path, read_only=True, wait_seconds=wait_seconds)

@@ -1,0 +1,182 @@
+"""The `mediamon` command: README commands, read-only SQL, output formats, busy warehouse."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extractors import extract_document
+from mediamon.cli import main
+from tests.conftest import REPO_ROOT, SEEDS_DIR
+from warehouse.db import open_writer
+from warehouse.load import load_batch
+
+MEDIAMON = Path(sys.executable).parent / "mediamon"
+
+
+def readme_commands() -> list[str]:
+    """Every `$ ...` line in the README's console blocks, comments stripped."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+    return [line[2:].split("  #")[0].strip() for line in lines]
+
+
+@pytest.fixture
+def seeded_db(tmp_path) -> Path:
+    """A warehouse holding the seeds, loaded without Prefect (plain function tests)."""
+    db = tmp_path / "seeded.duckdb"
+    articles = [extract_document(p.read_bytes(), p.as_uri(), "text") for p in sorted(SEEDS_DIR.glob("*.txt"))]
+    with open_writer(db) as conn:
+        load_batch(conn, articles, [], "run-1")
+    return db
+
+
+def file_md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_readme_commands_work(tmp_path):
+    commands = readme_commands()
+    assert commands[:2] == ["make run", "make test"]
+    dry_run = subprocess.run(["make", "-n", "run"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert "mediamon ingest seeds" in dry_run.stdout
+    shutil.copytree(SEEDS_DIR, tmp_path / "seeds")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    outputs = []
+    mediamon_commands = [c for c in commands if c.startswith("mediamon ")]
+    assert mediamon_commands[0] == "mediamon ingest seeds"
+    for command in mediamon_commands:
+        argv = [str(MEDIAMON), *shlex.split(command)[1:]]
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        outputs.append(done.stdout)
+    assert re.search(r"5 seen, 5 loaded, .* 0 rejects -> data/mediamon.duckdb", outputs[0])
+    assert (tmp_path / "data" / "mediamon.duckdb").exists()
+    assert "Russia Launches ‘Musical’ Space Salvo" in outputs[1] and "NULL" in outputs[1]
+    assert outputs[2].splitlines()[0] == "reason,n"
+    assert len(json.loads(outputs[3])) == 3
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO articles (article_id) VALUES ('x')",
+        "UPDATE articles SET title = 'x'",
+        "DELETE FROM articles",
+        "CREATE TABLE t AS SELECT 1",
+        "DROP TABLE articles",
+        "ATTACH 'other.duckdb' AS other",
+        "COPY articles TO 'out.csv'",
+        "SELECT 1; DELETE FROM articles",
+    ],
+)
+def test_sql_refuses_writes(seeded_db, statement, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = file_md5(seeded_db)
+    assert main(["sql", statement, "--db", str(seeded_db)]) == 1
+    message = capsys.readouterr().err
+    assert "read-only" in message and message.count("\n") == 1
+    assert file_md5(seeded_db) == before
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "other.duckdb").exists()
+
+
+def test_sql_formats(seeded_db, capsys, tmp_path):
+    query = "select title, word_count from articles order by source_uri"
+    assert main(["sql", query, "--db", str(seeded_db)]) == 0
+    table = capsys.readouterr().out
+    assert "Russia Launches ‘Musical’ Space Salvo" in table and "word_count" in table
+    assert main(["sql", query, "--db", str(seeded_db), "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["title", "word_count"] and len(rows) == 6 and rows[2][0] == ""
+    assert main(["sql", query, "--db", str(seeded_db), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[1] == {"title": None, "word_count": int(rows[2][1])}
+    out = tmp_path / "out.parquet"
+    assert main(["sql", query, "--db", str(seeded_db), "--format", "parquet", "--out", str(out)]) == 0
+    assert duckdb.sql(f"select count(*) from '{out}'").fetchone()[0] == 5
+
+
+def test_sql_bad_query_is_one_line(seeded_db, capsys):
+    assert main(["sql", "select nope from articles", "--db", str(seeded_db)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mediamon: ") and "nope" in err and err.count("\n") == 1
+
+
+def test_sql_missing_warehouse_says_what_to_do(tmp_path, capsys):
+    assert main(["sql", "select 1", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "mediamon ingest" in capsys.readouterr().err
+
+
+HOLD_WRITE_LOCK = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
+    argv = [sys.executable, "-c", HOLD_WRITE_LOCK, str(db), str(seconds)]
+    writer = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "locked"
+    return writer
+
+
+def test_sql_waits_for_writer_then_answers(seeded_db):
+    writer = hold_write_lock(seeded_db, 1.5)
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(MEDIAMON), "sql", "select count(*) as n from articles", "--db", str(seeded_db), "--format", "csv"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        writer.wait(timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["n", "5"]
+    assert time.monotonic() - started >= 1.0
+
+
+def test_sql_says_busy_when_writer_holds_on(seeded_db):
+    writer = hold_write_lock(seeded_db, 8)
+    try:
+        env = {**os.environ, "MEDIAMON_BUSY_WAIT_SECONDS": "1"}
+        done = subprocess.run(
+            [str(MEDIAMON), "sql", "select 1", "--db", str(seeded_db)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    assert done.returncode == 1
+    assert "is busy" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_bad_setting_is_one_line(capsys, monkeypatch, seeded_db):
+    monkeypatch.setenv("MEDIAMON_BATCH_SIZE", "lots")
+    assert main(["sql", "select 1", "--db", str(seeded_db)]) == 1
+    assert "MEDIAMON_BATCH_SIZE='lots' is not a valid int" in capsys.readouterr().err
+
+
+def test_cli_ingest_url_is_refused_for_now(capsys):
+    assert main(["ingest", "https://example.invalid/feed.xml"]) == 2
+    assert "local files" in capsys.readouterr().err
