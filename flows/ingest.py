@@ -1,7 +1,11 @@
-"""The ingest flow: discover documents, extract them in batches, load each batch in one transaction."""
+"""The ingest flow: find documents (files, feeds, sitemaps, URL lists, pages), extract them in batches,
+load each batch in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import gzip
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,57 +18,161 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from extractors import EXTRACTOR_VERSION, Article, ExtractOptions, Reject, document_kind, extract_document
+from extractors.discover import discover_links
 from extractors.document import DEFAULT_MAX_BYTES
+from extractors.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Validators
 from extractors.files import discover_documents, file_uri, read_document
 from extractors.language import MIN_PROBABILITY
+from extractors.listings import Link
 from extractors.records import sha256_hex
 from mediamon.settings import DEFAULT_DB
 from warehouse.db import open_writer
-from warehouse.load import LoadCounts, RejectedDocument, finish_run, known_documents, load_batch, start_run
+from warehouse.load import (
+    FetchRecord,
+    LoadCounts,
+    RejectedDocument,
+    finish_run,
+    known_documents,
+    load_batch,
+    start_run,
+    stored_fetches,
+)
+
+
+@dataclass
+class WarehouseState:
+    """What is already loaded: bytes per source (to skip unchanged ones) and the last fetch per URL."""
+
+    documents: dict[str, tuple[str, str]] = field(default_factory=dict)
+    fetches: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
+
+    def is_unchanged(self, source_uri: str, raw: bytes) -> bool:
+        return self.documents.get(source_uri) == (sha256_hex(raw), EXTRACTOR_VERSION)
+
+    def validators(self, url: str) -> Validators | None:
+        etag, last_modified, _ = self.fetches.get(url, (None, None, None))
+        return Validators(etag, last_modified) if etag or last_modified else None
 
 
 @dataclass
 class ExtractedBatch:
     articles: list[Article] = field(default_factory=list)
     rejects: list[RejectedDocument] = field(default_factory=list)
+    fetches: list[FetchRecord] = field(default_factory=list)
     unchanged: int = 0
 
+    def add(self, source_uri: str, stage: str, result: Article | Reject) -> None:
+        if isinstance(result, Reject):
+            get_run_logger().warning("rejected %s at %s: %s (%s)", source_uri, stage, result.reason, result.detail)
+            self.rejects.append(RejectedDocument(source_uri, stage, result))
+        else:
+            self.articles.append(result)
+
 
 @task(cache_policy=NO_CACHE)
-def prepare_warehouse(db: str, run_id: str, parameters: dict) -> dict[str, tuple[str, str]]:
-    """Migrate, open the run's row, and return what is already loaded (to skip unchanged files)."""
+def prepare_warehouse(db: str, run_id: str, parameters: dict) -> WarehouseState:
+    """Migrate, open the run's row, and read what is already loaded."""
     with open_writer(db) as conn:
         start_run(conn, run_id, "ingest", parameters)
-        return known_documents(conn)
+        return WarehouseState(known_documents(conn), stored_fetches(conn))
 
 
 @task(cache_policy=NO_CACHE)
-def extract_files(paths: list[Path], known: dict[str, tuple[str, str]], options: ExtractOptions) -> ExtractedBatch:
+def extract_files(paths: list[Path], state: WarehouseState, options: ExtractOptions) -> ExtractedBatch:
     """Read and extract a batch of files; bytes already loaded by this extractor version are skipped."""
-    logger = get_run_logger()
     batch = ExtractedBatch()
     for path in paths:
         uri = file_uri(path)
         raw = read_document(path, options.max_bytes)
         if isinstance(raw, Reject):
-            stage, result = "read", raw
-        elif known.get(uri) == (sha256_hex(raw), EXTRACTOR_VERSION):
+            batch.add(uri, "read", raw)
+        elif state.is_unchanged(uri, raw):
+            batch.unchanged += 1
+        else:
+            batch.add(uri, "extract", extract_document(raw, uri, document_kind(path.name), options=options))
+    return batch
+
+
+@task(cache_policy=NO_CACHE)
+def discover_web(urls: list[str], url_lists: list[str], policy: FetchPolicy) -> tuple[list[Link], dict, list]:
+    """Expand feeds, sitemaps and URL lists into article links (pages given directly are their own link)."""
+
+    async def run():
+        async with Fetcher(policy) as fetcher:
+            return await discover_links(fetcher, urls, url_lists, policy.max_bytes)
+
+    found = asyncio.run(run())
+    return list(found.links.values()), found.prefetched, found.rejects
+
+
+@task(cache_policy=NO_CACHE)
+def fetch_pages(links: list[Link], prefetched: dict[str, FetchResult], state: WarehouseState,
+                policy: FetchPolicy) -> list[FetchResult]:
+    """Fetch a batch concurrently (conditional GETs where validators are stored)."""
+    todo = [link.url for link in links if link.url not in prefetched]
+    validators = {url: state.validators(url) for url in todo if state.validators(url)}
+
+    async def run():
+        async with Fetcher(policy) as fetcher:
+            return await fetcher.fetch_many(todo, validators)
+
+    fetched = {result.requested_url: result for result in asyncio.run(run())} if todo else {}
+    return [prefetched.get(link.url) or fetched[link.url] for link in links]
+
+
+@task(cache_policy=NO_CACHE)
+def extract_fetched(links: list[Link], results: list[FetchResult], state: WarehouseState, source_name: str | None,
+                    options: ExtractOptions) -> ExtractedBatch:
+    """Extract fetched pages; a 304 or an unchanged body costs no extraction."""
+    batch = ExtractedBatch()
+    for link, result in zip(links, results, strict=True):
+        if result.reject:
+            batch.add(link.url, "fetch", result.reject)
+            continue
+        if result.not_modified:
             batch.unchanged += 1
             continue
-        else:
-            stage, result = "extract", extract_document(raw, uri, document_kind(path.name), options=options)
-        if isinstance(result, Reject):
-            logger.warning("rejected %s at %s: %s (%s)", uri, stage, result.reason, result.detail)
-            batch.rejects.append(RejectedDocument(uri, stage, result))
-        else:
-            batch.articles.append(result)
+        if result.content_type and result.content_type not in HTML_TYPES:
+            batch.add(result.final_url, "fetch", Reject("not_html", f"Content-Type {result.content_type}"))
+            continue
+        raw_sha256 = sha256_hex(result.body)
+        if state.fetches.get(link.url) != (result.etag, result.last_modified, raw_sha256):
+            batch.fetches.append(_fetch_record(link, result, source_name, raw_sha256))
+        if state.is_unchanged(result.final_url, result.body):
+            batch.unchanged += 1
+            continue
+        article = extract_document(result.body, result.final_url, "html", url=result.final_url,
+                                   declared_charset=result.charset, options=options)
+        if isinstance(article, Article) and article.published_at is None and link.published_at:
+            article = dataclasses.replace(article, published_at=link.published_at)
+        batch.add(result.final_url, "extract", article)
     return batch
+
+
+def _fetch_record(link: Link, result: FetchResult, source_name: str | None, raw_sha256: str) -> FetchRecord:
+    return FetchRecord(
+        url=link.url,
+        final_url=result.final_url,
+        status=result.status,
+        redirects=result.redirects,
+        content_type=result.content_type or None,
+        charset=result.charset,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_gzip=gzip.compress(result.body, compresslevel=6, mtime=0),
+        body_bytes=len(result.body),
+        raw_sha256=raw_sha256,
+        listed_published_at=link.published_at,
+        source_name=source_name,
+        fetched_at=result.fetched_at,
+        attempts=result.attempts,
+    )
 
 
 @task(cache_policy=NO_CACHE)
 def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
     with open_writer(db) as conn:
-        return load_batch(conn, batch.articles, batch.rejects, run_id, unchanged=batch.unchanged)
+        return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
 
 
 @task(cache_policy=NO_CACHE)
@@ -73,35 +181,55 @@ def close_run(db: str, run_id: str, status: str, seen: int, counts: LoadCounts) 
         finish_run(conn, run_id, status, seen, counts)
 
 
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 @flow(name="ingest")
 def ingest(
-    paths: Annotated[list[str], Field(description="Files or folders (.txt, .html, .htm, .gz) to load")] = ("seeds",),
+    paths: Annotated[list[str], Field(description="Files or folders (.txt, .html, .htm, .gz) to load")] = (),
+    urls: Annotated[
+        list[str], Field(description="URLs: feeds and sitemaps are expanded, any other page is an article")
+    ] = (),
+    url_lists: Annotated[list[str], Field(description="URLs of text files listing one article URL per line")] = (),
     db: Annotated[str, Field(description="DuckDB warehouse file")] = str(DEFAULT_DB),
+    source_name: Annotated[str | None, Field(description="Name of the source being ingested, if any")] = None,
     batch_size: Annotated[int, Field(ge=1, description="Documents per extraction and load batch")] = 200,
     max_document_bytes: Annotated[int, Field(ge=1, description="Larger documents are rejected")] = DEFAULT_MAX_BYTES,
     language_min_probability: Annotated[
         float, Field(ge=0, le=1, description="Below this langdetect probability, language is NULL")
     ] = MIN_PROBABILITY,
+    fetch_policy: Annotated[FetchPolicy, Field(description="Politeness, timeouts, limits, SSRF allowance")] = (
+        FetchPolicy()
+    ),
 ) -> dict:
-    """Load local documents into the warehouse; returns the run's counts."""
+    """Load documents into the warehouse; returns the run's counts."""
     logger = get_run_logger()
     run_id = flow_run.get_id() or str(uuid.uuid4())
     options = ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability)
-    parameters = {"paths": list(paths), "db": db, "batch_size": batch_size, "max_document_bytes": max_document_bytes}
-    known = prepare_warehouse(db, run_id, parameters)
-    files, missing = discover_documents(paths)
-    counts = LoadCounts()
+    policy = dataclasses.replace(fetch_policy, max_bytes=max_document_bytes)
+    parameters = {"paths": list(paths), "urls": list(urls), "url_lists": list(url_lists), "db": db,
+                  "source_name": source_name, "batch_size": batch_size}
+    state = prepare_warehouse(db, run_id, parameters)
+    counts, seen = LoadCounts(), 0
     try:
-        if missing:
-            rejects = [RejectedDocument(uri, "read", reject) for uri, reject in missing]
-            counts += load_extracted(db, ExtractedBatch(rejects=rejects), run_id)
-        for start in range(0, len(files), batch_size):
-            batch = extract_files(files[start : start + batch_size], known, options)
-            counts += load_extracted(db, batch, run_id)
+        files, missing = discover_documents(paths)
+        links, prefetched, listing_rejects = discover_web(list(urls), list(url_lists), policy) if (
+            urls or url_lists) else ([], {}, [])
+        early = [RejectedDocument(uri, "read", r) for uri, r in missing]
+        early += [RejectedDocument(uri, "fetch", r) for uri, r in listing_rejects]
+        seen = len(files) + len(links) + len(early)
+        if early:
+            counts += load_extracted(db, ExtractedBatch(rejects=early), run_id)
+        for chunk in _chunks(files, batch_size):
+            counts += load_extracted(db, extract_files(chunk, state, options), run_id)
+        for chunk in _chunks(links, batch_size):
+            results = fetch_pages(chunk, {k: v for k, v in prefetched.items() if k in {c.url for c in chunk}},
+                                  state, policy)
+            counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
     except BaseException:
-        close_run(db, run_id, "failed", len(files) + len(missing), counts)
+        close_run(db, run_id, "failed", seen, counts)
         raise
-    seen = len(files) + len(missing)
     close_run(db, run_id, "completed", seen, counts)
     summary = {"run_id": run_id, "db": db, "seen": seen, **counts.as_dict()}
     create_table_artifact(

@@ -24,14 +24,29 @@ class Settings:
     max_document_bytes: int = DEFAULT_MAX_BYTES
     language_min_probability: float = MIN_PROBABILITY
     busy_wait_seconds: float = 10.0
+    sources: Path = Path("sources.toml")
+    allow_private_hosts: bool = False
+    user_agent: str | None = None
 
     def with_options(self, **options: object) -> Settings:
         """Override with the CLI options that were given (None means not given)."""
         given = {k: v for k, v in options.items() if v is not None}
-        if "db" in given:
-            given["db"] = Path(given["db"])
+        for name in ("db", "sources"):
+            if name in given:
+                given[name] = Path(given[name])
         return replace(self, **given)
 
+
+def parse_flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a flag (use 1 or 0)")
+
+
+parse_flag.__name__ = "flag (1 or 0)"
 
 _ENV = {
     "MEDIAMON_DB": ("db", Path),
@@ -39,6 +54,9 @@ _ENV = {
     "MEDIAMON_MAX_DOCUMENT_BYTES": ("max_document_bytes", int),
     "MEDIAMON_LANGUAGE_MIN_PROBABILITY": ("language_min_probability", float),
     "MEDIAMON_BUSY_WAIT_SECONDS": ("busy_wait_seconds", float),
+    "MEDIAMON_SOURCES": ("sources", Path),
+    "MEDIAMON_ALLOW_PRIVATE_HOSTS": ("allow_private_hosts", parse_flag),
+    "MEDIAMON_USER_AGENT": ("user_agent", str),
 }
 
 

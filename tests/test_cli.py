@@ -177,6 +177,14 @@ def test_cli_bad_setting_is_one_line(capsys, monkeypatch, seeded_db):
     assert "MEDIAMON_BATCH_SIZE='lots' is not a valid int" in capsys.readouterr().err
 
 
-def test_cli_ingest_url_is_refused_for_now(capsys):
-    assert main(["ingest", "https://example.invalid/feed.xml"]) == 2
-    assert "local files" in capsys.readouterr().err
+def test_cli_ingest_without_targets_says_what_to_give(capsys):
+    assert main(["ingest"]) == 1
+    assert "give PATH_OR_URL, --urls FILE or --source NAME" in capsys.readouterr().err
+
+
+def test_cli_unknown_source_names_the_known_ones(capsys, tmp_path):
+    sources = tmp_path / "sources.toml"
+    shutil.copy(REPO_ROOT / "sources.example.toml", sources)
+    assert main(["ingest", "--source", "nope", "--sources", str(sources)]) == 1
+    err = capsys.readouterr().err
+    assert "no source 'nope'" in err and "space-news" in err

@@ -9,7 +9,7 @@ import pytest
 
 from extractors import Article, Reject, extract_document
 from warehouse.checks import run_data_checks, table_checksum
-from warehouse.db import connect, migrate, open_writer
+from warehouse.db import MIGRATIONS_DIR, connect, migrate, open_writer
 from warehouse.load import LoadCounts, RejectedDocument, known_documents, load_batch
 
 VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
@@ -22,10 +22,11 @@ def seed_articles(seed_paths) -> list[Article]:
 def test_migrate_records_versions_and_is_rerunnable(fresh_db):
     with open_writer(fresh_db) as conn:
         assert migrate(conn) == []  # open_writer already applied them
-        versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        versions = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
         tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert versions == [("001_init",)]
-    assert {"articles", "rejects", "runs", "schema_migrations"} <= tables
+    assert versions == [(p.stem,) for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+    assert versions[0] == ("001_init",)
+    assert {"articles", "rejects", "runs", "fetches", "schema_migrations"} <= tables
 
 
 def test_load_batch_is_idempotent(fresh_db, seed_paths):

@@ -57,6 +57,48 @@ class RejectedDocument:
     reject: Reject
 
 
+@dataclass(frozen=True)
+class FetchRecord:
+    """A fetched body worth keeping: new or changed content, or new validators."""
+
+    url: str
+    final_url: str
+    status: int
+    redirects: tuple[str, ...]
+    content_type: str | None
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+    body_gzip: bytes
+    body_bytes: int
+    raw_sha256: str
+    listed_published_at: datetime | None
+    source_name: str | None
+    fetched_at: datetime
+    attempts: int
+
+
+_FETCH_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("final_url", pa.string()),
+        ("status", pa.int32()),
+        ("redirects", pa.list_(pa.string())),
+        ("content_type", pa.string()),
+        ("charset", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("body_gzip", pa.binary()),
+        ("body_bytes", pa.int32()),
+        ("raw_sha256", pa.string()),
+        ("listed_published_at", pa.timestamp("us")),
+        ("source_name", pa.string()),
+        ("fetched_at", pa.timestamp("us")),
+        ("attempts", pa.int32()),
+    ]
+)
+
+
 @dataclass
 class LoadCounts:
     loaded: int = 0
@@ -119,10 +161,12 @@ def load_batch(
     rejects: list[RejectedDocument],
     run_id: str,
     unchanged: int = 0,
+    fetches: list[FetchRecord] = (),
 ) -> LoadCounts:
     """Upsert one batch in one transaction: new rows inserted, changed rows updated in place.
 
-    `unchanged` counts documents the caller skipped because their bytes were already loaded.
+    `unchanged` counts documents the caller skipped because their bytes were already loaded;
+    `fetches` are stored in the same transaction, so a crash never keeps a body without its article.
     """
     now = utc_now()
     staged = _articles_table(list({a.article_id: a for a in articles}.values()))
@@ -160,6 +204,8 @@ def load_batch(
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.register("staged_rejects", staged_rejects)
         conn.execute("INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now])
+        if fetches:
+            _store_fetches(conn, fetches, run_id)
         mark_exact_duplicates(conn)
         loaded, updated, same, duplicates = conn.execute(
             """SELECT count(*) FILTER (c.change = 'new'), count(*) FILTER (c.change = 'changed'),
@@ -170,6 +216,27 @@ def load_batch(
         conn.unregister("staged")
         conn.unregister("staged_rejects")
     return LoadCounts(loaded, updated, same + unchanged, duplicates, len(rejects))
+
+
+def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], run_id: str) -> None:
+    rows = [{f.name: getattr(record, f.name) for f in fields(FetchRecord)} for record in fetches]
+    for row in rows:
+        row["redirects"] = list(row["redirects"])
+    conn.register("staged_fetches", pa.Table.from_pylist(rows, schema=_FETCH_SCHEMA))
+    columns = [f.name for f in fields(FetchRecord)]
+    conn.execute(
+        f"""INSERT INTO fetches ({", ".join(columns)}, run_id) SELECT *, ? FROM staged_fetches
+            ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in columns[1:])},
+                run_id = excluded.run_id""",
+        [run_id],
+    )
+    conn.unregister("staged_fetches")
+
+
+def stored_fetches(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None, str]]:
+    """url -> (etag, last_modified, raw_sha256) of every stored fetch."""
+    rows = conn.execute("SELECT url, etag, last_modified, raw_sha256 FROM fetches").fetchall()
+    return {url: (etag, modified, sha) for url, etag, modified, sha in rows}
 
 
 def known_documents(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:

@@ -29,19 +29,25 @@ DEFAULT_DATA = REPO.parent / "shared" / "eval" / "article-extraction-benchmark"
 BASELINE_OPTIONS = {"include_comments": False, "favor_precision": True}
 _TOKEN = re.compile(r"\w+")  # upstream's tokenizer, kept as is so figures are comparable
 
+Score = tuple[float, float, float]  # normalised (tp, fp, fn) of one page
+
 
 def load_pages(data: Path, limit: int | None) -> list[dict]:
     """Benchmark pages in id order: id, gzipped bytes, url and ground-truth text."""
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
-    ids = sorted(truth)[:limit]
     return [
-        {"id": i, "raw": (data / "html" / f"{i}.html.gz").read_bytes(), "url": truth[i]["url"],
-         "truth": truth[i]["articleBody"]}
-        for i in ids
+        {
+            "id": page_id,
+            "raw": (data / "html" / f"{page_id}.html.gz").read_bytes(),
+            "url": truth[page_id]["url"],
+            "truth": truth[page_id]["articleBody"],
+        }
+        for page_id in sorted(truth)[:limit]
     ]
 
 
 def run_ours(page: dict) -> dict:
+    """The project's extraction from the gzipped bytes; a Reject counts as empty text."""
     result = extract_document(page["raw"], f"bench:{page['id']}", "html", url=page["url"])
     if isinstance(result, Article):
         return {"text": result.text, "language": result.language, "probability": result.language_probability}
@@ -49,6 +55,7 @@ def run_ours(page: dict) -> dict:
 
 
 def run_baseline(page: dict) -> dict:
+    """Bare trafilatura, timed from the same gzipped bytes."""
     html = gzip.decompress(page["raw"]).decode("utf-8")
     return {"text": trafilatura.extract(html, url=page["url"], **BASELINE_OPTIONS) or ""}
 
@@ -56,19 +63,19 @@ def run_baseline(page: dict) -> dict:
 def time_runs(pages: list[dict], run) -> tuple[list[dict], float]:
     """Outputs of `run` on every page and the mean ms/page (after one untimed warm-up call)."""
     run(pages[0])
-    outputs, started = [], time.perf_counter()
-    for page in pages:
-        outputs.append(run(page))
+    started = time.perf_counter()
+    outputs = [run(page) for page in pages]
     return outputs, 1000 * (time.perf_counter() - started) / len(pages)
 
 
 def count_shingles(text: str, n: int = 4) -> Counter:
+    """4-token shingles as a multiset; a text shorter than n tokens is one shingle, as upstream."""
     tokens = _TOKEN.findall(text or "")
-    return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i:i + n])
+    return Counter(tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n])
 
 
-def score_page(truth: str, pred: str) -> tuple[float, float, float]:
-    """Normalised (tp, fp, fn) over 4-token shingle multisets, as upstream."""
+def score_page(truth: str, pred: str) -> Score:
+    """Normalised (tp, fp, fn) over the shingle multisets, as upstream."""
     true, predicted = count_shingles(truth), count_shingles(pred)
     tp = sum((true & predicted).values())
     fp = sum((predicted - true).values())
@@ -85,64 +92,70 @@ def page_recall(tp: float, fp: float, fn: float) -> float:
     return 1.0 if fp == fn == 0 else 0.0 if tp == fn == 0 else tp / (tp + fn)
 
 
-def summarize_scores(scores: list[tuple[float, float, float]]) -> dict:
-    """Mean precision (pages with a prediction) and recall (pages with truth), F1 of the two."""
+def page_f1(score: Score) -> float:
+    p, r = page_precision(*score), page_recall(*score)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def summarize_scores(scores: list[Score]) -> dict:
+    """Mean precision over pages with a prediction, mean recall over pages with truth, F1 of the two."""
     precision = statistics.mean([page_precision(*s) for s in scores if s[0] + s[1] > 0] or [0.0])
     recall = statistics.mean([page_recall(*s) for s in scores if s[0] + s[2] > 0] or [0.0])
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"f1": f1, "precision": precision, "recall": recall}
 
 
-def page_f1(score: tuple[float, float, float]) -> float:
-    p, r = page_precision(*score), page_recall(*score)
-    return 2 * p * r / (p + r) if p + r else 0.0
-
-
 def report_languages(pages: list[dict], ours: list[dict]) -> None:
+    """Our language codes against the hand labels in languages.json (pages not listed are English)."""
     labels = json.loads((HERE / "languages.json").read_text(encoding="utf-8"))
-    foreign = [(p, o, labels[p["id"]]) for p, o in zip(pages, ours) if p["id"] in labels]
-    right = [1 for _, o, code in foreign if o["language"] == code]
-    print(f"\nnon-English pages: {len(foreign)}, right language code: {len(right)}")
-    for page, out, code in foreign:
+    runs = [(page, out, labels.get(page["id"], "en")) for page, out in zip(pages, ours, strict=True)]
+    foreign = [run for run in runs if run[2] != "en"]
+    english = [run for run in runs if run[2] == "en"]
+    print(f"\nnon-English pages: {len(foreign)}, right language code: {sum(o['language'] == c for _, o, c in foreign)}")
+    print(f"English pages: {len(english)}, labelled 'en': {sum(o['language'] == 'en' for _, o, _ in english)}")
+    for page, out, code in runs:
         if out["language"] != code:
-            print(f"  miss {page['id'][:12]} want {code} got {out['language']} p={out['probability']}"
-                  f" {out.get('reject', '')}")
-    english = [(p, o) for p, o in zip(pages, ours) if p["id"] not in labels]
-    print(f"English pages: {len(english)}, labelled 'en': {sum(o['language'] == 'en' for _, o in english)}")
-    for page, out in english:
-        if out["language"] != "en":
-            print(f"  not en {page['id'][:12]} got {out['language']} p={out['probability']} {out.get('reject', '')}")
+            print(f"  miss {page['id'][:12]} want {code} got {out['language']} p={out['probability']}")
 
 
-def report_worst(pages, ours_scores, base_scores, count: int) -> None:
-    """Pages where our per-page F1 is lowest, with the baseline's for comparison."""
-    print(f"\nworst {count} pages by our F1 (ours P/R vs baseline P/R):")
-    order = sorted(range(len(pages)), key=lambda i: page_f1(ours_scores[i]))
-    for i in order[:count]:
-        o, b = ours_scores[i], base_scores[i]
-        print(f"  {pages[i]['id'][:12]} F1 {page_f1(o):.3f} P {page_precision(*o):.3f} R {page_recall(*o):.3f}"
-              f" | base F1 {page_f1(b):.3f} P {page_precision(*b):.3f} R {page_recall(*b):.3f}  {pages[i]['url'][:60]}")
+def describe_page(page: dict, ours: Score, base: Score) -> str:
+    return (
+        f"  {page['id'][:12]} F1 {page_f1(ours):.3f} P {page_precision(*ours):.3f} R {page_recall(*ours):.3f}"
+        f" | base F1 {page_f1(base):.3f} P {page_precision(*base):.3f} R {page_recall(*base):.3f}  {page['url'][:60]}"
+    )
+
+
+def report_worst(pages: list[dict], ours: list[Score], base: list[Score], count: int) -> None:
+    """Pages with our lowest F1, then every page where the baseline beats us."""
+    rows = list(zip(pages, ours, base, strict=True))
+    print(f"\nworst {count} pages by our F1 (ours | baseline):")
+    for row in sorted(rows, key=lambda row: page_f1(row[1]))[:count]:
+        print(describe_page(*row))
+    behind = [row for row in rows if page_f1(row[1]) < page_f1(row[2]) - 1e-9]
+    print(f"pages where the baseline scores higher: {len(behind)}")
+    for row in sorted(behind, key=lambda row: page_f1(row[1]) - page_f1(row[2])):
+        print(describe_page(*row))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark directory")
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages (by id)")
-    parser.add_argument("--worst", type=int, default=0, help="list the N pages with our lowest F1")
+    parser.add_argument("--worst", type=int, default=0, help="list our N lowest-F1 pages and those the baseline wins")
     args = parser.parse_args()
 
     pages = load_pages(args.data, args.limit)
     baseline, base_ms = time_runs(pages, run_baseline)
     ours, ours_ms = time_runs(pages, run_ours)
-    base_scores = [score_page(p["truth"], b["text"]) for p, b in zip(pages, baseline)]
-    ours_scores = [score_page(p["truth"], o["text"]) for p, o in zip(pages, ours)]
+    base_scores = [score_page(p["truth"], b["text"]) for p, b in zip(pages, baseline, strict=True)]
+    ours_scores = [score_page(p["truth"], o["text"]) for p, o in zip(pages, ours, strict=True)]
 
     print(f"pages: {len(pages)}  data: {args.data}")
     for name, scores, ms in (("ours", ours_scores, ours_ms), ("baseline", base_scores, base_ms)):
         m = summarize_scores(scores)
         print(f"{name:<9} F1 {m['f1']:.3f}  P {m['precision']:.3f}  R {m['recall']:.3f}  {ms:.1f} ms/page")
     print(f"ours/baseline time: {ours_ms / base_ms:.2f}x")
-    print(f"rejects: {sum('reject' in o for o in ours)}")
+    print(f"rejects (scored as empty): {sum('reject' in o for o in ours)}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     report_languages(pages, ours)
     if args.worst:

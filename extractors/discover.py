@@ -1,0 +1,74 @@
+"""Network side of listings: fetch feeds, sitemaps (following indexes) and URL lists into article links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extractors.fetch import HTML_TYPES, Fetcher, FetchResult
+from extractors.listings import Link, Listing, listing_kind, parse_listing, parse_url_list
+from extractors.records import Reject
+
+MAX_SITEMAPS = 200
+
+
+@dataclass
+class Discovery:
+    """Article links found, pages already fetched while looking (kept to avoid a second GET), rejects."""
+
+    links: dict[str, Link] = field(default_factory=dict)
+    prefetched: dict[str, FetchResult] = field(default_factory=dict)
+    rejects: list[tuple[str, Reject]] = field(default_factory=list)
+
+    def add(self, link: Link) -> None:
+        self.links.setdefault(link.url, link)
+
+
+async def discover_links(fetcher: Fetcher, urls: list[str], url_lists: list[str], max_bytes: int) -> Discovery:
+    """Expand feeds and sitemaps into their article links; any other page is itself the article."""
+    found = Discovery()
+    for list_url in url_lists:
+        result = await fetcher.fetch(list_url, expect="any")
+        if result.reject:
+            found.rejects.append((list_url, result.reject))
+        else:
+            for url in parse_url_list(result.body.decode("utf-8", "replace")):
+                found.add(Link(url))
+    pending = list(dict.fromkeys(urls))
+    seen_sitemaps: set[str] = set()
+    while pending:
+        results = await fetcher.fetch_many(pending, expect="any")
+        pending = []
+        for result in results:
+            url = result.requested_url
+            if result.reject:
+                found.rejects.append((url, result.reject))
+                continue
+            if listing_kind(result.body, result.content_type) is None:
+                if result.content_type and result.content_type not in HTML_TYPES:
+                    found.rejects.append((url, Reject("not_html", f"Content-Type {result.content_type}")))
+                    continue
+                found.add(Link(url))
+                found.prefetched[url] = result
+                continue
+            listing = parse_listing(result.body, result.final_url, max_bytes)
+            if isinstance(listing, Reject):
+                found.rejects.append((url, listing))
+                continue
+            for link in listing.links:
+                found.add(link)
+            seen_sitemaps.add(url)
+            pending.extend(_new_sitemaps(listing, seen_sitemaps, found))
+    return found
+
+
+def _new_sitemaps(listing: Listing, seen: set[str], found: Discovery) -> list[str]:
+    fresh = []
+    for child in listing.sitemaps:
+        if child in seen:
+            continue
+        if len(seen) >= MAX_SITEMAPS:
+            found.rejects.append((child, Reject("too_many_sitemaps", f"over {MAX_SITEMAPS} sitemaps in one run")))
+            continue
+        seen.add(child)
+        fresh.append(child)
+    return fresh

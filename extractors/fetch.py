@@ -1,0 +1,353 @@
+"""HTTP fetching with httpx: polite (robots.txt, per-host limits), safe (SSRF guard, size caps), resilient.
+
+Only network I/O lives here; parsing and extraction stay in the pure modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import random
+import socket
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from extractors.records import Reject
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+XML_TYPES = ("xml", "rss", "atom", "gzip", "text/plain", "octet-stream")
+_KEPT_HEADERS = ("content-type", "etag", "last-modified", "content-length", "content-encoding", "retry-after")
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How to fetch: politeness, limits and the SSRF allowance (see the README's Fetching section)."""
+
+    user_agent: str = "mediamon/0.1 (media monitoring; +https://github.com/mediamon/mediamon)"
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    min_host_interval: float = 0.5
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    respect_robots: bool = True
+    allow_private_hosts: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency", "per_host_concurrency", "max_bytes", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("min_host_interval", "connect_timeout", "read_timeout", "total_timeout", "backoff_base"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One URL's outcome: a body (status 200), a 304, or a reject with a stable reason."""
+
+    requested_url: str
+    final_url: str
+    status: int | None
+    fetched_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    redirects: tuple[str, ...] = ()
+    attempts: int = 0
+    reject: Reject | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "charset" and value.strip():
+                return value.strip().strip("\"'")
+        return None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the last fetch of a URL said, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reject = Reject(reason, detail)
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.reject = Reject(reason, detail)
+        self.retry_after = retry_after
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    )
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class Fetcher:
+    """An httpx.AsyncClient wrapped with the policy; use as `async with Fetcher(policy) as f`."""
+
+    def __init__(self, policy: FetchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.policy = policy
+        self._transport = transport
+        self._global = asyncio.Semaphore(policy.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._robots: dict[str, RobotFileParser | Reject] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._resolved: dict[str, bool] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        p = self.policy
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
+            limits=httpx.Limits(max_connections=p.concurrency, max_keepalive_connections=p.concurrency),
+            headers={"User-Agent": p.user_agent, "Accept-Encoding": "gzip, deflate"},
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def fetch_many(
+        self, urls: Iterable[str], validators: dict[str, Validators] | None = None, expect: str = "page"
+    ) -> list[FetchResult]:
+        validators = validators or {}
+        return list(await asyncio.gather(*(self.fetch(u, validators.get(u), expect) for u in urls)))
+
+    async def fetch(self, url: str, validators: Validators | None = None, expect: str = "page") -> FetchResult:
+        """Fetch one URL, following redirects hop by hop; `expect` is "page", "feed" or "any"."""
+        started = datetime.now(UTC).replace(tzinfo=None)
+        chain: list[str] = []
+        attempts = 0
+        current = url
+        try:
+            while True:
+                await self._check_allowed(current)
+                for attempt in range(1, self.policy.max_attempts + 1):
+                    attempts += 1
+                    try:
+                        response, body = await self._request_once(current, validators if not chain else None, expect)
+                        break
+                    except _Retryable as retry:
+                        if attempt == self.policy.max_attempts:
+                            raise _Refused(retry.reject.reason, retry.reject.detail) from None
+                        await asyncio.sleep(self._backoff(attempt, retry.retry_after))
+                if response.status_code in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location")
+                    if not location:
+                        raise _Refused(f"http_{response.status_code}", "redirect without a Location header")
+                    target = urljoin(current, location)
+                    chain.append(current)
+                    if target in chain or target == current:
+                        raise _Refused("too_many_redirects", "redirect loop: " + " -> ".join([*chain, target]))
+                    if len(chain) > self.policy.max_redirects:
+                        raise _Refused("too_many_redirects", f"more than {self.policy.max_redirects} redirects")
+                    current = target
+                    continue
+                return FetchResult(
+                    requested_url=url,
+                    final_url=current,
+                    status=response.status_code,
+                    fetched_at=started,
+                    headers={k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers},
+                    body=body,
+                    redirects=tuple(chain),
+                    attempts=attempts,
+                )
+        except _Refused as refused:
+            return FetchResult(url, current, None, started, redirects=tuple(chain), attempts=attempts,
+                               reject=refused.reject)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.policy.backoff_max)
+        ceiling = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _check_allowed(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _Refused("bad_url", f"not an http(s) URL: {url[:200]}")
+        if not self.policy.allow_private_hosts:
+            await self._check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        if self.policy.respect_robots and parts.path != "/robots.txt":
+            robots = await self._robots_for(parts.scheme, parts.netloc)
+            if isinstance(robots, Reject):
+                raise _Refused(robots.reason, robots.detail)
+            if not robots.can_fetch(self.policy.user_agent, url):
+                raise _Refused("robots_disallowed", f"robots.txt of {parts.netloc} disallows {parts.path}")
+
+    async def _check_public(self, host: str, port: int) -> None:
+        """SSRF guard: every address the name resolves to must be public (checked on each hop)."""
+        if host not in self._resolved:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise _Refused("dns_error", f"cannot resolve {host}: {exc.strerror or exc}") from None
+            self._resolved[host] = all(is_public_address(info[4][0].split("%")[0]) for info in infos)
+        if not self._resolved[host]:
+            raise _Refused(
+                "private_address",
+                f"{host} resolves to a private, loopback, link-local or multicast address; "
+                "allow with --allow-private-hosts or MEDIAMON_ALLOW_PRIVATE_HOSTS=1",
+            )
+
+    async def _robots_for(self, scheme: str, netloc: str) -> RobotFileParser | Reject:
+        lock = self._robots_locks.setdefault(netloc, asyncio.Lock())
+        async with lock:
+            if netloc not in self._robots:
+                self._robots[netloc] = await self._load_robots(f"{scheme}://{netloc}/robots.txt")
+        return self._robots[netloc]
+
+    async def _load_robots(self, robots_url: str) -> RobotFileParser | Reject:
+        """RFC 9309: 4xx means no rules; a 5xx or an unreachable robots.txt means stay away for now."""
+        result = await self.fetch(robots_url, expect="any")
+        parser = RobotFileParser(robots_url)
+        if result.reject and not result.reject.reason.startswith("http_4"):
+            return Reject("robots_unavailable", f"{robots_url}: {result.reject.reason}")
+        lines = [] if result.reject else result.body.decode("utf-8", "replace").splitlines()
+        parser.parse(lines)
+        return parser
+
+    async def _request_once(
+        self, url: str, validators: Validators | None, expect: str
+    ) -> tuple[httpx.Response, bytes]:
+        host = urlsplit(url).netloc
+        headers = {}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        async with self._global, self._hosts.setdefault(host, asyncio.Semaphore(self.policy.per_host_concurrency)):
+            await self._wait_for_turn(host)
+            try:
+                async with asyncio.timeout(self.policy.total_timeout):
+                    async with self._client.stream("GET", url, headers=headers) as response:
+                        return response, await self._read_body(response, url, expect)
+            except TimeoutError:
+                raise _Retryable("timeout", f"no complete response within {self.policy.total_timeout} s") from None
+            except httpx.TimeoutException as exc:
+                raise _Retryable("timeout", f"{type(exc).__name__} for {url[:200]}") from None
+            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+                raise _Retryable("connect_error", f"{type(exc).__name__}: {exc}"[:300]) from None
+
+    async def _wait_for_turn(self, host: str) -> None:
+        """Space request starts to one host by at least min_host_interval."""
+        async with self._host_locks.setdefault(host, asyncio.Lock()):
+            now = time.monotonic()
+            start = max(now, self._next_start.get(host, now))
+            self._next_start[host] = start + self.policy.min_host_interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _read_body(self, response: httpx.Response, url: str, expect: str) -> bytes:
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            raise _Retryable(f"http_{status}", f"HTTP {status} from {url[:200]}",
+                             retry_after_seconds(response.headers.get("retry-after")))
+        if status in (301, 302, 303, 307, 308, 304):
+            return b""
+        if status != 200:
+            raise _Refused(f"http_{status}", f"HTTP {status} from {url[:200]}")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if expect == "page" and content_type and content_type not in HTML_TYPES:
+            raise _Refused("not_html", f"Content-Type {content_type}")
+        if expect == "feed" and content_type and not any(t in content_type for t in (*XML_TYPES, "html")):
+            raise _Refused("not_feed", f"Content-Type {content_type}")
+        declared = response.headers.get("content-length", "")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if declared.isdigit() and encoding == "identity" and int(declared) > self.policy.max_bytes:
+            raise _Refused("too_large", f"Content-Length {declared} over the {self.policy.max_bytes}-byte limit")
+        return await _read_capped(response, encoding, self.policy.max_bytes)
+
+
+async def _read_capped(response: httpx.Response, encoding: str, max_bytes: int) -> bytes:
+    """Read the raw stream, decompressing ourselves so the decompressed size is capped chunk by chunk."""
+    if encoding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    elif encoding in ("identity", ""):
+        inflater = None
+    else:
+        raise _Refused("bad_encoding", f"unsupported Content-Encoding {encoding}")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        pending = chunk
+        while pending:
+            if inflater is None:
+                out, pending = pending, b""
+            else:
+                try:
+                    out = inflater.decompress(pending, max_bytes + 1 - size)
+                except zlib.error as exc:
+                    raise _Refused("bad_encoding", f"corrupt {encoding} body: {exc}") from None
+                pending = inflater.unconsumed_tail
+            size += len(out)
+            if size > max_bytes:
+                raise _Refused("too_large", f"body over the {max_bytes}-byte limit (after decompression)")
+            parts.append(out)
+            if inflater is not None and not out and pending:
+                break
+    return b"".join(parts)

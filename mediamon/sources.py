@@ -1,0 +1,62 @@
+"""The sources file (TOML): named feeds, sitemaps, URL lists, pages and folders to ingest."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from extractors.fetch import FetchPolicy
+
+KINDS = ("feed", "sitemap", "urls", "page", "files")
+# Per-source settings that override the [defaults] table and the built-in FetchPolicy.
+POLICY_KEYS = {f.name for f in fields(FetchPolicy)} - {"allow_private_hosts", "max_bytes"}
+
+
+class SourcesError(ValueError):
+    """The sources file is missing, unreadable, or names something we do not know."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    location: str
+    schedule: str | None = None
+    policy: tuple[tuple[str, object], ...] = ()
+
+    def fetch_policy(self, base: FetchPolicy) -> FetchPolicy:
+        return FetchPolicy(**{**{f.name: getattr(base, f.name) for f in fields(FetchPolicy)}, **dict(self.policy)})
+
+
+def load_sources(path: Path) -> dict[str, Source]:
+    """Sources by name; relative `files` and `urls` locations are read relative to the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesError(f"no sources file at {path}: copy sources.example.toml or pass --sources") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{path}: {exc}") from None
+    defaults = data.get("defaults", {})
+    _check_policy_keys(defaults, f"{path} [defaults]")
+    sources = {}
+    for entry in data.get("sources", []):
+        name, kind, location = entry.get("name"), entry.get("kind"), entry.get("location")
+        if not name or not location:
+            raise SourcesError(f"{path}: every [[sources]] entry needs a name and a location")
+        if kind not in KINDS:
+            raise SourcesError(f"{path}: source {name!r} has kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if name in sources:
+            raise SourcesError(f"{path}: source name {name!r} is used twice")
+        overrides = {k: v for k, v in entry.items() if k not in ("name", "kind", "location", "schedule")}
+        _check_policy_keys(overrides, f"{path} source {name!r}")
+        if kind in ("files", "urls") and "://" not in location:
+            location = str((path.parent / location).resolve())
+        sources[name] = Source(name, kind, location, entry.get("schedule"), tuple({**defaults, **overrides}.items()))
+    return sources
+
+
+def _check_policy_keys(settings: dict, where: str) -> None:
+    unknown = set(settings) - POLICY_KEYS
+    if unknown:
+        raise SourcesError(f"{where}: unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(POLICY_KEYS))}")
