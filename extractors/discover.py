@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extractors.fetch import HTML_TYPES, Fetcher, FetchResult
+from extractors.fetch import HTML_TYPES, Fetcher, FetchResult, Validators
 from extractors.listings import Link, Listing, listing_kind, parse_listing, parse_url_list
 from extractors.records import Reject
 
@@ -23,8 +23,17 @@ class Discovery:
         self.links.setdefault(link.url, link)
 
 
-async def discover_links(fetcher: Fetcher, urls: list[str], url_lists: list[str], max_bytes: int) -> Discovery:
-    """Expand feeds and sitemaps into their article links; any other page is itself the article."""
+async def discover_links(
+    fetcher: Fetcher,
+    urls: list[str],
+    url_lists: list[str],
+    max_bytes: int,
+    page_validators: dict[str, Validators] | None = None,
+) -> Discovery:
+    """Expand feeds and sitemaps into their article links; any other page is itself the article.
+
+    `page_validators` are sent for URLs last seen as article pages, so an unchanged page costs a 304.
+    """
     found = Discovery()
     for list_url in url_lists:
         result = await fetcher.fetch(list_url, expect="any")
@@ -36,14 +45,14 @@ async def discover_links(fetcher: Fetcher, urls: list[str], url_lists: list[str]
     pending = list(dict.fromkeys(urls))
     seen_sitemaps: set[str] = set()
     while pending:
-        results = await fetcher.fetch_many(pending, expect="any")
+        results = await fetcher.fetch_many(pending, page_validators, expect="any")
         pending = []
         for result in results:
             url = result.requested_url
             if result.reject:
                 found.rejects.append((url, result.reject))
                 continue
-            if listing_kind(result.body, result.content_type) is None:
+            if result.not_modified or listing_kind(result.body, result.content_type) is None:
                 if result.content_type and result.content_type not in HTML_TYPES:
                     found.rejects.append((url, Reject("not_html", f"Content-Type {result.content_type}")))
                     continue

@@ -46,6 +46,7 @@ class FetchPolicy:
     backoff_max: float = 30.0
     respect_robots: bool = True
     allow_private_hosts: bool = False
+    allowed_networks: tuple[str, ...] = ()  # CIDRs allowed even when private, e.g. ("127.0.0.1/32",)
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "per_host_concurrency", "max_bytes", "max_attempts"):
@@ -54,6 +55,15 @@ class FetchPolicy:
         for name in ("min_host_interval", "connect_timeout", "read_timeout", "total_timeout", "backoff_base"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        for network in self.allowed_networks:
+            ipaddress.ip_network(network)  # raises ValueError naming a malformed entry
+
+    def allows_address(self, address: str) -> bool:
+        """The SSRF rule: public addresses, or any address when allowed explicitly."""
+        if self.allow_private_hosts or is_public_address(address):
+            return True
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(network) for network in self.allowed_networks)
 
 
 @dataclass(frozen=True)
@@ -215,8 +225,9 @@ class Fetcher:
                     attempts=attempts,
                 )
         except _Refused as refused:
-            return FetchResult(url, current, None, started, redirects=tuple(chain), attempts=attempts,
-                               reject=refused.reject)
+            return FetchResult(
+                url, current, None, started, redirects=tuple(chain), attempts=attempts, reject=refused.reject
+            )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -229,7 +240,7 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Refused("bad_url", f"not an http(s) URL: {url[:200]}")
         if not self.policy.allow_private_hosts:
-            await self._check_public(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            await self._check_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         if self.policy.respect_robots and parts.path != "/robots.txt":
             robots = await self._robots_for(parts.scheme, parts.netloc)
             if isinstance(robots, Reject):
@@ -237,14 +248,14 @@ class Fetcher:
             if not robots.can_fetch(self.policy.user_agent, url):
                 raise _Refused("robots_disallowed", f"robots.txt of {parts.netloc} disallows {parts.path}")
 
-    async def _check_public(self, host: str, port: int) -> None:
-        """SSRF guard: every address the name resolves to must be public (checked on each hop)."""
+    async def _check_address(self, host: str, port: int) -> None:
+        """SSRF guard: every address the name resolves to must be allowed (checked on each hop)."""
         if host not in self._resolved:
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError as exc:
                 raise _Refused("dns_error", f"cannot resolve {host}: {exc.strerror or exc}") from None
-            self._resolved[host] = all(is_public_address(info[4][0].split("%")[0]) for info in infos)
+            self._resolved[host] = all(self.policy.allows_address(info[4][0].split("%")[0]) for info in infos)
         if not self._resolved[host]:
             raise _Refused(
                 "private_address",
@@ -269,9 +280,7 @@ class Fetcher:
         parser.parse(lines)
         return parser
 
-    async def _request_once(
-        self, url: str, validators: Validators | None, expect: str
-    ) -> tuple[httpx.Response, bytes]:
+    async def _request_once(self, url: str, validators: Validators | None, expect: str) -> tuple[httpx.Response, bytes]:
         host = urlsplit(url).netloc
         headers = {}
         if validators and validators.etag:
@@ -303,8 +312,11 @@ class Fetcher:
     async def _read_body(self, response: httpx.Response, url: str, expect: str) -> bytes:
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Retryable(f"http_{status}", f"HTTP {status} from {url[:200]}",
-                             retry_after_seconds(response.headers.get("retry-after")))
+            raise _Retryable(
+                f"http_{status}",
+                f"HTTP {status} from {url[:200]}",
+                retry_after_seconds(response.headers.get("retry-after")),
+            )
         if status in (301, 302, 303, 307, 308, 304):
             return b""
         if status != 200:

@@ -11,6 +11,7 @@ from extractors.fields import ExtractedFields
 from extractors.furniture import strip_furniture
 from extractors.normalize import normalize_text
 from extractors.records import Reject
+from extractors.urls import normalize_url
 
 # Measured best on the article-extraction benchmark (see bench/extraction).
 TRAFILATURA_OPTIONS = {"include_comments": False, "favor_precision": True}
@@ -43,7 +44,7 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         title=title,
         author=_clean(document.author),
         site_name=_clean(document.sitename),
-        url=document.url if (document.url or "").startswith(("http://", "https://")) else None,
+        url=normalize_url(document.url or ""),
         published_at=_parse_date(document.date),
         description=_clean(document.description),
         tags=tags,

@@ -39,6 +39,9 @@ from warehouse.load import (
 )
 
 
+DEFAULT_FETCH_POLICY = FetchPolicy()
+
+
 @dataclass
 class WarehouseState:
     """What is already loaded: bytes per source (to skip unchanged ones) and the last fetch per URL."""
@@ -94,20 +97,24 @@ def extract_files(paths: list[Path], state: WarehouseState, options: ExtractOpti
 
 
 @task(cache_policy=NO_CACHE)
-def discover_web(urls: list[str], url_lists: list[str], policy: FetchPolicy) -> tuple[list[Link], dict, list]:
+def discover_web(
+    urls: list[str], url_lists: list[str], state: WarehouseState, policy: FetchPolicy
+) -> tuple[list[Link], dict, list]:
     """Expand feeds, sitemaps and URL lists into article links (pages given directly are their own link)."""
+    validators = {url: state.validators(url) for url in urls if state.validators(url)}
 
     async def run():
         async with Fetcher(policy) as fetcher:
-            return await discover_links(fetcher, urls, url_lists, policy.max_bytes)
+            return await discover_links(fetcher, urls, url_lists, policy.max_bytes, validators)
 
     found = asyncio.run(run())
     return list(found.links.values()), found.prefetched, found.rejects
 
 
 @task(cache_policy=NO_CACHE)
-def fetch_pages(links: list[Link], prefetched: dict[str, FetchResult], state: WarehouseState,
-                policy: FetchPolicy) -> list[FetchResult]:
+def fetch_pages(
+    links: list[Link], prefetched: dict[str, FetchResult], state: WarehouseState, policy: FetchPolicy
+) -> list[FetchResult]:
     """Fetch a batch concurrently (conditional GETs where validators are stored)."""
     todo = [link.url for link in links if link.url not in prefetched]
     validators = {url: state.validators(url) for url in todo if state.validators(url)}
@@ -121,8 +128,13 @@ def fetch_pages(links: list[Link], prefetched: dict[str, FetchResult], state: Wa
 
 
 @task(cache_policy=NO_CACHE)
-def extract_fetched(links: list[Link], results: list[FetchResult], state: WarehouseState, source_name: str | None,
-                    options: ExtractOptions) -> ExtractedBatch:
+def extract_fetched(
+    links: list[Link],
+    results: list[FetchResult],
+    state: WarehouseState,
+    source_name: str | None,
+    options: ExtractOptions,
+) -> ExtractedBatch:
     """Extract fetched pages; a 304 or an unchanged body costs no extraction."""
     batch = ExtractedBatch()
     for link, result in zip(links, results, strict=True):
@@ -141,8 +153,14 @@ def extract_fetched(links: list[Link], results: list[FetchResult], state: Wareho
         if state.is_unchanged(result.final_url, result.body):
             batch.unchanged += 1
             continue
-        article = extract_document(result.body, result.final_url, "html", url=result.final_url,
-                                   declared_charset=result.charset, options=options)
+        article = extract_document(
+            result.body,
+            result.final_url,
+            "html",
+            url=result.final_url,
+            declared_charset=result.charset,
+            options=options,
+        )
         if isinstance(article, Article) and article.published_at is None and link.published_at:
             article = dataclasses.replace(article, published_at=link.published_at)
         batch.add(result.final_url, "extract", article)
@@ -199,23 +217,30 @@ def ingest(
     language_min_probability: Annotated[
         float, Field(ge=0, le=1, description="Below this langdetect probability, language is NULL")
     ] = MIN_PROBABILITY,
-    fetch_policy: Annotated[FetchPolicy, Field(description="Politeness, timeouts, limits, SSRF allowance")] = (
-        FetchPolicy()
-    ),
+    fetch_policy: Annotated[
+        FetchPolicy, Field(description="Politeness, timeouts, limits, SSRF allowance")
+    ] = DEFAULT_FETCH_POLICY,
 ) -> dict:
     """Load documents into the warehouse; returns the run's counts."""
     logger = get_run_logger()
     run_id = flow_run.get_id() or str(uuid.uuid4())
     options = ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability)
     policy = dataclasses.replace(fetch_policy, max_bytes=max_document_bytes)
-    parameters = {"paths": list(paths), "urls": list(urls), "url_lists": list(url_lists), "db": db,
-                  "source_name": source_name, "batch_size": batch_size}
+    parameters = {
+        "paths": list(paths),
+        "urls": list(urls),
+        "url_lists": list(url_lists),
+        "db": db,
+        "source_name": source_name,
+        "batch_size": batch_size,
+    }
     state = prepare_warehouse(db, run_id, parameters)
     counts, seen = LoadCounts(), 0
     try:
         files, missing = discover_documents(paths)
-        links, prefetched, listing_rejects = discover_web(list(urls), list(url_lists), policy) if (
-            urls or url_lists) else ([], {}, [])
+        links, prefetched, listing_rejects = (
+            discover_web(list(urls), list(url_lists), state, policy) if (urls or url_lists) else ([], {}, [])
+        )
         early = [RejectedDocument(uri, "read", r) for uri, r in missing]
         early += [RejectedDocument(uri, "fetch", r) for uri, r in listing_rejects]
         seen = len(files) + len(links) + len(early)
@@ -224,8 +249,9 @@ def ingest(
         for chunk in _chunks(files, batch_size):
             counts += load_extracted(db, extract_files(chunk, state, options), run_id)
         for chunk in _chunks(links, batch_size):
-            results = fetch_pages(chunk, {k: v for k, v in prefetched.items() if k in {c.url for c in chunk}},
-                                  state, policy)
+            results = fetch_pages(
+                chunk, {k: v for k, v in prefetched.items() if k in {c.url for c in chunk}}, state, policy
+            )
             counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
     except BaseException:
         close_run(db, run_id, "failed", seen, counts)

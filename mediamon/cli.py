@@ -31,14 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="load files, folders, feeds, sitemaps or pages into the warehouse")
     ingest.add_argument(
-        "targets", nargs="*", metavar="PATH_OR_URL",
+        "targets",
+        nargs="*",
+        metavar="PATH_OR_URL",
         help=".txt/.html/.htm files (or .gz), folders, or http(s) URLs of feeds, sitemaps or pages",
     )
-    ingest.add_argument("--urls", action="append", default=[], metavar="FILE", help="a file (or URL) of URLs, one a line")
+    ingest.add_argument(
+        "--urls", action="append", default=[], metavar="FILE", help="a file (or URL) of URLs, one a line"
+    )
     ingest.add_argument("--source", action="append", default=[], metavar="NAME", help="a source from the sources file")
     ingest.add_argument("--sources", help="the sources file (default: $MEDIAMON_SOURCES, else sources.toml)")
     ingest.add_argument(
-        "--allow-private-hosts", action="store_true", default=None,
+        "--allow-private-hosts",
+        action="store_true",
+        default=None,
         help="allow fetching private, loopback and link-local addresses (off by default: SSRF guard)",
     )
     ingest.add_argument("--user-agent", help="User-Agent for requests and robots.txt rules")
@@ -89,8 +95,10 @@ def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]
                 raise SettingsError(f"no source {name!r} in {settings.sources}; known: {', '.join(sorted(sources))}")
             source = sources[name]
             targets = (
-                {"paths": [source.location]} if source.kind == "files"
-                else _read_url_list(source.location) if source.kind == "urls"
+                {"paths": [source.location]}
+                if source.kind == "files"
+                else _read_url_list(source.location)
+                if source.kind == "urls"
                 else {"urls": [source.location]}
             )
             runs.append({**targets, "source_name": name, "fetch_policy": source.fetch_policy(base_policy)})
@@ -167,8 +175,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         handler = {"ingest": run_ingest, "sql": run_sql}[args.command]
         return handler(args, settings)
-    except (SettingsError, SourcesError, WarehouseBusy, WarehouseMissing, WritingStatement, duckdb.Error,
-            OSError) as exc:
+    except (
+        SettingsError,
+        SourcesError,
+        WarehouseBusy,
+        WarehouseMissing,
+        WritingStatement,
+        duckdb.Error,
+        OSError,
+    ) as exc:
         print(f"mediamon: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
 

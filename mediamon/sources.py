@@ -59,4 +59,6 @@ def load_sources(path: Path) -> dict[str, Source]:
 def _check_policy_keys(settings: dict, where: str) -> None:
     unknown = set(settings) - POLICY_KEYS
     if unknown:
-        raise SourcesError(f"{where}: unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(POLICY_KEYS))}")
+        raise SourcesError(
+            f"{where}: unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(POLICY_KEYS))}"
+        )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixture_site import fixture_site  # noqa: F401  (a real HTTP server on 127.0.0.1)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"

@@ -1,14 +1,15 @@
 """A small, real HTTP site on 127.0.0.1 for crawler tests (standard library only, no internet).
 
-    from tests.fixture_site import ARTICLE_PATHS, fixture_site  # importing the fixture registers it
+    from tests.fixture_site import ARTICLE_PATHS, fixture_site  # noqa: F401 (importing registers the fixture)
 
-    def test_something(fixture_site):
+    def test_something(fixture_site):  # noqa: F811
         fixture_site.reset()
         url = fixture_site.url("/feed.xml")
         ...
 
-or, outside pytest, ``with FixtureSite() as site: ...``. ``python tests/fixture_site.py`` serves the site until
-Ctrl-C for manual checks.
+Importing ``fixture_site`` once in ``tests/conftest.py`` instead makes it available to every test module without
+the noqa comments. Outside pytest: ``with FixtureSite() as site: ...``; ``python tests/fixture_site.py`` serves the
+site until Ctrl-C for manual checks.
 
 The server binds only to 127.0.0.1 on a free port chosen by the OS. Each article is news-style HTML about the
 March 2022 Roscosmos video that showed the Russian segment of the ISS "undocking". Every page has its own text.
@@ -29,7 +30,8 @@ Routes (paths are matched without the query string; anything not listed answers 
   ``Retry-After: 1``, or 500); later ones get an article. ``/always-503.html``: always 503.
   ``/missing.html``: always 404.
 * ``/redirect/1`` -> 302 ``/redirect/2`` -> 301 ``/redirect/3`` -> 302 ``/articles/a2.html``;
-  ``/loop/a`` <-> ``/loop/b``; ``/redirect-to-localhost`` -> 302 ``http://localhost:{port}/articles/a3.html``.
+  ``/loop/a`` <-> ``/loop/b``; ``/redirect-to-localhost`` -> 302 ``http://localhost:{port}/articles/a3.html``;
+  ``/redirect-to-127-0-0-2`` -> 302 ``http://127.0.0.2:{port}/articles/a2.html``.
 * ``/slow.html`` (headers after 3 s), ``/drip.html`` (1 body byte every 0.5 s for 10 s, then close),
   ``/bomb.html`` (gzip Content-Encoding, about 200 KB that inflate to 200 MiB), ``/doc.pdf``,
   ``/cp1251.html`` (Russian, windows-1251, charset only in ``<meta>``), ``/tracking.html`` (utm_* links),
@@ -123,6 +125,7 @@ REDIRECT_FINAL_PATH = A2_PATH
 LOOP_A_PATH = "/loop/a"
 LOOP_B_PATH = "/loop/b"
 REDIRECT_TO_LOCALHOST_PATH = "/redirect-to-localhost"
+REDIRECT_TO_127_0_0_2_PATH = "/redirect-to-127-0-0-2"  # 302 to http://127.0.0.2:{port}/articles/a2.html
 
 SLOW_PATH = "/slow.html"
 SLOW_DELAY_SECONDS = 3.0
@@ -1048,6 +1051,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._redirect(302, LOOP_A_PATH)
         elif path == REDIRECT_TO_LOCALHOST_PATH:
             self._redirect(302, f"http://localhost:{port}{A3_PATH}")
+        elif path == REDIRECT_TO_127_0_0_2_PATH:
+            self._redirect(302, f"http://127.0.0.2:{port}{A2_PATH}")  # nothing listens there: the server is on .1
         elif path == SLOW_PATH:
             if self._wait(SLOW_DELAY_SECONDS):
                 self._send(200, _article_html(path, base))

@@ -169,7 +169,9 @@ def load_batch(
     `fetches` are stored in the same transaction, so a crash never keeps a body without its article.
     """
     now = utc_now()
-    staged = _articles_table(list({a.article_id: a for a in articles}.values()))
+    unique = list({a.article_id: a for a in articles}.values())  # one document fetched twice in a batch
+    unchanged += len(articles) - len(unique)
+    staged = _articles_table(unique)
     staged_rejects = _rejects_table(rejects)
     changed = " OR ".join(f"s.{c} IS DISTINCT FROM a.{c}" for c in _CONTENT_COLUMNS)
     assignments = ", ".join(f"{c} = s.{c}" for c in _CONTENT_COLUMNS)
