@@ -38,7 +38,6 @@ from warehouse.load import (
     stored_fetches,
 )
 
-
 DEFAULT_FETCH_POLICY = FetchPolicy()
 
 
