@@ -49,26 +49,47 @@ def file_md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def test_readme_commands_work(tmp_path):
+def run_readme_command(command: str, cwd: Path, env: dict) -> str:
+    argv = [str(MEDIAMON), *shlex.split(command)[1:]]
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (command, done.stderr[-2000:])
+    return done.stdout
+
+
+def test_readme_commands_work(tmp_path, fixture_site):
+    """Every `$ mediamon` line of the README, in order; web examples point at the local fixture site."""
     commands = readme_commands()
     assert commands[:2] == ["make run", "make test"]
     dry_run = subprocess.run(["make", "-n", "run"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert "mediamon ingest seeds" in dry_run.stdout
     shutil.copytree(SEEDS_DIR, tmp_path / "seeds")
+    example_host = "https://space-news.example"
+    (tmp_path / "picks.txt").write_text(f"# analyst picks\n{example_host}/articles/a4.html\n".replace(
+        example_host, fixture_site.base_url))
+    sources = (REPO_ROOT / "sources.example.toml").read_text(encoding="utf-8").replace(example_host, fixture_site.base_url)
+    (tmp_path / "sources.toml").write_text(sources.replace("min_host_interval = 1.0", "min_host_interval = 0.0"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
-    outputs = []
+    web_env = {**env, "MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}
     mediamon_commands = [c for c in commands if c.startswith("mediamon ")]
     assert mediamon_commands[0] == "mediamon ingest seeds"
+    outputs = {}
     for command in mediamon_commands:
-        argv = [str(MEDIAMON), *shlex.split(command)[1:]]
-        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, (command, done.stderr[-2000:])
-        outputs.append(done.stdout)
-    assert re.search(r"5 seen, 5 loaded, .* 0 rejects -> data/mediamon.duckdb", outputs[0])
+        is_web = example_host in command or "--urls" in command or "--source" in command
+        outputs[command] = run_readme_command(
+            command.replace(example_host, fixture_site.base_url), tmp_path, web_env if is_web else env
+        )
+    seeds, table, csv_out, json_out = (outputs[c] for c in mediamon_commands[:4])
+    assert re.search(r"5 seen, 5 loaded, .* 0 rejects -> data/mediamon.duckdb", seeds)
     assert (tmp_path / "data" / "mediamon.duckdb").exists()
-    assert "Russia Launches ‘Musical’ Space Salvo" in outputs[1] and "NULL" in outputs[1]
-    assert outputs[2].splitlines()[0] == "reason,n"
-    assert len(json.loads(outputs[3])) == 3
+    assert "Russia Launches ‘Musical’ Space Salvo" in table and "NULL" in table
+    assert csv_out.splitlines()[0] == "reason,n"
+    assert len(json.loads(json_out)) == 3
+    web = [outputs[c] for c in mediamon_commands if example_host in c or "--urls" in c or "--source" in c]
+    assert len(web) == 4
+    assert all("0 rejects" in out for out in web), web
+    with duckdb.connect(str(tmp_path / "data" / "mediamon.duckdb"), read_only=True) as conn:
+        loaded = {r[0] for r in conn.execute("SELECT source_uri FROM articles WHERE source_uri LIKE 'http%'").fetchall()}
+    assert loaded == {fixture_site.url(f"/articles/a{i}.html") for i in (1, 2, 3, 4)}
 
 
 @pytest.mark.parametrize(
