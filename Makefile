@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/extraction/run.py
+	$(BIN)/python bench/fetch/run.py
 
 clean:
 	rm -rf $(VENV) data

@@ -29,7 +29,24 @@ _WIDGET_LINES = re.compile(
       | advertisement | sponsored(?:\ content)? | trending(?:\ now)? | most\ (?:read|popular|viewed)
       | (?:subscribe|sign\ up)\b.{0,100} | follow\ us\b.{0,80} | click\ here\b.{0,80}
       | (?:read|see)\ (?:more|also)\s*[:\u00bb>|-].{0,200}
-    )[\s.!:]*""",
+      | don'?t\ miss | you\ (?:may|might)\ also\ like | (?:more|also|tags) | most\ read\b.{0,40}
+      | related(?:\ (?:posts?|articles?|stories))?\s*:.{0,200} | filed\ under\s*:.{0,100}
+      | also\ on\ [\w.]+\.(?:com|org|net|co\.uk)\b.{0,200} | like\ this\ story\?.{0,80}
+      | tell\ us\ what\ you\ think.{0,10} | updated\ (?:at\ )?\d{1,2}:\d{2}.{0,20}
+      | (?:tempo\ de\ leitura|reading\ time|read\ time)\s*:.{0,20} | \d+\s*min(?:ute)?s?\ read
+      | .{5,200}\[(?:INSIGHT|VIDEO|REACTION|NEWS|WARNING|PICTURES|POLL|REVEAL|LATEST|ANALYSIS)\]\s*\|?
+    )[\s.!:|]*""",
+    _I | re.VERBOSE,
+)
+# Newsletter and membership pitches, follow/contact lines (checked on lines of at most PROMO_WORDS words).
+PROMO_WORDS = 60
+_PROMO = re.compile(
+    r"""^(?:follow\b.{0,80}\b(?:on\ (?:twitter|facebook|instagram|youtube)|coverage\ of)
+      | email\ [\w .'-]{2,40}\ at\ \S+@ | have\ a\ (?:news\ )?tip\b | reach\ the\ (?:reporter|writer|author)s?\b
+      | if\ you\ (?:enjoyed|liked)\ this\ article\b | get\ access\ to\b.{0,80}\bsubscri
+      )
+    | \b(?:newsletters?|inbox|letterbox)\b.{0,80}\b(?:subscri\w*|sign\ up|delivered)\b
+    | \b(?:subscri\w*|sign\ up|delivered)\b.{0,80}\b(?:newsletters?|inbox|letterbox)\b""",
     _I | re.VERBOSE,
 )
 _COPYRIGHT = re.compile(r"^(?:\u00a9|\(c\)\s|copyright\b)|\ball rights reserved\b", _I)
@@ -54,6 +71,10 @@ _BIO = re.compile(
 _DISCLAIMER = re.compile(
     r"views.{0,80}expressed.{0,160}(?:solely|only|do not necessarily|those of the author)"
     r"|does not take specific policy positions"
+    r"|\bis headquartered in\b.{0,200}\b(?:employs|subsidiaries|listed on|offices in|countries)\b"
+    r"|^[A-Z][\w&.-]+(?: [A-Z][\w&.-]+){0,3} is a (?:leading |global |worldwide |international )?[^.]{0,60}?"
+    r"\b(?:provider|company|manufacturer|supplier) (?:of|focused on)\b"
+    r"|^source\s*:.{0,60}$"
     r"|\bis (?:produced|published) by (?:the )?[^.]{0,120}\b(?:institution|organi[sz]ation|cent(?:er|re)|foundation)\b",
     _I,
 )
@@ -67,6 +88,10 @@ _ROLE_WORDS = re.compile(
 
 def is_widget_line(line: str) -> bool:
     return bool(_WIDGET_LINES.fullmatch(line.strip()))
+
+
+def is_promo(line: str) -> bool:
+    return len(line.split()) <= PROMO_WORDS and bool(_PROMO.search(line.strip()))
 
 
 def is_copyright(line: str) -> bool:
@@ -97,7 +122,7 @@ def _is_tail_boilerplate(block: list[str]) -> bool:
 def _strip_block(block: list[str]) -> list[str]:
     kept: list[str] = []
     for line in block:
-        if is_widget_line(line) or is_copyright(line):
+        if is_widget_line(line) or is_copyright(line) or is_promo(line):
             continue
         if is_caption(line):
             if kept and is_short_heading(kept[-1]):
@@ -113,3 +138,37 @@ def strip_furniture(blocks: list[list[str]]) -> list[str]:
     while cleaned and _is_tail_boilerplate(cleaned[-1]):
         cleaned.pop()
     return [line for block in cleaned for line in block]
+
+
+_DATELINE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
+_WORDS = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORDS.findall(text.casefold()))
+
+
+def matches_headline(line: str, headlines: list[str]) -> bool:
+    """Most of the line's words are a headline's, and it carries most of that headline."""
+    words = _words(line)
+    return bool(words) and any(
+        len(words & head) >= 0.8 * len(words) and len(words & head) >= 0.5 * len(head)
+        for head in map(_words, headlines)
+    )
+
+
+def looks_like_title(line: str) -> bool:
+    """At most 30 words and not closed like a sentence (a closing quote mark is looked through)."""
+    return len(line.split()) <= 30 and not line.rstrip(" \"'\u201d\u2019").endswith((".", ",", ";"))
+
+
+def strip_headlines(lines: list[str], headlines: list[str], scan: int = 3) -> list[str]:
+    """Drop the page's headline and a date/byline line where they open the text (first `scan` lines)."""
+    head, rest = lines[:scan], lines[scan:]
+    kept = [
+        line
+        for line in head
+        if not (looks_like_title(line) and matches_headline(line, headlines))
+        and not (len(line.split()) <= 15 and _DATELINE.search(line))
+    ]
+    return kept + rest

@@ -12,9 +12,22 @@ MIN_PROBABILITY = 0.70
 MIN_LETTERS = 20
 
 
+def is_prose(paragraph: str) -> bool:
+    """Not a table row (trafilatura renders cells as `| a | b |`) and mostly letters."""
+    stripped = paragraph.strip()
+    letters = sum(ch.isalpha() for ch in stripped)
+    return not stripped.startswith("|") and letters >= 0.6 * len(stripped.replace(" ", ""))
+
+
+def prose_sample(text: str) -> str:
+    """The first SAMPLE_CHARS of the text's prose paragraphs, or of the whole text if it has too little prose."""
+    prose = "\n\n".join(p for p in text.split("\n\n") if is_prose(p))
+    return (prose if sum(ch.isalpha() for ch in prose) >= 200 else text)[:SAMPLE_CHARS]
+
+
 def detect_language(text: str, min_probability: float = MIN_PROBABILITY) -> tuple[str | None, float | None]:
     """ISO 639-1 code and its probability, or (None, probability) when langdetect cannot decide."""
-    sample = text[:SAMPLE_CHARS]
+    sample = prose_sample(text)
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return None, None
     try:
