@@ -64,9 +64,9 @@ def test_readme_commands_work(tmp_path, fixture_site):
     assert "mediamon ingest seeds" in dry_run.stdout
     shutil.copytree(SEEDS_DIR, tmp_path / "seeds")
     example_host = "https://space-news.example"
-    (tmp_path / "picks.txt").write_text(f"# analyst picks\n{example_host}/articles/a4.html\n".replace(
-        example_host, fixture_site.base_url))
-    sources = (REPO_ROOT / "sources.example.toml").read_text(encoding="utf-8").replace(example_host, fixture_site.base_url)
+    (tmp_path / "picks.txt").write_text(f"# analyst picks\n{fixture_site.base_url}/articles/a4.html\n")
+    sources = (REPO_ROOT / "sources.example.toml").read_text(encoding="utf-8")
+    sources = sources.replace(example_host, fixture_site.base_url)
     (tmp_path / "sources.toml").write_text(sources.replace("min_host_interval = 1.0", "min_host_interval = 0.0"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
     web_env = {**env, "MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}
@@ -88,7 +88,8 @@ def test_readme_commands_work(tmp_path, fixture_site):
     assert len(web) == 4
     assert all("0 rejects" in out for out in web), web
     with duckdb.connect(str(tmp_path / "data" / "mediamon.duckdb"), read_only=True) as conn:
-        loaded = {r[0] for r in conn.execute("SELECT source_uri FROM articles WHERE source_uri LIKE 'http%'").fetchall()}
+        rows = conn.execute("SELECT source_uri FROM articles WHERE source_uri LIKE 'http%'").fetchall()
+    loaded = {r[0] for r in rows}
     assert loaded == {fixture_site.url(f"/articles/a{i}.html") for i in (1, 2, 3, 4)}
 
 
