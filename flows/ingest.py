@@ -24,11 +24,15 @@ from extractors.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Vali
 from extractors.files import discover_documents, file_uri, read_document
 from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
+from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
 from mediamon.settings import DEFAULT_DB
 from warehouse.db import open_writer
+from warehouse.dedup import DedupSettings, update_duplicates
+from warehouse.monitors import update_monitor_matches
 from warehouse.load import (
     FetchRecord,
+    count_run_duplicates,
     LoadCounts,
     RejectedDocument,
     finish_run,
@@ -39,6 +43,7 @@ from warehouse.load import (
 )
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
+DEFAULT_DEDUP = DedupSettings()
 
 
 @dataclass
@@ -193,6 +198,20 @@ def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
 
 
 @task(cache_policy=NO_CACHE)
+def deduplicate(db: str, run_id: str, settings: DedupSettings) -> int:
+    """Update duplicates and stories over the whole warehouse; returns this run's copies."""
+    with open_writer(db) as conn:
+        update_duplicates(conn, settings)
+        return count_run_duplicates(conn, run_id)
+
+
+@task(cache_policy=NO_CACHE)
+def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
+    with open_writer(db) as conn:
+        update_monitor_matches(conn, monitors, run_id)
+
+
+@task(cache_policy=NO_CACHE)
 def close_run(db: str, run_id: str, status: str, seen: int, counts: LoadCounts) -> None:
     with open_writer(db) as conn:
         finish_run(conn, run_id, status, seen, counts)
@@ -219,9 +238,15 @@ def ingest(
     fetch_policy: Annotated[
         FetchPolicy, Field(description="Politeness, timeouts, limits, SSRF allowance")
     ] = DEFAULT_FETCH_POLICY,
+    dedup: Annotated[DedupSettings, Field(description="Near-duplicate and story thresholds")] = DEFAULT_DEDUP,
+    monitors: Annotated[
+        dict[str, str], Field(description="Topic monitors: name -> boolean keyword query")
+    ] = DEFAULT_MONITORS,
 ) -> dict:
     """Load documents into the warehouse; returns the run's counts."""
     logger = get_run_logger()
+    for query in monitors.values():
+        parse_query(query)  # a bad monitor query fails the run before anything is written
     run_id = flow_run.get_id() or str(uuid.uuid4())
     options = ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability)
     policy = dataclasses.replace(fetch_policy, max_bytes=max_document_bytes)
@@ -252,6 +277,8 @@ def ingest(
                 chunk, {k: v for k, v in prefetched.items() if k in {c.url for c in chunk}}, state, policy
             )
             counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
+        counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
+        match_monitors(db, run_id, monitors)
     except BaseException:
         close_run(db, run_id, "failed", seen, counts)
         raise

@@ -10,7 +10,7 @@ import pytest
 from extractors import Article, Reject, extract_document
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import MIGRATIONS_DIR, connect, migrate, open_writer
-from warehouse.load import LoadCounts, RejectedDocument, known_documents, load_batch
+from warehouse.load import FetchRecord, LoadCounts, RejectedDocument, known_documents, load_batch
 
 VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
 
@@ -74,27 +74,17 @@ def test_load_batch_rolls_back_whole_batch_on_failure(fresh_db, seed_paths, monk
         load_batch(conn, articles[:2], [], "run-1")
         before = table_checksum(conn, "articles")
 
-        def crash(_conn):
+        def crash(*_args):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("warehouse.load.mark_exact_duplicates", crash)
+        monkeypatch.setattr("warehouse.load._store_fetches", crash)  # fails after articles and rejects are in
+        fetch = FetchRecord("https://a.example/1", "https://a.example/1", 200, (), "text/html", None, None, None,
+                            b"", 0, "0" * 64, None, None, datetime(2022, 3, 5), 1)
         with pytest.raises(RuntimeError):
-            load_batch(conn, articles[2:], [RejectedDocument("file:///x", "read", Reject("empty"))], "run-2")
+            load_batch(conn, articles[2:], [RejectedDocument("file:///x", "read", Reject("empty"))], "run-2",
+                       fetches=[fetch])
         assert table_checksum(conn, "articles") == before
         assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
-
-
-def test_mark_exact_duplicates_picks_earliest_then_longest(fresh_db, seed_paths):
-    base = seed_articles(seed_paths)[1]
-    later = dataclasses.replace(base, source_uri="https://a.example/1", published_at=datetime(2022, 3, 7))
-    earlier = dataclasses.replace(base, source_uri="https://b.example/2", published_at=datetime(2022, 3, 5))
-    with open_writer(fresh_db) as conn:
-        counts = load_batch(conn, [base, later, earlier], [], "run-1")
-        rows = dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall())
-        assert run_data_checks(conn) == {}
-    assert counts.duplicates == 2
-    assert rows[earlier.source_uri] is None
-    assert rows[later.source_uri] == rows[base.source_uri] == earlier.article_id
 
 
 def test_known_documents_lists_loaded_bytes(fresh_db, seed_paths):

@@ -1,24 +1,345 @@
-"""Duplicate marking in the warehouse."""
+"""Duplicates and stories in the warehouse, in three levels.
+
+1. Exact: equal content_hash or equal canonical URL.
+2. Near-identical copies: MinHash signatures and LSH band keys are stored per article, so a new article
+   is compared only with the articles sharing a band key; candidates are verified with exact Jaccard
+   and containment of their shingle sets. Pairs are stored in near_duplicates.
+3. Stories: canonical articles about the same event (TF-IDF cosine of title and lead, within a window).
+
+Canonical copies are chosen over all stored pairs at once, so the result does not depend on the order
+articles arrived in: an incremental update equals a recompute from scratch.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
 import duckdb
+import pyarrow as pa
+
+from extractors.minhash import MinHashParams, band_keys, minhash_signature, shingle_hashes, similarity
+from extractors.normalize import normalize_text
+from warehouse.db import transaction
+
+_BATCH = 2000
 
 
-def mark_exact_duplicates(conn: duckdb.DuckDBPyConnection) -> None:
-    """Level 1: articles with equal normalized text point at one canonical copy.
+@dataclass(frozen=True)
+class DedupSettings:
+    """Thresholds for the three levels; defaults chosen with bench/dedup (see the README)."""
 
-    The canonical copy is the earliest published, then the longest, then the smallest id, so the
-    choice does not depend on load order.
-    """
+    minhash: MinHashParams = field(default_factory=MinHashParams)
+    jaccard_threshold: float = 0.5  # both texts mostly the same
+    containment_threshold: float = 0.8  # the shorter text mostly inside the longer (a cut pickup)
+    min_shingles: int = 20  # shorter texts are matched exactly only
+    window_days: int | None = 30  # copies published further apart are not linked (None: no window)
+    story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
+    story_window_days: int = 3
+    lead_words: int = 300
+
+    def __post_init__(self) -> None:
+        for name in ("jaccard_threshold", "containment_threshold", "story_threshold"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """Canonical order: earliest published (unknown dates last), then longest, then smallest id."""
+
+    published_at: datetime | None
+    word_count: int
+    article_id: str
+
+    def sort_key(self) -> tuple:
+        return (self.published_at is None, self.published_at or datetime.min, -self.word_count, self.article_id)
+
+
+def update_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+    """Bring signatures, pairs, duplicate_of and story_id up to date with the articles table."""
+    with transaction(conn):
+        update_near_duplicates(conn, settings)
+        assign_stories(conn, settings)
+
+
+def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+    """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of."""
+    changed = _refresh_signatures(conn, settings.minhash)
+    if changed:
+        _refresh_pairs(conn, changed, settings)
+    assign_canonicals(conn)
+
+
+def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) -> list[str]:
+    """Compute signatures and band keys of new or edited articles; returns their ids."""
+    stale = conn.execute(
+        """SELECT a.article_id, a.text, a.content_hash FROM articles a
+           LEFT JOIN dedup_signatures s USING (article_id)
+           WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
+           ORDER BY a.article_id"""
+    ).fetchall()
     conn.execute(
-        """UPDATE articles a SET duplicate_of = ranked.canonical
-           FROM (
-               SELECT article_id,
-                      nullif(first_value(article_id) OVER (
-                          PARTITION BY content_hash
-                          ORDER BY published_at NULLS LAST, word_count DESC, article_id), article_id) AS canonical
-               FROM articles
-           ) ranked
-           WHERE a.article_id = ranked.article_id AND a.duplicate_of IS DISTINCT FROM ranked.canonical"""
+        "DELETE FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles)"
     )
+    for start in range(0, len(stale), _BATCH):
+        chunk = stale[start : start + _BATCH]
+        ids = [row[0] for row in chunk]
+        signatures, bands = [], {"band": [], "band_key": [], "article_id": []}
+        for article_id, text, digest in chunk:
+            shingles = shingle_hashes(text, params)
+            signature = minhash_signature(shingles, params)
+            signatures.append((article_id, digest, len(shingles), signature.tolist()))
+            if len(shingles):
+                keys = band_keys(signature, params)
+                bands["band"].extend(range(params.bands))
+                bands["band_key"].extend(keys.tolist())
+                bands["article_id"].extend([article_id] * params.bands)
+        staged_ids = pa.table({"article_id": ids})
+        conn.register("stale_ids", staged_ids)
+        conn.execute("DELETE FROM dedup_signatures WHERE article_id IN (SELECT article_id FROM stale_ids)")
+        conn.execute("DELETE FROM dedup_bands WHERE article_id IN (SELECT article_id FROM stale_ids)")
+        conn.unregister("stale_ids")
+        conn.register(
+            "staged_signatures",
+            pa.table(
+                {
+                    "article_id": [s[0] for s in signatures],
+                    "content_hash": [s[1] for s in signatures],
+                    "shingle_count": pa.array([s[2] for s in signatures], pa.int32()),
+                    "signature": pa.array([s[3] for s in signatures], pa.list_(pa.uint64())),
+                }
+            ),
+        )
+        conn.execute("INSERT INTO dedup_signatures SELECT * FROM staged_signatures")
+        conn.unregister("staged_signatures")
+        conn.register(
+            "staged_bands",
+            pa.table(
+                {
+                    "band": pa.array(bands["band"], pa.int16()),
+                    "band_key": pa.array(bands["band_key"], pa.uint64()),
+                    "article_id": bands["article_id"],
+                }
+            ),
+        )
+        conn.execute("INSERT INTO dedup_bands SELECT * FROM staged_bands")
+        conn.unregister("staged_bands")
+    return [row[0] for row in stale]
+
+
+def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings: DedupSettings) -> None:
+    """Find and verify the pairs that involve changed articles; other pairs are unaffected."""
+    conn.register("changed_ids", pa.table({"article_id": changed}))
+    conn.execute(
+        """DELETE FROM near_duplicates WHERE article_id IN (SELECT article_id FROM changed_ids)
+                                          OR other_id IN (SELECT article_id FROM changed_ids)"""
+    )
+    window = f"INTERVAL {int(settings.window_days)} DAY" if settings.window_days is not None else None
+    within = (
+        f"(x.published_at IS NULL OR y.published_at IS NULL OR abs(epoch(x.published_at) - epoch(y.published_at))"
+        f" <= epoch({window}))"
+        if window
+        else "TRUE"
+    )
+    candidates = conn.execute(
+        f"""WITH pairs AS (
+                SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
+                FROM dedup_bands n JOIN dedup_bands o USING (band, band_key)
+                WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
+                UNION
+                SELECT n.article_id, o.article_id, 'exact_text' FROM articles n JOIN articles o USING (content_hash)
+                WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
+                UNION
+                SELECT n.article_id, o.article_id, 'exact_url' FROM articles n JOIN articles o USING (url)
+                WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
+            ), ordered AS (
+                SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
+            )
+            SELECT p.a, p.b, p.kind FROM ordered p
+            JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
+            WHERE p.kind <> 'near' OR {within}"""
+    ).fetchall()
+    conn.unregister("changed_ids")
+    verified = _verify(conn, candidates, settings)
+    if verified:
+        conn.register(
+            "staged_pairs",
+            pa.table(
+                {
+                    "article_id": [v[0] for v in verified],
+                    "other_id": [v[1] for v in verified],
+                    "kind": [v[2] for v in verified],
+                    "jaccard": [v[3] for v in verified],
+                    "containment": [v[4] for v in verified],
+                }
+            ),
+        )
+        conn.execute("INSERT INTO near_duplicates SELECT * FROM staged_pairs ON CONFLICT DO NOTHING")
+        conn.unregister("staged_pairs")
+
+
+def _verify(
+    conn: duckdb.DuckDBPyConnection, candidates: list[tuple[str, str, str]], settings: DedupSettings
+) -> list[tuple[str, str, str, float, float]]:
+    """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do)."""
+    ids = sorted({i for a, b, _ in candidates for i in (a, b)})
+    if not ids:
+        return []
+    conn.register("candidate_ids", pa.table({"article_id": ids}))
+    texts = dict(
+        conn.execute("SELECT article_id, text FROM articles WHERE article_id IN (SELECT article_id FROM candidate_ids)")
+        .fetchall()
+    )
+    conn.unregister("candidate_ids")
+    shingles = {i: shingle_hashes(texts[i], settings.minhash) for i in ids}
+    verified = []
+    for a, b, kind in candidates:
+        jaccard, containment = similarity(shingles[a], shingles[b])
+        if kind != "near":
+            verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
+            continue
+        enough = min(len(shingles[a]), len(shingles[b])) >= settings.min_shingles
+        if enough and (jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold):
+            verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
+    return verified
+
+
+def choose_canonicals(order: dict[str, OrderKey], pairs: list[tuple[str, str, float]]) -> dict[str, str]:
+    """copy -> canonical: in canonical order, an article joins the most similar earlier canonical it is
+    paired with, or becomes canonical itself. A copy of a copy never joins through it (no chaining)."""
+    neighbours: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for a, b, score in pairs:
+        neighbours[a].append((score, b))
+        neighbours[b].append((score, a))
+    rank = {article_id: key.sort_key() for article_id, key in order.items()}
+    assigned: dict[str, str] = {}
+    for article_id in sorted(neighbours, key=rank.__getitem__):
+        earlier = [
+            (score, other)
+            for score, other in neighbours[article_id]
+            if rank[other] < rank[article_id] and other not in assigned
+        ]
+        if earlier:
+            best_score = max(score for score, _ in earlier)
+            assigned[article_id] = min((o for s, o in earlier if s == best_score), key=rank.__getitem__)
+    return assigned
+
+
+def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
+    """Set articles.duplicate_of from all stored pairs."""
+    pairs = conn.execute("SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates").fetchall()
+    order = {
+        row[0]: OrderKey(row[1], row[2], row[0])
+        for row in conn.execute(
+            """SELECT article_id, published_at, word_count FROM articles
+               WHERE article_id IN (SELECT article_id FROM near_duplicates UNION SELECT other_id FROM near_duplicates)"""
+        ).fetchall()
+    }
+    canonical = choose_canonicals(order, pairs)
+    conn.register(
+        "staged_canonicals",
+        pa.table({"article_id": list(canonical), "canonical": list(canonical.values())},
+                 schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())])),
+    )
+    conn.execute(
+        """UPDATE articles a SET duplicate_of = c.canonical
+           FROM (SELECT a.article_id, s.canonical FROM articles a
+                 LEFT JOIN staged_canonicals s USING (article_id)) c
+           WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
+    )
+    conn.unregister("staged_canonicals")
+
+
+# Level 3: stories.
+
+_STOPWORDS = frozenset(
+    """a an and are as at be been but by for from had has have he her his in into is it its of on or our
+    she that the their them they this to was were which while who will with would you your not no than then
+    there these those what when where how all any can could may might more most over said says also after
+    before about up out new one two first last year years week day days""".split()
+)
+_TERM = re.compile(r"[^\W\d_][\w'-]{2,}")
+
+
+def story_terms(title: str | None, text: str, lead_words: int) -> Counter:
+    """Terms of the title (counted twice) and the lead, stop words removed."""
+    lead = " ".join(text.split()[:lead_words])
+    terms = [t for t in _TERM.findall(normalize_text(f"{title or ''} {title or ''} {lead}")) if t not in _STOPWORDS]
+    return Counter(terms)
+
+
+def group_stories(
+    documents: list[tuple[str, datetime | None, Counter]], threshold: float, window_days: int
+) -> dict[str, str]:
+    """article_id -> story_id: single-link groups of TF-IDF cosine >= threshold within the time window.
+
+    The story id is the id of the group's earliest member (then smallest id), so it is stable."""
+    count = len(documents)
+    df = Counter(term for _, _, terms in documents for term in terms)
+    idf = {term: math.log((1 + count) / (1 + n)) + 1 for term, n in df.items()}
+    vectors = []
+    for _, _, terms in documents:
+        weights = {t: (1 + math.log(c)) * idf[t] for t, c in terms.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({t: w / norm for t, w in weights.items()})
+    postings: dict[str, list[int]] = defaultdict(list)
+    for index, vector in enumerate(vectors):
+        for term in vector:
+            postings[term].append(index)
+    parent = list(range(count))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    window = timedelta(days=window_days)
+    for i, vector in enumerate(vectors):
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in vector.items():
+            for j in postings[term]:
+                if j > i:
+                    scores[j] += weight * vectors[j][term]
+        for j, score in scores.items():
+            di, dj = documents[i][1], documents[j][1]
+            if score >= threshold and (di is None or dj is None or abs(di - dj) <= window):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(count):
+        groups[find(i)].append(i)
+    story = {}
+    for members in groups.values():
+        first = min(members, key=lambda i: (documents[i][1] is None, documents[i][1] or datetime.min, documents[i][0]))
+        for i in members:
+            story[documents[i][0]] = documents[first][0]
+    return story
+
+
+def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+    """Group canonical articles into stories; copies take their canonical's story."""
+    rows = conn.execute(
+        """SELECT article_id, coalesce(published_at, first_ingested_at), title,
+                  array_to_string(list_slice(string_split(text, ' '), 1, ?), ' ') FROM articles
+           WHERE duplicate_of IS NULL ORDER BY article_id""",
+        [settings.lead_words],
+    ).fetchall()
+    documents = [(i, when, story_terms(title, lead, settings.lead_words)) for i, when, title, lead in rows]
+    story = group_stories(documents, settings.story_threshold, settings.story_window_days)
+    conn.register(
+        "staged_stories",
+        pa.table({"article_id": list(story), "story_id": list(story.values())},
+                 schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())])),
+    )
+    conn.execute(
+        """UPDATE articles a SET story_id = s.story_id
+           FROM (SELECT a.article_id, coalesce(c.story_id, d.story_id) AS story_id FROM articles a
+                 LEFT JOIN staged_stories c ON c.article_id = a.article_id
+                 LEFT JOIN staged_stories d ON d.article_id = a.duplicate_of) s
+           WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
+    )
+    conn.unregister("staged_stories")

@@ -11,7 +11,6 @@ import pyarrow as pa
 
 from extractors import Article, Reject
 from warehouse.db import transaction
-from warehouse.dedup import mark_exact_duplicates
 
 # Columns whose change makes a re-ingested document a new version (bumps ingested_at).
 _CONTENT_COLUMNS = (
@@ -208,16 +207,13 @@ def load_batch(
         conn.execute("INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now])
         if fetches:
             _store_fetches(conn, fetches, run_id)
-        mark_exact_duplicates(conn)
-        loaded, updated, same, duplicates = conn.execute(
-            """SELECT count(*) FILTER (c.change = 'new'), count(*) FILTER (c.change = 'changed'),
-                      count(*) FILTER (c.change = 'unchanged'),
-                      count(*) FILTER (c.change <> 'unchanged' AND a.duplicate_of IS NOT NULL)
-               FROM staged_changes c JOIN articles a USING (article_id)"""
+        loaded, updated, same = conn.execute(
+            """SELECT count(*) FILTER (change = 'new'), count(*) FILTER (change = 'changed'),
+                      count(*) FILTER (change = 'unchanged') FROM staged_changes"""
         ).fetchone()
         conn.unregister("staged")
         conn.unregister("staged_rejects")
-    return LoadCounts(loaded, updated, same + unchanged, duplicates, len(rejects))
+    return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))
 
 
 def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], run_id: str) -> None:
@@ -253,6 +249,13 @@ def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, flow_name: str, para
            ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL""",
         [run_id, flow_name, utc_now(), json.dumps(parameters, default=str)],
     )
+
+
+def count_run_duplicates(conn: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Articles this run loaded or changed that turned out to copy another one."""
+    return conn.execute(
+        "SELECT count(*) FROM articles WHERE run_id = ? AND duplicate_of IS NOT NULL", [run_id]
+    ).fetchone()[0]
 
 
 def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: int, counts: LoadCounts) -> None:

@@ -1,0 +1,238 @@
+"""Exact and near duplicates, stories and topic monitors on real DuckDB files."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from extractors import Article, extract_document
+from extractors.minhash import MinHashParams, minhash_signature, shingle_hashes, similarity
+from extractors.monitors import DEFAULT_MONITORS, QueryError, matches_query, parse_query
+from extractors.normalize import content_hash, count_words
+from warehouse.checks import run_data_checks, table_checksum
+from warehouse.db import open_writer
+from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, update_duplicates
+from warehouse.load import load_batch
+from warehouse.monitors import update_monitor_matches
+
+VOCABULARY = [f"w{i}" for i in range(5000)]
+
+
+def paragraph(rng: random.Random, words: int = 40) -> str:
+    return " ".join(rng.choice(VOCABULARY) for _ in range(words)) + "."
+
+
+def make_article(uri: str, paragraphs: list[str], published: datetime | None = None, title: str | None = None) -> Article:
+    text = "\n\n".join(paragraphs)
+    return Article(
+        source_uri=uri, text=text, word_count=count_words(text), content_hash=content_hash(text),
+        raw_sha256=uri, title=title, published_at=published,
+    )
+
+
+def seed_articles(seed_paths) -> list[Article]:
+    return [extract_document(p.read_bytes(), p.as_uri(), "text") for p in seed_paths]
+
+
+def state(conn) -> dict:
+    return {
+        "articles": conn.execute("SELECT source_uri, duplicate_of, story_id FROM articles ORDER BY 1").fetchall(),
+        "pairs": conn.execute("SELECT * FROM near_duplicates ORDER BY 1, 2").fetchall(),
+    }
+
+
+def load_and_dedup(db, articles, run_id="run-1"):
+    with open_writer(db) as conn:
+        load_batch(conn, articles, [], run_id)
+        update_duplicates(conn)
+        return state(conn)
+
+
+def test_seeds_are_never_merged_and_video_articles_share_a_story(fresh_db, seed_paths):
+    result = load_and_dedup(fresh_db, seed_articles(seed_paths))
+    rows = {uri.rsplit("/", 1)[1][:3]: (dup, story) for uri, dup, story in result["articles"]}
+    assert {dup for dup, _ in rows.values()} == {None} and result["pairs"] == []
+    video = {rows[k][1] for k in ("000", "001", "003", "004")}
+    assert len(video) == 1 and rows["002"][1] not in video
+
+
+def test_exact_text_and_canonical_url_duplicates(fresh_db):
+    rng = random.Random(1)
+    body = [paragraph(rng) for _ in range(5)]
+    first = make_article("https://a.example/1", body, datetime(2022, 3, 5))
+    same_text = make_article("https://b.example/2", body, datetime(2022, 3, 6))
+    other = make_article("https://c.example/3", [paragraph(rng) for _ in range(5)], datetime(2022, 3, 5))
+    same_url = dataclasses.replace(
+        make_article("https://d.example/4", [paragraph(rng) for _ in range(5)], datetime(2022, 3, 7)),
+        url="https://c.example/3",
+    )
+    other = dataclasses.replace(other, url="https://c.example/3")
+    result = load_and_dedup(fresh_db, [first, same_text, other, same_url])
+    dup = {uri: d for uri, d, _ in result["articles"]}
+    assert dup[same_text.source_uri] == first.article_id and dup[first.source_uri] is None
+    assert dup[same_url.source_uri] == other.article_id
+    kinds = {(a, b): kind for a, b, kind, *_ in result["pairs"]}
+    assert kinds[tuple(sorted((first.article_id, same_text.article_id)))] == "exact_text"
+    assert kinds[tuple(sorted((other.article_id, same_url.article_id)))] == "exact_url"
+
+
+def test_truncated_pickup_with_new_headline_and_boilerplate_is_a_near_duplicate(fresh_db):
+    rng = random.Random(2)
+    body = [paragraph(rng) for _ in range(12)]
+    original = make_article("https://wire.example/story", body, datetime(2022, 3, 5, 9), "Original headline")
+    pickup = make_article(
+        "https://local.example/news/1",
+        ["UPDATE: this story has been updated with comment.", *body[:7], "Advertisement: buy our widgets now today."],
+        datetime(2022, 3, 5, 15), "A rewritten headline for the same story",
+    )
+    result = load_and_dedup(fresh_db, [pickup, original])
+    dup = {uri: d for uri, d, _ in result["articles"]}
+    assert dup[pickup.source_uri] == original.article_id and dup[original.source_uri] is None
+    ((_, _, kind, jaccard, containment),) = result["pairs"]
+    assert kind == "near" and containment >= 0.8 and jaccard < 0.8
+
+
+def test_copies_do_not_chain_through_intermediates(fresh_db):
+    rng = random.Random(3)
+    a = [paragraph(rng) for _ in range(10)]
+    b_extra, c_extra = [paragraph(rng) for _ in range(2)], [paragraph(rng) for _ in range(2)]
+    first = make_article("https://a.example/a", a, datetime(2022, 3, 1))
+    middle = make_article("https://b.example/b", a[:8] + b_extra, datetime(2022, 3, 2))
+    last = make_article("https://c.example/c", a[2:8] + b_extra + c_extra, datetime(2022, 3, 3))
+    result = load_and_dedup(fresh_db, [first, middle, last])
+    dup = {uri: d for uri, d, _ in result["articles"]}
+    assert dup[middle.source_uri] == first.article_id
+    assert dup[last.source_uri] is None  # similar to the copy only, not to the canonical
+
+
+def test_choose_canonicals_prefers_earliest_then_longest_then_smallest_id():
+    order = {
+        "b": OrderKey(datetime(2022, 3, 1), 100, "b"),
+        "a": OrderKey(datetime(2022, 3, 1), 100, "a"),
+        "c": OrderKey(datetime(2022, 3, 1), 300, "c"),
+        "d": OrderKey(None, 900, "d"),
+    }
+    pairs = [("a", "b", 0.9), ("a", "c", 0.9), ("b", "c", 0.9), ("c", "d", 0.9)]
+    assert choose_canonicals(order, pairs) == {"a": "c", "b": "c", "d": "c"}
+
+
+def test_publication_window_blocks_far_apart_copies(fresh_db):
+    rng = random.Random(4)
+    body = [paragraph(rng) for _ in range(8)]
+    old = make_article("https://a.example/old", body + [paragraph(rng)], datetime(2020, 1, 1))
+    new = make_article("https://b.example/new", body + [paragraph(rng)], datetime(2022, 3, 5))
+    result = load_and_dedup(fresh_db, [old, new])
+    assert result["pairs"] == [] and {d for _, d, _ in result["articles"]} == {None}
+
+
+def corpus() -> list[Article]:
+    """Seed-sized synthetic corpus: originals, pickups of some, unrelated articles, over ten days."""
+    rng = random.Random(5)
+    articles = []
+    for n in range(12):
+        body = [paragraph(rng) for _ in range(8)]
+        day = datetime(2022, 3, 1) + timedelta(days=n % 10, hours=n)
+        articles.append(make_article(f"https://wire.example/{n}", body, day))
+        for copy in range(n % 3):
+            cut = body[: 5 + copy] + [paragraph(rng, 12)]
+            articles.append(make_article(f"https://outlet{copy}.example/{n}", cut, day + timedelta(hours=copy + 1)))
+    return articles
+
+
+def test_incremental_updates_equal_a_recompute(tmp_path):
+    articles = corpus()
+    rng = random.Random(6)
+    rng.shuffle(articles)
+    incremental, scratch = tmp_path / "incremental.duckdb", tmp_path / "scratch.duckdb"
+    with open_writer(incremental) as conn:
+        for start in range(0, len(articles), 7):
+            load_batch(conn, articles[start : start + 7], [], f"run-{start}")
+            update_duplicates(conn)
+        # an edit, then the edit undone, must not leave traces
+        edited = dataclasses.replace(articles[0], text=articles[0].text + "\n\nA correction.")
+        edited = dataclasses.replace(edited, content_hash=content_hash(edited.text), raw_sha256="edited")
+        load_batch(conn, [edited], [], "run-edit")
+        update_duplicates(conn)
+        load_batch(conn, [articles[0]], [], "run-undo")
+        update_duplicates(conn)
+        incremental_state = state(conn)
+    scratch_state = load_and_dedup(scratch, articles)
+    assert incremental_state == scratch_state
+    assert sum(1 for _, d, _ in scratch_state["articles"] if d) == sum(n % 3 for n in range(12))
+
+
+def test_update_duplicates_twice_changes_nothing(fresh_db, seed_paths):
+    load_and_dedup(fresh_db, seed_articles(seed_paths) + corpus())
+    with open_writer(fresh_db) as conn:
+        before = [table_checksum(conn, t) for t in ("articles", "near_duplicates", "dedup_bands", "dedup_signatures")]
+        update_duplicates(conn)
+        after = [table_checksum(conn, t) for t in ("articles", "near_duplicates", "dedup_bands", "dedup_signatures")]
+        assert run_data_checks(conn) == {}
+    assert before == after
+
+
+def test_minhash_estimates_jaccard():
+    rng = random.Random(7)
+    base = [paragraph(rng) for _ in range(10)]
+    a = shingle_hashes("\n\n".join(base))
+    b = shingle_hashes("\n\n".join(base[:6] + [paragraph(rng) for _ in range(4)]))
+    jaccard, _ = similarity(a, b)
+    params = MinHashParams()
+    estimate = (minhash_signature(a, params) == minhash_signature(b, params)).mean()
+    assert abs(estimate - jaccard) < 0.12
+
+
+def test_character_shingles_for_scripts_without_spaces():
+    text = "国际空间站的俄罗斯舱段在视频中离开了空间站，这段视频由俄罗斯国家航天集团公司发布。" * 3
+    assert len(shingle_hashes(text)) > 20
+
+
+def test_dedup_settings_validate():
+    with pytest.raises(ValueError):
+        DedupSettings(jaccard_threshold=0)
+    with pytest.raises(ValueError, match="multiple of bands"):
+        MinHashParams(permutations=100, bands=32)
+
+
+# Topic monitors.
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ('roscosmos AND (video OR clip) AND (ISS OR "space station")', [True, True, False, True, True]),
+        ('"russian segment" NOT penguins', [False, True, False, False, True]),
+        ("roscosm* onewe*", [False, True, True, False, False]),
+        ("ROSCOSMOS video", [True, True, False, True, True]),
+        ("rogozin OR (esa AND canadian)", [True, True, True, True, True]),
+    ],
+)
+def test_monitor_queries_on_seeds(seed_paths, query, expected):
+    expression = parse_query(query)
+    assert [matches_query(expression, a.title, a.text) for a in seed_articles(seed_paths)] == expected
+
+
+def test_monitor_query_any_language():
+    assert matches_query(parse_query('роскосмос AND "российский сегмент"'), "Роскосмос", "Российский сегмент МКС.")
+    assert matches_query(parse_query("空间站"), None, "国际空间站的俄罗斯舱段")
+
+
+@pytest.mark.parametrize("query", ["(a OR b", "a AND", '"unclosed', "NOT", ")"])
+def test_monitor_query_errors_are_clear(query):
+    with pytest.raises(QueryError):
+        parse_query(query)
+
+
+def test_default_monitor_matches_the_four_video_seeds(fresh_db, seed_paths):
+    articles = seed_articles(seed_paths)
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, articles, [], "run-1")
+        update_monitor_matches(conn, DEFAULT_MONITORS, "run-1")
+        matched = {r[0] for r in conn.execute("SELECT a.source_uri FROM monitor_matches JOIN articles a USING (article_id)").fetchall()}
+        assert {uri.rsplit("/", 1)[1][:3] for uri in matched} == {"000", "001", "003", "004"}
+        update_monitor_matches(conn, {"onewebs": "oneweb"}, "run-2")  # replaced: old monitor and matches go
+        monitors = conn.execute("SELECT DISTINCT monitor FROM monitor_matches").fetchall()
+        count = conn.execute("SELECT count(*) FROM monitor_matches").fetchone()[0]
+    assert monitors == [("onewebs",)] and count == 2

@@ -1,0 +1,53 @@
+"""Stored topic-monitor matches, kept in step with the monitors configured for the run."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from extractors.monitors import matches_query, parse_query
+from warehouse.db import transaction
+
+
+def update_monitor_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], run_id: str) -> None:
+    """New or edited monitors are matched against every article, the others against the articles this
+    run loaded or changed (their old matches are dropped first).
+
+    Monitors no longer configured are removed with their matches. Raises QueryError on a bad query
+    before anything is written.
+    """
+    parsed = {name: parse_query(query) for name, query in monitors.items()}
+    with transaction(conn):
+        _replace_matches(conn, monitors, parsed, run_id)
+
+
+def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], parsed: dict, run_id: str) -> None:
+    stored = dict(conn.execute("SELECT name, query FROM monitors").fetchall())
+    rescan = {name for name, query in monitors.items() if stored.get(name) != query}
+    conn.execute("DELETE FROM monitor_matches WHERE monitor NOT IN (SELECT unnest(?::VARCHAR[]))", [list(monitors)])
+    conn.execute("DELETE FROM monitors WHERE name NOT IN (SELECT unnest(?::VARCHAR[]))", [list(monitors)])
+    conn.execute("DELETE FROM monitor_matches WHERE monitor IN (SELECT unnest(?::VARCHAR[]))", [sorted(rescan)])
+    conn.execute(
+        "DELETE FROM monitor_matches WHERE article_id IN (SELECT article_id FROM articles WHERE run_id = ?)", [run_id]
+    )
+    for name in rescan:
+        conn.execute(
+            "INSERT INTO monitors VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET query = excluded.query",
+            [name, monitors[name]],
+        )
+    matches = []
+    for scope, names in (("TRUE", sorted(rescan)), ("run_id = ?", sorted(set(monitors) - rescan))):
+        if not names:
+            continue
+        params = [] if scope == "TRUE" else [run_id]
+        for article_id, title, text in conn.execute(
+            f"SELECT article_id, title, text FROM articles WHERE {scope}", params
+        ).fetchall():
+            matches += [(name, article_id) for name in names if matches_query(parsed[name], title, text)]
+    if matches:
+        conn.register(
+            "staged_matches",
+            pa.table({"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]}),
+        )
+        conn.execute("INSERT INTO monitor_matches SELECT * FROM staged_matches ON CONFLICT DO NOTHING")
+        conn.unregister("staged_matches")
