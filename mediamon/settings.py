@@ -25,13 +25,14 @@ class Settings:
     language_min_probability: float = MIN_PROBABILITY
     busy_wait_seconds: float = 10.0
     sources: Path = Path("sources.toml")
+    monitors: Path | None = None  # None: monitors.toml when present, else the built-in default
     allow_private_hosts: bool = False
     user_agent: str | None = None
 
     def with_options(self, **options: object) -> Settings:
         """Override with the CLI options that were given (None means not given)."""
         given = {k: v for k, v in options.items() if v is not None}
-        for name in ("db", "sources"):
+        for name in ("db", "sources", "monitors"):
             if name in given:
                 given[name] = Path(given[name])
         return replace(self, **given)
@@ -55,6 +56,7 @@ _ENV = {
     "MEDIAMON_LANGUAGE_MIN_PROBABILITY": ("language_min_probability", float),
     "MEDIAMON_BUSY_WAIT_SECONDS": ("busy_wait_seconds", float),
     "MEDIAMON_SOURCES": ("sources", Path),
+    "MEDIAMON_MONITORS": ("monitors", Path),
     "MEDIAMON_ALLOW_PRIVATE_HOSTS": ("allow_private_hosts", parse_flag),
     "MEDIAMON_USER_AGENT": ("user_agent", str),
 }

@@ -1,4 +1,4 @@
-"""The sources file (TOML): named feeds, sitemaps, URL lists, pages and folders to ingest."""
+"""Configuration files (TOML): the sources to ingest, and the topic monitors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from extractors.fetch import FetchPolicy
+from extractors.monitors import QueryError, parse_query
 
 KINDS = ("feed", "sitemap", "urls", "page", "files")
 # Per-source settings that override the [defaults] table and the built-in FetchPolicy.
@@ -62,3 +63,24 @@ def _check_policy_keys(settings: dict, where: str) -> None:
         raise SourcesError(
             f"{where}: unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(POLICY_KEYS))}"
         )
+
+
+def load_monitors(path: Path, required: bool) -> dict[str, str] | None:
+    """The [monitors] table of a monitors file, each query checked; None when an optional file is absent."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise SourcesError(f"no monitors file at {path}: copy monitors.example.toml") from None
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{path}: {exc}") from None
+    monitors = data.get("monitors")
+    if not isinstance(monitors, dict) or not all(isinstance(q, str) for q in monitors.values()):
+        raise SourcesError(f"{path}: expected a [monitors] table of name = 'query' lines")
+    for name, query in monitors.items():
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            raise SourcesError(f"{path}: monitor {name!r}: {exc}") from None
+    return monitors
