@@ -119,7 +119,8 @@ def discover_web(
 def fetch_pages(
     links: list[Link], prefetched: dict[str, FetchResult], state: WarehouseState, policy: FetchPolicy
 ) -> list[FetchResult]:
-    """Fetch a batch concurrently (conditional GETs where validators are stored)."""
+    """Fetch a batch concurrently (conditional GETs where validators are stored); pages already fetched
+    while discovering links are taken from `prefetched`."""
     todo = [link.url for link in links if link.url not in prefetched]
     validators = {url: state.validators(url) for url in todo if state.validators(url)}
 
@@ -273,9 +274,7 @@ def ingest(
         for chunk in _chunks(files, batch_size):
             counts += load_extracted(db, extract_files(chunk, state, options), run_id)
         for chunk in _chunks(links, batch_size):
-            results = fetch_pages(
-                chunk, {k: v for k, v in prefetched.items() if k in {c.url for c in chunk}}, state, policy
-            )
+            results = fetch_pages(chunk, prefetched, state, policy)
             counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
         match_monitors(db, run_id, monitors)
