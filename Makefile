@@ -1,10 +1,13 @@
-# Two entry points for a fresh machine: `make run` and `make test`. Both install into .venv first.
+# Two entry points for a fresh machine: `make run` and `make test`. Both install into .venv first;
+# `make test` also installs the Debian packages the browser tests need (when run as root with apt).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Debian packages the tests use (each is also the name of the command it installs).
+DEBIAN_PACKAGES := chromium docker-compose
 
-.PHONY: install run test bench clean
+.PHONY: install system-deps run test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +17,25 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+system-deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: missing" $$missing "(apt-get install them); tests that need them are skipped"; fi
+
 run: install
 	$(BIN)/mediamon ingest seeds
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/extraction/run.py
 	$(BIN)/python bench/fetch/run.py
+	$(BIN)/python bench/dedup/evaluate.py
+	$(BIN)/python bench/dedup/run.py
 
 clean:
 	rm -rf $(VENV) data
