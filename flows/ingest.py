@@ -29,18 +29,19 @@ from extractors.records import sha256_hex
 from mediamon.settings import DEFAULT_DB
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings, update_duplicates
-from warehouse.monitors import update_monitor_matches
 from warehouse.load import (
     FetchRecord,
-    count_run_duplicates,
     LoadCounts,
     RejectedDocument,
+    count_run_duplicates,
     finish_run,
     known_documents,
     load_batch,
     start_run,
     stored_fetches,
 )
+from warehouse.monitors import update_monitor_matches
+from warehouse.search import refresh_search_index
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
 DEFAULT_DEDUP = DedupSettings()
@@ -213,6 +214,13 @@ def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
 
 
 @task(cache_policy=NO_CACHE)
+def refresh_search(db: str) -> None:
+    """Rebuild the full-text index so `mediamon search` sees this run's articles."""
+    with open_writer(db) as conn:
+        refresh_search_index(conn)
+
+
+@task(cache_policy=NO_CACHE)
 def close_run(db: str, run_id: str, status: str, seen: int, counts: LoadCounts) -> None:
     with open_writer(db) as conn:
         finish_run(conn, run_id, status, seen, counts)
@@ -278,6 +286,7 @@ def ingest(
             counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
         match_monitors(db, run_id, monitors)
+        refresh_search(db)
     except BaseException:
         close_run(db, run_id, "failed", seen, counts)
         raise

@@ -8,17 +8,23 @@ import json
 import os
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from extractors.fetch import FetchPolicy
 from extractors.listings import parse_url_list
+from extractors.monitors import DEFAULT_MONITORS
+from mediamon.progress import progress_bar
 from mediamon.settings import Settings, SettingsError, load_settings
-from mediamon.sources import SourcesError, load_sources
-from warehouse.db import WarehouseBusy, WarehouseMissing
+from mediamon.sources import SourcesError, load_monitors, load_sources
+from warehouse.db import WarehouseBusy, WarehouseMissing, connect
+from warehouse.export import export_parquet, export_targets
 from warehouse.query import WritingStatement, open_query
+from warehouse.search import BadSearch, SearchUnavailable, highlight_spans, search_articles
+from warehouse.views import create_views
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--source", action="append", default=[], metavar="NAME", help="a source from the sources file")
     ingest.add_argument("--sources", help="the sources file (default: $MEDIAMON_SOURCES, else sources.toml)")
     ingest.add_argument(
+        "--monitors", help="the topic monitors file (default: $MEDIAMON_MONITORS, else monitors.toml if present)"
+    )
+    ingest.add_argument(
         "--allow-private-hosts",
         action="store_true",
         default=None,
@@ -57,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(sql)
     sql.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
     sql.add_argument("--out", help="write to this file instead of standard output (required for parquet)")
+
+    export = commands.add_parser("export", help="write every table and reporting view to files for BI tools")
+    export.add_argument("--format", choices=("parquet",), default="parquet", help="file format (default parquet)")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder for the files, one <name>.parquet each")
+    _add_db_option(export)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    report.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
+    _add_db_option(report)
+
+    search = commands.add_parser("search", help="full-text search of articles, best matches (BM25) first")
+    search.add_argument("query", help='words to look for, e.g. "roscosmos video"')
+    search.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
+    _add_db_option(search)
     return parser
 
 
@@ -107,8 +130,16 @@ def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]
     return runs
 
 
+def configured_monitors(settings: Settings) -> dict[str, str]:
+    """The monitors file named in settings (it must exist), else ./monitors.toml if present, else the default."""
+    if settings.monitors is not None:
+        return load_monitors(settings.monitors, required=True)
+    return load_monitors(Path("monitors.toml"), required=False) or DEFAULT_MONITORS
+
+
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     runs = plan_ingest_runs(args, settings)
+    monitors = configured_monitors(settings)
     # The temporary server Prefect starts when no PREFECT_API_URL is set has nothing to report home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.settings import temporary_settings  # Prefect is imported only by commands that run flows
@@ -125,6 +156,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 batch_size=settings.batch_size,
                 max_document_bytes=settings.max_document_bytes,
                 language_min_probability=settings.language_min_probability,
+                monitors=monitors,
             )
             label = f" {parameters['source_name']}" if parameters.get("source_name") else ""
             print(
@@ -150,6 +182,74 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _open_reader(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with the reporting views of this code (as temporary views)."""
+    conn = connect(settings.db, read_only=True, wait_seconds=settings.busy_wait_seconds)
+    try:
+        create_views(conn, temporary=True)
+    except Exception:
+        conn.close()
+        raise
+    return conn
+
+
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000
+        if n < 1000 or unit == "GB":
+            return f"{n:,.1f} {unit}"
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    with closing(_open_reader(settings)) as conn:
+        targets = export_targets(conn)
+        with progress_bar("export", total=len(targets), unit="files") as bar:
+            for exported in export_parquet(conn, targets, args.out):
+                rows = f"{exported.rows:,} row{'' if exported.rows == 1 else 's'}"
+                print(f"wrote {exported.path} ({exported.kind}, {rows}, {_size(exported.size_bytes)})")
+                bar.advance(description=f"export {exported.name}")
+    kinds = [kind for _, kind in targets]
+    print(f"exported {kinds.count('table')} tables and {kinds.count('view')} views to {args.out}")
+    return 0
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    from mediamon.report import write_report  # plotly is imported only by the command that draws
+
+    with closing(_open_reader(settings)) as conn:
+        generated_at = datetime.now(UTC).replace(tzinfo=None)
+        out = write_report(conn, args.out, source=str(settings.db), generated_at=generated_at)
+    print(f"wrote {out} ({_size(out.stat().st_size)}): open it in a browser, no network needed")
+    return 0
+
+
+def run_search(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    with closing(_open_reader(settings)) as conn:
+        result = search_articles(conn, args.query, args.limit)
+    if result.note:
+        print(f"mediamon: note: {result.note}; searched an index built in memory for this query", file=sys.stderr)
+    console = Console(highlight=False, soft_wrap=True)
+    if not result.hits:
+        console.print(Text(f"no articles match {args.query!r}"))
+        return 0
+    for rank, hit in enumerate(result.hits, 1):
+        date = f"{hit.published_at:%Y-%m-%d}" if hit.published_at else f"ingested {hit.first_ingested_at:%Y-%m-%d}"
+        snippet = Text(hit.snippet)
+        for start, end in highlight_spans(hit.snippet, hit.terms):
+            snippet.stylize("bold yellow", start, end)
+        console.print(Text(f"{rank}. {hit.title or '(no title)'}", style="bold"))
+        console.print(Text(f"   {hit.outlet or '(unknown outlet)'} · {date} · score {hit.score:.3f}", style="dim"))
+        console.print(Text("   ") + snippet)
+        console.print(Text(f"   {hit.link}", style="blue"))
+        console.print()
+    return 0
+
+
 def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
     if fmt == "table":
         out.write(str(relation))
@@ -169,11 +269,24 @@ def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        ingest_options = ("batch_size", "max_document_bytes", "sources", "allow_private_hosts", "user_agent")
+        ingest_options = (
+            "batch_size",
+            "max_document_bytes",
+            "sources",
+            "monitors",
+            "allow_private_hosts",
+            "user_agent",
+        )
         settings = load_settings().with_options(
             db=args.db, **{name: getattr(args, name) for name in ingest_options if hasattr(args, name)}
         )
-        handler = {"ingest": run_ingest, "sql": run_sql}[args.command]
+        handler = {
+            "ingest": run_ingest,
+            "sql": run_sql,
+            "export": run_export,
+            "report": run_report,
+            "search": run_search,
+        }[args.command]
         return handler(args, settings)
     except (
         SettingsError,
@@ -181,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         WarehouseBusy,
         WarehouseMissing,
         WritingStatement,
+        BadSearch,
+        SearchUnavailable,
         duckdb.Error,
         OSError,
     ) as exc:

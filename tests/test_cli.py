@@ -210,3 +210,23 @@ def test_cli_unknown_source_names_the_known_ones(capsys, tmp_path):
     assert main(["ingest", "--source", "nope", "--sources", str(sources)]) == 1
     err = capsys.readouterr().err
     assert "no source 'nope'" in err and "space-news" in err
+
+
+def test_cli_reporting_commands_end_to_end(seeded_db, tmp_path):
+    """export, report and search through the installed console script, on the seeds."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [str(MEDIAMON), *args, "--db", str(seeded_db)], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    exported = run("export", "--format", "parquet", "--out", str(tmp_path / "exports"))
+    assert re.search(r"exported \d+ tables and 7 views", exported.stdout)
+    assert duckdb.sql(f"select count(*) from '{tmp_path}/exports/rpt_syndication.parquet'").fetchone()[0] == 5
+    reported = run("report", "--out", str(tmp_path / "report.html"))
+    assert reported.stdout.startswith(f"wrote {tmp_path / 'report.html'}")
+    found = run("search", "roscosmos video", "--limit", "2")
+    assert found.stdout.startswith("1. ") and "2. " in found.stdout and "3. " not in found.stdout
+    assert "no search index yet" in found.stderr  # seeded_db was loaded without the ingest flow

@@ -22,8 +22,13 @@ def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_p
     db = tmp_path / "shared.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
     runs = [
-        subprocess.Popen([str(MEDIAMON), "ingest", str(folder), "--db", str(db), "--batch-size", "1"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [str(MEDIAMON), "ingest", str(folder), "--db", str(db), "--batch-size", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for folder in (first, second)
     ]
     outputs = [run.communicate(timeout=300) for run in runs]

@@ -25,11 +25,18 @@ def paragraph(rng: random.Random, words: int = 40) -> str:
     return " ".join(rng.choice(VOCABULARY) for _ in range(words)) + "."
 
 
-def make_article(uri: str, paragraphs: list[str], published: datetime | None = None, title: str | None = None) -> Article:
+def make_article(
+    uri: str, paragraphs: list[str], published: datetime | None = None, title: str | None = None
+) -> Article:
     text = "\n\n".join(paragraphs)
     return Article(
-        source_uri=uri, text=text, word_count=count_words(text), content_hash=content_hash(text),
-        raw_sha256=uri, title=title, published_at=published,
+        source_uri=uri,
+        text=text,
+        word_count=count_words(text),
+        content_hash=content_hash(text),
+        raw_sha256=uri,
+        title=title,
+        published_at=published,
     )
 
 
@@ -86,7 +93,8 @@ def test_truncated_pickup_with_new_headline_and_boilerplate_is_a_near_duplicate(
     pickup = make_article(
         "https://local.example/news/1",
         ["UPDATE: this story has been updated with comment.", *body[:7], "Advertisement: buy our widgets now today."],
-        datetime(2022, 3, 5, 15), "A rewritten headline for the same story",
+        datetime(2022, 3, 5, 15),
+        "A rewritten headline for the same story",
     )
     result = load_and_dedup(fresh_db, [pickup, original])
     dup = {uri: d for uri, d, _ in result["articles"]}
@@ -199,6 +207,7 @@ def test_dedup_settings_validate():
 
 # Topic monitors.
 
+
 @pytest.mark.parametrize(
     "query, expected",
     [
@@ -230,7 +239,12 @@ def test_default_monitor_matches_the_four_video_seeds(fresh_db, seed_paths):
     with open_writer(fresh_db) as conn:
         load_batch(conn, articles, [], "run-1")
         update_monitor_matches(conn, DEFAULT_MONITORS, "run-1")
-        matched = {r[0] for r in conn.execute("SELECT a.source_uri FROM monitor_matches JOIN articles a USING (article_id)").fetchall()}
+        matched = {
+            r[0]
+            for r in conn.execute(
+                "SELECT a.source_uri FROM monitor_matches JOIN articles a USING (article_id)"
+            ).fetchall()
+        }
         assert {uri.rsplit("/", 1)[1][:3] for uri in matched} == {"000", "001", "003", "004"}
         update_monitor_matches(conn, {"onewebs": "oneweb"}, "run-2")  # replaced: old monitor and matches go
         monitors = conn.execute("SELECT DISTINCT monitor FROM monitor_matches").fetchall()

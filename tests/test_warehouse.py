@@ -78,11 +78,27 @@ def test_load_batch_rolls_back_whole_batch_on_failure(fresh_db, seed_paths, monk
             raise RuntimeError("disk full")
 
         monkeypatch.setattr("warehouse.load._store_fetches", crash)  # fails after articles and rejects are in
-        fetch = FetchRecord("https://a.example/1", "https://a.example/1", 200, (), "text/html", None, None, None,
-                            b"", 0, "0" * 64, None, None, datetime(2022, 3, 5), 1)
+        fetch = FetchRecord(
+            "https://a.example/1",
+            "https://a.example/1",
+            200,
+            (),
+            "text/html",
+            None,
+            None,
+            None,
+            b"",
+            0,
+            "0" * 64,
+            None,
+            None,
+            datetime(2022, 3, 5),
+            1,
+        )
         with pytest.raises(RuntimeError):
-            load_batch(conn, articles[2:], [RejectedDocument("file:///x", "read", Reject("empty"))], "run-2",
-                       fetches=[fetch])
+            load_batch(
+                conn, articles[2:], [RejectedDocument("file:///x", "read", Reject("empty"))], "run-2", fetches=[fetch]
+            )
         assert table_checksum(conn, "articles") == before
         assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.views import create_views
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -48,7 +50,9 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction."""
+    """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction, then
+    (re)create the reporting views (warehouse/views/*.sql) every time, so an edited view takes effect on the
+    next run."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
     )
@@ -66,6 +70,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
             conn.rollback()
             raise
         applied.append(script.stem)
+    create_views(conn)
     return applied
 
 

@@ -82,9 +82,7 @@ def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) 
            WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
            ORDER BY a.article_id"""
     ).fetchall()
-    conn.execute(
-        "DELETE FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles)"
-    )
+    conn.execute("DELETE FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles)")
     for start in range(0, len(stale), _BATCH):
         chunk = stale[start : start + _BATCH]
         ids = [row[0] for row in chunk]
@@ -191,8 +189,9 @@ def _verify(
         return []
     conn.register("candidate_ids", pa.table({"article_id": ids}))
     texts = dict(
-        conn.execute("SELECT article_id, text FROM articles WHERE article_id IN (SELECT article_id FROM candidate_ids)")
-        .fetchall()
+        conn.execute(
+            "SELECT article_id, text FROM articles WHERE article_id IN (SELECT article_id FROM candidate_ids)"
+        ).fetchall()
     )
     conn.unregister("candidate_ids")
     shingles = {i: shingle_hashes(texts[i], settings.minhash) for i in ids}
@@ -236,14 +235,17 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
         row[0]: OrderKey(row[1], row[2], row[0])
         for row in conn.execute(
             """SELECT article_id, published_at, word_count FROM articles
-               WHERE article_id IN (SELECT article_id FROM near_duplicates UNION SELECT other_id FROM near_duplicates)"""
+               WHERE article_id IN (SELECT article_id FROM near_duplicates
+                                    UNION SELECT other_id FROM near_duplicates)"""
         ).fetchall()
     }
     canonical = choose_canonicals(order, pairs)
     conn.register(
         "staged_canonicals",
-        pa.table({"article_id": list(canonical), "canonical": list(canonical.values())},
-                 schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())])),
+        pa.table(
+            {"article_id": list(canonical), "canonical": list(canonical.values())},
+            schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())]),
+        ),
     )
     conn.execute(
         """UPDATE articles a SET duplicate_of = c.canonical
@@ -332,8 +334,10 @@ def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = De
     story = group_stories(documents, settings.story_threshold, settings.story_window_days)
     conn.register(
         "staged_stories",
-        pa.table({"article_id": list(story), "story_id": list(story.values())},
-                 schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())])),
+        pa.table(
+            {"article_id": list(story), "story_id": list(story.values())},
+            schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())]),
+        ),
     )
     conn.execute(
         """UPDATE articles a SET story_id = s.story_id

@@ -1,0 +1,152 @@
+"""`mediamon report`: one self-contained HTML file, checked as text and drawn in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from mediamon.cli import main
+from tests.conftest import REPO_ROOT
+from warehouse.db import open_writer
+
+pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]  # fmt: skip
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+SEED_CHARTS = {"coverage", "outlets", "languages", "stories", "runs"}
+ALL_CHARTS = SEED_CHARTS | {"rejects", "fetch-errors", "monitors"}
+
+
+def build_report(db: Path, out: Path) -> str:
+    assert main(["report", "--out", str(out), "--db", str(db)]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def chart_names(page_html: str) -> set[str]:
+    return set(re.findall(r'data-chart="([\w-]+)"', page_html))
+
+
+def test_report_on_seeds_is_self_contained(seeds_db, tmp_path, capsys):
+    page = build_report(seeds_db, tmp_path / "report.html")
+    assert f"wrote {tmp_path / 'report.html'}" in capsys.readouterr().out
+    assert chart_names(page) == SEED_CHARTS
+    assert page.count("* plotly.js v") == 1  # the library inlined once, shared by every chart
+    assert page.count("Plotly.newPlot(") == len(SEED_CHARTS)
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|@import|url\(http", page)  # nothing loaded from outside
+    assert "No rejects." in page and "No data yet" not in page
+    assert "5 unique stories" in page and "+ 5 articles of unknown outlet" in page
+
+
+def test_report_on_fixtures_shows_every_section(reporting_db, tmp_path):
+    db, _ = reporting_db
+    page = build_report(db, tmp_path / "report.html")
+    assert chart_names(page) == ALL_CHARTS
+    assert "Wire Service" in page and "space-news.example" in page and "iss-video" in page
+    assert "<td>wire-feed</td>" in page and "badge failed" in page  # sources table: latest run of space-news failed
+    assert ">4 days<" in page and "30 Mar – 2 Apr 2022" in page
+
+
+def test_report_empty_warehouse_says_no_data_yet(empty_db, tmp_path):
+    page = build_report(empty_db, tmp_path / "report.html")
+    assert "No data yet" in page and "mediamon ingest" in page
+    assert "Plotly" not in page and chart_names(page) == set()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_report_escapes_text_from_the_warehouse(seeds_db, tmp_path):
+    with open_writer(seeds_db) as conn:
+        conn.execute("UPDATE articles SET title = '<script>alert(1)</script>' WHERE title IS NULL")
+        conn.execute("""UPDATE runs SET parameters = '{"source_name": "<b>bold</b>"}'""")
+    page = build_report(seeds_db, tmp_path / "report.html")
+    assert "<script>alert(1)" not in page and "<b>bold</b>" not in page
+
+
+def test_report_missing_warehouse_says_what_to_do(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path / "r.html"), "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "mediamon ingest" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+# In the browser -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright (never `playwright install`: it downloads, and CI is offline)."""
+    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("the playwright package")
+    if missing:
+        reason = (
+            f"the browser test needs Debian's Chromium and Playwright (missing: {', '.join(missing)}):"
+            " apt-get install chromium; pip install playwright"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI=true, so it may not be skipped")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_in_browser(chromium, report: Path, screenshot: Path | None = None) -> dict:
+    """Open the file with every http(s)/ws request refused; returns what the page drew and complained about."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    outside, errors = [], []
+
+    def refuse(route):
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(https?|wss?)://"), refuse)
+    page = context.new_page()
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    local = ("file:", "data:", "blob:", "about:")
+    page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
+    page.goto(report.as_uri(), wait_until="load")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-chart]')].every(c => c.querySelector('.main-svg'))",
+        timeout=15_000,
+    )
+    drawn = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-chart]')].map(c => [c.dataset.chart, {
+               svgs: c.querySelectorAll('.main-svg').length,
+               traces: c.querySelectorAll('.main-svg .trace').length,
+           }]))"""
+    )
+    text = page.inner_text("body")
+    if screenshot:
+        screenshot.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    context.close()
+    return {"drawn": drawn, "errors": errors, "outside": outside, "text": text}
+
+
+def test_report_draws_in_chromium_offline(chromium, seeds_db, reporting_db, empty_db, tmp_path):
+    build_report(seeds_db, tmp_path / "seeds.html")
+    seeds = open_in_browser(chromium, tmp_path / "seeds.html", ARTIFACTS / "report.png")
+    assert seeds["errors"] == [] and seeds["outside"] == []
+    assert set(seeds["drawn"]) == SEED_CHARTS
+    assert all(chart["svgs"] > 0 and chart["traces"] > 0 for chart in seeds["drawn"].values()), seeds["drawn"]
+    assert "Coverage over time" in seeds["text"] and "No rejects." in seeds["text"]
+
+    build_report(reporting_db[0], tmp_path / "fixtures.html")
+    fixtures = open_in_browser(chromium, tmp_path / "fixtures.html", ARTIFACTS / "report-fixtures.png")
+    assert fixtures["errors"] == [] and fixtures["outside"] == []
+    assert set(fixtures["drawn"]) == ALL_CHARTS
+    assert all(chart["svgs"] > 0 and chart["traces"] > 0 for chart in fixtures["drawn"].values()), fixtures["drawn"]
+
+    build_report(empty_db, tmp_path / "empty.html")
+    empty = open_in_browser(chromium, tmp_path / "empty.html")
+    assert empty["errors"] == [] and empty["outside"] == [] and empty["drawn"] == {}
+    assert "No data yet" in empty["text"]
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000

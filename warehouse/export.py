@@ -1,0 +1,56 @@
+"""Exports for BI tools and notebooks: every table and reporting view as one Parquet file each."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse.views import view_names
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    name: str
+    kind: str  # "table" or "view"
+    path: Path
+    rows: int
+    size_bytes: int
+
+
+def export_targets(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(name, kind) of what an export writes: the warehouse's tables (schema main, so not the search
+    index's internals), then the reporting views in creation order."""
+    tables = conn.execute(
+        """SELECT table_name FROM duckdb_tables()
+           WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
+           ORDER BY table_name"""
+    ).fetchall()
+    return [(name, "table") for (name,) in tables] + [(name, "view") for name in view_names()]
+
+
+def export_parquet(
+    conn: duckdb.DuckDBPyConnection, targets: list[tuple[str, str]], out_dir: str | Path
+) -> Iterator[ExportedFile]:
+    """Write each target to `out_dir/<name>.parquet`, yielding as each file lands.
+
+    Each file is written under a temporary name in the same folder and renamed into place, so a reader (or an
+    interrupted export) never sees a half-written file; a file from an earlier export is replaced whole.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, kind in targets:
+        target = out_dir / f"{name}.parquet"
+        temp = out_dir / f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet.tmp"  # created with the umask's mode
+        try:
+            quoted = str(temp).replace("'", "''")
+            rows = conn.execute(f"""COPY (SELECT * FROM "{name}") TO '{quoted}' (FORMAT parquet)""").fetchone()[0]
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        yield ExportedFile(name, kind, target, rows, target.stat().st_size)

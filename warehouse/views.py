@@ -1,0 +1,64 @@
+"""Reporting views: one SELECT per file in views/, (re)created after the migrations on every `migrate()`.
+
+A view file holds a bare SELECT (CTEs source, cleaned, final); its name is the file's stem, which starts with
+`rpt_`. Files are applied in name order, so a view may read only views whose files sort before its own
+(`rpt_articles`, the per-article base the others group, sorts first).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+VIEWS_DIR = Path(__file__).parent / "views"
+VIEW_PREFIX = "rpt_"
+
+
+def view_files() -> list[Path]:
+    return sorted(VIEWS_DIR.glob(f"{VIEW_PREFIX}*.sql"))
+
+
+def view_names() -> list[str]:
+    return [path.stem for path in view_files()]
+
+
+def _create_view(conn: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
+    sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+    try:
+        conn.execute(f"CREATE OR REPLACE {kind} {path.stem} AS\n{sql}")
+    except duckdb.Error as exc:
+        raise type(exc)(f"view {path.name}: {exc}") from exc
+
+
+def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> list[str]:
+    """(Re)create every reporting view from its file; returns their names in creation order.
+
+    Persistent views are replaced in one transaction, and `rpt_` views whose file is gone are dropped, so the
+    warehouse always holds exactly the views in views/. `temporary=True` creates them in the connection's temp
+    schema instead (they shadow the stored ones), which works on a read-only connection: readers such as the
+    report then use the views of the code they run, even on a warehouse no newer writer has opened yet.
+    """
+    files = view_files()
+    kind = "TEMP VIEW" if temporary else "VIEW"
+    if temporary:
+        for path in files:
+            _create_view(conn, path, kind)
+        return [path.stem for path in files]
+    conn.begin()
+    try:
+        stored = conn.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary AND schema_name = 'main'"
+            " AND database_name = current_database() AND starts_with(view_name, ?)",
+            [VIEW_PREFIX],
+        ).fetchall()
+        for (name,) in stored:
+            if name not in {path.stem for path in files}:
+                conn.execute(f'DROP VIEW "{name}"')
+        for path in files:
+            _create_view(conn, path, kind)
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    return [path.stem for path in files]
