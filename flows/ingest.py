@@ -26,6 +26,7 @@ from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
+from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_DB
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings, update_duplicates
@@ -279,11 +280,14 @@ def ingest(
         seen = len(files) + len(links) + len(early)
         if early:
             counts += load_extracted(db, ExtractedBatch(rejects=early), run_id)
-        for chunk in _chunks(files, batch_size):
-            counts += load_extracted(db, extract_files(chunk, state, options), run_id)
-        for chunk in _chunks(links, batch_size):
-            results = fetch_pages(chunk, prefetched, state, policy)
-            counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
+        with progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar:
+            for chunk in _chunks(files, batch_size):
+                counts += load_extracted(db, extract_files(chunk, state, options), run_id)
+                bar.advance(len(chunk))
+            for chunk in _chunks(links, batch_size):
+                results = fetch_pages(chunk, prefetched, state, policy)
+                counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
+                bar.advance(len(chunk))
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
         match_monitors(db, run_id, monitors)
         refresh_search(db)
