@@ -79,10 +79,10 @@ class ExtractedBatch:
 
 
 @task(cache_policy=NO_CACHE)
-def prepare_warehouse(db: str, run_id: str, parameters: dict) -> WarehouseState:
+def prepare_warehouse(db: str, run_id: str, parameters: dict, flow_name: str = "ingest") -> WarehouseState:
     """Migrate, open the run's row, and read what is already loaded."""
     with open_writer(db) as conn:
-        start_run(conn, run_id, "ingest", parameters)
+        start_run(conn, run_id, flow_name, parameters)
         return WarehouseState(known_documents(conn), stored_fetches(conn))
 
 

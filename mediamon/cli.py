@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from contextlib import closing, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,7 @@ import duckdb
 from extractors.fetch import FetchPolicy
 from extractors.listings import parse_url_list
 from extractors.monitors import DEFAULT_MONITORS
+from flows.errors import BackfillError
 from mediamon.progress import progress_bar
 from mediamon.settings import Settings, SettingsError, load_settings
 from mediamon.sources import SourcesError, load_monitors, load_sources
@@ -60,6 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(ingest)
     ingest.add_argument("--batch-size", type=int, help="documents per batch (default 200)")
     ingest.add_argument("--max-document-bytes", type=int, help="larger documents are rejected (default 10 MB)")
+
+    backfill = commands.add_parser("backfill", help="redo a date range day by day (the flow the Prefect UI runs)")
+    backfill.add_argument("--start", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, type=date.fromisoformat, help="last day, YYYY-MM-DD (included)")
+    backfill.add_argument(
+        "--mode",
+        choices=("refetch", "reextract", "rededup"),
+        default="reextract",
+        help="fetch again, extract the stored responses again, or recompute duplicates (default reextract)",
+    )
+    backfill.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source")
+    backfill.add_argument("--sources", help="the sources file (default: $MEDIAMON_SOURCES, else sources.toml)")
+    backfill.add_argument("--max-days", type=int, default=92, help="longest range accepted (default 92)")
+    _add_db_option(backfill)
 
     sql = commands.add_parser("sql", help="run read-only SQL against the warehouse")
     sql.add_argument("query", help="one SELECT (or WITH/EXPLAIN/SHOW/DESCRIBE) statement")
@@ -164,6 +179,33 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 f"{summary['loaded']} loaded, {summary['updated']} updated, {summary['unchanged']} unchanged, "
                 f"{summary['duplicates']} duplicates, {summary['rejected']} rejects -> {summary['db']}"
             )
+    return 0
+
+
+def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import temporary_settings
+
+    from flows.backfill import backfill
+
+    monitors = configured_monitors(settings)
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        summary = backfill(
+            start=args.start,
+            end=args.end,
+            mode=args.mode,
+            sources=args.source,
+            db=str(settings.db),
+            sources_file=str(settings.sources),
+            max_days=args.max_days,
+            monitors=monitors,
+            fetch_policy=FetchPolicy(allow_private_hosts=settings.allow_private_hosts),
+        )
+    print(
+        f"backfill {summary['mode']} of {summary['days']} days completed: {summary['loaded']} loaded, "
+        f"{summary['updated']} updated, {summary['unchanged']} unchanged, {summary['rejected']} rejects "
+        f"-> {summary['db']}"
+    )
     return 0
 
 
@@ -282,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         handler = {
             "ingest": run_ingest,
+            "backfill": run_backfill,
             "sql": run_sql,
             "export": run_export,
             "report": run_report,
@@ -291,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         SettingsError,
         SourcesError,
+        BackfillError,
         WarehouseBusy,
         WarehouseMissing,
         WritingStatement,
