@@ -44,6 +44,7 @@ async def discover_links(
                 found.add(Link(url))
     pending = list(dict.fromkeys(urls))
     seen_sitemaps: set[str] = set()
+    parents: dict[str, str] = {}  # sitemap -> the index that listed it, to tell a loop from a repeat
     while pending:
         results = await fetcher.fetch_many(pending, page_validators, expect="any")
         pending = []
@@ -66,18 +67,26 @@ async def discover_links(
             for link in listing.links:
                 found.add(link)
             seen_sitemaps.add(url)
-            pending.extend(_new_sitemaps(listing, seen_sitemaps, found))
+            pending.extend(_new_sitemaps(url, listing, seen_sitemaps, parents, found))
     return found
 
 
-def _new_sitemaps(listing: Listing, seen: set[str], found: Discovery) -> list[str]:
+def _new_sitemaps(index: str, listing: Listing, seen: set[str], parents: dict[str, str], found: Discovery) -> list[str]:
+    """Sitemaps the index lists that are not read yet; one that leads back to the index is a reject."""
+    lineage = [index]
+    while lineage[-1] in parents:
+        lineage.append(parents[lineage[-1]])
     fresh = []
     for child in listing.sitemaps:
+        if child in lineage:
+            found.rejects.append((index, Reject("sitemap_loop", f"{index} lists {child}, which leads back to it")))
+            continue
         if child in seen:
             continue
         if len(seen) >= MAX_SITEMAPS:
             found.rejects.append((child, Reject("too_many_sitemaps", f"over {MAX_SITEMAPS} sitemaps in one run")))
             continue
         seen.add(child)
+        parents[child] = index
         fresh.append(child)
     return fresh

@@ -362,4 +362,6 @@ async def _read_capped(response: httpx.Response, encoding: str, max_bytes: int) 
             parts.append(out)
             if inflater is not None and not out and pending:
                 break
+    if inflater is not None and not inflater.eof:
+        raise _Refused("bad_encoding", f"truncated {encoding} body: the stream ends before its end marker")
     return b"".join(parts)

@@ -87,10 +87,14 @@ def parse_sitemap(body: bytes, max_bytes: int) -> Listing | Reject:
         return Reject("bad_sitemap", str(exc)[:300])
     if root is None:
         return Reject("bad_sitemap", "no XML root element")
+    errors = _SAFE_XML.error_log  # what the recovering parser skipped over
     tag = etree.QName(root).localname
     if tag == "sitemapindex":
         locs = (_text(node, f"{_SITEMAP_NS}loc") or _text(node, "loc") for node in root)
-        return Listing("sitemap_index", sitemaps=tuple(filter(None, (normalize_url(u or "") for u in locs))))
+        sitemaps = tuple(filter(None, (normalize_url(u or "") for u in locs)))
+        if not sitemaps and errors:
+            return Reject("bad_sitemap", f"malformed XML and no sitemap in it: {errors[0].message}"[:300])
+        return Listing("sitemap_index", sitemaps=sitemaps)
     if tag != "urlset":
         return Reject("bad_sitemap", f"root element <{tag}> is not urlset or sitemapindex")
     links = []
@@ -105,6 +109,8 @@ def parse_sitemap(body: bytes, max_bytes: int) -> Listing | Reject:
         )
         title = _text(news, f"{_NEWS_NS}title") if news is not None else None
         links.append(Link(url, published, title))
+    if not links and errors:
+        return Reject("bad_sitemap", f"malformed XML and no URL in it: {errors[0].message}"[:300])
     return Listing("sitemap", tuple(links))
 
 

@@ -881,12 +881,12 @@ class _Server(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((site.host, 0), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a DNS lookup; skip it.
         socketserver.TCPServer.server_bind(self)
-        self.server_name = HOST
+        self.server_name = self.site.host
         self.server_port = self.server_address[1]
 
     def track(self, conn: socket.socket, add: bool) -> None:
@@ -1131,7 +1131,8 @@ class FixtureSite:
     Counters and flaky state are kept until ``reset()`` (they survive a restart).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = HOST) -> None:
+        self.host = host  # another loopback address (127.0.0.2) lets tests allow it while 127.0.0.1 stays refused
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -1146,7 +1147,7 @@ class FixtureSite:
             return self
         server = _Server(self)
         self.port = server.server_address[1]
-        self.base_url = f"http://{HOST}:{self.port}"
+        self.base_url = f"http://{self.host}:{self.port}"
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fixture-site-{self.port}", daemon=True
         )

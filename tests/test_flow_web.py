@@ -127,8 +127,9 @@ def test_ingest_flow_web_site(site, fresh_db):
         fs.PRIVATE_PATH: "robots_disallowed",
         fs.LOOP_A_PATH: "too_many_redirects",
         fs.BOMB_PATH: "too_large",
+        fs.SITEMAP_SELF_PATH: "sitemap_loop",
     }
-    assert summary["loaded"] == len(expected) and summary["rejected"] == 5
+    assert summary["loaded"] == len(expected) and summary["rejected"] == 6
     assert summary["unchanged"] == 1  # a2 came twice: from the feeds and through /redirect/1
     assert site.hits(fs.PRIVATE_PATH) == 0
     # the redirect chain is stored; the article's source is the final URL
