@@ -8,10 +8,14 @@ import pyarrow as pa
 from extractors.monitors import matches_query, parse_query
 from warehouse.db import transaction
 
+# The articles a run matches against unchanged monitors: its own, and those of every run that did not complete,
+# since a run that was killed or failed after loading never matched them (a re-run finds them unchanged).
+_UNMATCHED = "run_id = ? OR run_id NOT IN (SELECT run_id FROM runs WHERE status = 'completed')"
+
 
 def update_monitor_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], run_id: str) -> None:
     """New or edited monitors are matched against every article, the others against the articles this
-    run loaded or changed (their old matches are dropped first).
+    run loaded or changed and those left by runs that did not complete (their old matches are dropped first).
 
     Monitors no longer configured are removed with their matches. Raises QueryError on a bad query
     before anything is written.
@@ -28,7 +32,8 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
     conn.execute("DELETE FROM monitors WHERE name NOT IN (SELECT unnest(?::VARCHAR[]))", [list(monitors)])
     conn.execute("DELETE FROM monitor_matches WHERE monitor IN (SELECT unnest(?::VARCHAR[]))", [sorted(rescan)])
     conn.execute(
-        "DELETE FROM monitor_matches WHERE article_id IN (SELECT article_id FROM articles WHERE run_id = ?)", [run_id]
+        f"DELETE FROM monitor_matches WHERE article_id IN (SELECT article_id FROM articles WHERE {_UNMATCHED})",
+        [run_id],
     )
     for name in rescan:
         conn.execute(
@@ -36,7 +41,7 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
             [name, monitors[name]],
         )
     matches = []
-    for scope, names in (("TRUE", sorted(rescan)), ("run_id = ?", sorted(set(monitors) - rescan))):
+    for scope, names in (("TRUE", sorted(rescan)), (_UNMATCHED, sorted(set(monitors) - rescan))):
         if not names:
             continue
         params = [] if scope == "TRUE" else [run_id]
