@@ -87,24 +87,34 @@ def backfill_day(
 
 @flow(name="backfill")
 def backfill(
-    start: Annotated[date, Field(description="First day to redo (publication date, else fetch date)")],
-    end: Annotated[date, Field(description="Last day to redo, included")],
-    mode: Annotated[
-        Mode,
-        Field(
-            description="refetch: fetch the day's URLs again; reextract: extract the stored responses again "
-            "(after an extractor upgrade); rededup: recompute duplicates and stories"
-        ),
-    ] = "reextract",
-    sources: Annotated[list[str], Field(description="Source names from the sources file; empty means all")] = (),
-    db: Annotated[str, Field(description="DuckDB warehouse file")] = str(DEFAULT_DB),
-    sources_file: Annotated[str, Field(description="The sources file naming the sources")] = "sources.toml",
-    max_days: Annotated[int, Field(ge=1, description="Longest range accepted in one run")] = DEFAULT_MAX_DAYS,
-    fetch_policy: Annotated[FetchPolicy, Field(description="Used by refetch")] = DEFAULT_FETCH_POLICY,
-    dedup: Annotated[DedupSettings, Field(description="Near-duplicate and story thresholds")] = DEFAULT_DEDUP,
-    monitors: Annotated[dict[str, str], Field(description="Topic monitors")] = DEFAULT_MONITORS,
+    start: date,
+    end: date,
+    mode: Mode = "reextract",
+    sources: list[str] = (),
+    db: str = str(DEFAULT_DB),
+    sources_file: str = "sources.toml",
+    max_days: Annotated[int, Field(ge=1)] = DEFAULT_MAX_DAYS,
+    fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,
+    dedup: DedupSettings = DEFAULT_DEDUP,
+    monitors: dict[str, str] = DEFAULT_MONITORS,
 ) -> dict:
-    """Redo a date range day by day; returns the counts."""
+    """Redo a date range day by day; returns the counts.
+
+    (Descriptions live here, not in `Field`s: Prefect's run form takes them from this section.)
+
+    Args:
+        start: First day to redo (publication date, else listing date, else fetch date)
+        end: Last day to redo, included
+        mode: reextract: extract the stored responses again (after an extractor upgrade); refetch: fetch the
+            day's URLs again; rededup: recompute duplicates and stories
+        sources: Source names from the sources file; empty means all
+        db: DuckDB warehouse file
+        sources_file: The sources file naming the sources
+        max_days: Longest range accepted in one run
+        fetch_policy: Politeness, timeouts and limits, used by refetch
+        dedup: Near-duplicate and story thresholds
+        monitors: Topic monitors, name -> boolean keyword query
+    """
     known = set(load_sources(Path(sources_file))) if sources else set()
     days = backfill_days(start, end, list(sources), known, max_days)
     run_id = flow_run.get_id() or str(uuid.uuid4())

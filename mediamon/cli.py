@@ -14,13 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from extractors.fetch import FetchPolicy
-from extractors.listings import parse_url_list
 from extractors.monitors import DEFAULT_MONITORS
 from flows.errors import BackfillError
 from mediamon.progress import progress_bar
 from mediamon.settings import Settings, SettingsError, load_settings
-from mediamon.sources import SourcesError, load_monitors, load_sources
+from mediamon.sources import SourcesError, ingest_parameters, is_url, load_monitors, load_sources, read_url_list
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect
 from warehouse.export import export_parquet, export_targets
 from warehouse.query import WritingStatement, open_query
@@ -76,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--max-days", type=int, default=92, help="longest range accepted (default 92)")
     _add_db_option(backfill)
 
+    serve = commands.add_parser(
+        "serve", help="serve the scheduled ingest deployments and the backfill deployment to $PREFECT_API_URL"
+    )
+    serve.add_argument("--sources", help="the sources file (default: $MEDIAMON_SOURCES, else sources.toml)")
+    serve.add_argument(
+        "--monitors", help="the topic monitors file (default: $MEDIAMON_MONITORS, else monitors.toml if present)"
+    )
+    serve.add_argument(
+        "--allow-private-hosts",
+        action="store_true",
+        default=None,
+        help="let served runs fetch private, loopback and link-local addresses (off by default: SSRF guard)",
+    )
+    _add_db_option(serve)
+
     sql = commands.add_parser("sql", help="run read-only SQL against the warehouse")
     sql.add_argument("query", help="one SELECT (or WITH/EXPLAIN/SHOW/DESCRIBE) statement")
     _add_db_option(sql)
@@ -98,31 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_url(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
-
-
-def _read_url_list(location: str) -> dict[str, list[str]]:
-    if _is_url(location):
-        return {"url_lists": [location]}
-    try:
-        return {"urls": parse_url_list(Path(location).read_text(encoding="utf-8", errors="replace"))}
-    except OSError as exc:
-        raise SettingsError(f"cannot read URL list {location}: {exc.strerror or exc}") from None
-
-
 def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]:
     """One flow run's parameters per named source, plus one for the targets given directly."""
-    base_policy = FetchPolicy(
-        **({"user_agent": settings.user_agent} if settings.user_agent else {}),
-        allow_private_hosts=settings.allow_private_hosts,
-    )
+    base_policy = settings.fetch_policy()
     runs = []
     direct: dict[str, list[str]] = {"paths": [], "urls": [], "url_lists": []}
     for target in args.targets:
-        direct["urls" if _is_url(target) else "paths"].append(target)
+        direct["urls" if is_url(target) else "paths"].append(target)
     for location in args.urls:
-        for key, values in _read_url_list(location).items():
+        for key, values in read_url_list(location).items():
             direct[key] += values
     if any(direct.values()):
         runs.append({**direct, "fetch_policy": base_policy})
@@ -131,15 +128,7 @@ def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]
         for name in args.source:
             if name not in sources:
                 raise SettingsError(f"no source {name!r} in {settings.sources}; known: {', '.join(sorted(sources))}")
-            source = sources[name]
-            targets = (
-                {"paths": [source.location]}
-                if source.kind == "files"
-                else _read_url_list(source.location)
-                if source.kind == "urls"
-                else {"urls": [source.location]}
-            )
-            runs.append({**targets, "source_name": name, "fetch_policy": source.fetch_policy(base_policy)})
+            runs.append(ingest_parameters(sources[name], base_policy))
     if not runs:
         raise SettingsError("nothing to ingest: give PATH_OR_URL, --urls FILE or --source NAME")
     return runs
@@ -199,13 +188,32 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
             sources_file=str(settings.sources),
             max_days=args.max_days,
             monitors=monitors,
-            fetch_policy=FetchPolicy(allow_private_hosts=settings.allow_private_hosts),
+            fetch_policy=settings.fetch_policy(),
         )
     print(
         f"backfill {summary['mode']} of {summary['days']} days completed: {summary['loaded']} loaded, "
         f"{summary['updated']} updated, {summary['unchanged']} unchanged, {summary['rejected']} rejects "
         f"-> {summary['db']}"
     )
+    return 0
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from prefect import serve
+    from prefect.settings import get_current_settings
+
+    from flows.serve import build_deployments
+
+    api_url = get_current_settings().api.url
+    if not api_url:
+        raise SettingsError(
+            "mediamon serve needs a Prefect server: start one (`prefect server start`) and set"
+            " PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    deployments = build_deployments(load_sources(settings.sources), settings, configured_monitors(settings))
+    print(f"serving {len(deployments)} deployments from {settings.sources} to {api_url}", flush=True)
+    # Schedules stay active when this process stops, so a restart (or a new container) picks them up again.
+    serve(*deployments, pause_on_shutdown=False)
     return 0
 
 
@@ -325,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             "ingest": run_ingest,
             "backfill": run_backfill,
+            "serve": run_serve,
             "sql": run_sql,
             "export": run_export,
             "report": run_report,

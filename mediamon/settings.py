@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from extractors.document import DEFAULT_MAX_BYTES
+from extractors.fetch import FetchPolicy
 from extractors.language import MIN_PROBABILITY
 
 DEFAULT_DB = Path("data/mediamon.duckdb")
@@ -36,6 +37,11 @@ class Settings:
             if name in given:
                 given[name] = Path(given[name])
         return replace(self, **given)
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The fetch policy every source starts from; the sources file overrides it per source."""
+        user_agent = {"user_agent": self.user_agent} if self.user_agent else {}
+        return FetchPolicy(**user_agent, allow_private_hosts=self.allow_private_hosts)
 
 
 def parse_flag(value: str) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from extractors.fetch import FetchPolicy
+from extractors.listings import parse_url_list
 from extractors.monitors import QueryError, parse_query
 
 KINDS = ("feed", "sitemap", "urls", "page", "files")
@@ -55,6 +56,31 @@ def load_sources(path: Path) -> dict[str, Source]:
             location = str((path.parent / location).resolve())
         sources[name] = Source(name, kind, location, entry.get("schedule"), tuple({**defaults, **overrides}.items()))
     return sources
+
+
+def is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def read_url_list(location: str) -> dict[str, list[str]]:
+    """A URL list as ingest parameters: a local file is read now, an http(s) one is fetched by the flow."""
+    if is_url(location):
+        return {"url_lists": [location]}
+    try:
+        return {"urls": parse_url_list(Path(location).read_text(encoding="utf-8", errors="replace"))}
+    except OSError as exc:
+        raise SourcesError(f"cannot read URL list {location}: {exc.strerror or exc}") from None
+
+
+def ingest_parameters(source: Source, base_policy: FetchPolicy) -> dict:
+    """The ingest flow's parameters for one source, for `mediamon ingest --source` and scheduled runs alike."""
+    if source.kind == "files":
+        targets = {"paths": [source.location]}
+    elif source.kind == "urls":
+        targets = read_url_list(source.location)
+    else:
+        targets = {"urls": [source.location]}
+    return {**targets, "source_name": source.name, "fetch_policy": source.fetch_policy(base_policy)}
 
 
 def _check_policy_keys(settings: dict, where: str) -> None:

@@ -1,0 +1,61 @@
+"""The flow a scheduled deployment runs: ingest the sources of one schedule group, each as its own ingest run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from prefect import flow
+from pydantic import Field
+
+from extractors.document import DEFAULT_MAX_BYTES
+from extractors.fetch import FetchPolicy
+from extractors.language import MIN_PROBABILITY
+from extractors.monitors import DEFAULT_MONITORS
+from flows.ingest import DEFAULT_FETCH_POLICY, ingest
+from mediamon.settings import DEFAULT_DB
+from mediamon.sources import SourcesError, ingest_parameters, load_sources
+
+
+@flow(name="ingest-sources")
+def ingest_sources(
+    sources: list[str],
+    sources_file: str = "sources.toml",
+    db: str = str(DEFAULT_DB),
+    batch_size: Annotated[int, Field(ge=1)] = 200,
+    max_document_bytes: Annotated[int, Field(ge=1)] = DEFAULT_MAX_BYTES,
+    language_min_probability: Annotated[float, Field(ge=0, le=1)] = MIN_PROBABILITY,
+    fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,
+    monitors: dict[str, str] = DEFAULT_MONITORS,
+) -> list[dict]:
+    """Ingest each named source as its own ingest run, in order.
+
+    The sources file is read when the run starts, so an edited location or politeness setting applies from
+    the next run on (a changed schedule needs `mediamon serve` to restart).
+
+    Args:
+        sources: Source names from the sources file
+        sources_file: The sources file naming the sources
+        db: DuckDB warehouse file
+        batch_size: Documents per extraction and load batch
+        max_document_bytes: Larger documents are rejected
+        language_min_probability: Below this langdetect probability, language is NULL
+        fetch_policy: Politeness, timeouts and limits; each source's settings in the sources file win
+        monitors: Topic monitors, name -> boolean keyword query
+    """
+    known = load_sources(Path(sources_file))
+    unknown = sorted(set(sources) - set(known))
+    if unknown:
+        raise SourcesError(f"unknown source(s) {', '.join(unknown)} in {sources_file}; known: {', '.join(known)}")
+    runs = [ingest_parameters(known[name], fetch_policy) for name in sources]  # a bad URL list fails before any run
+    return [
+        ingest(
+            **parameters,
+            db=db,
+            batch_size=batch_size,
+            max_document_bytes=max_document_bytes,
+            language_min_probability=language_min_probability,
+            monitors=monitors,
+        )
+        for parameters in runs
+    ]

@@ -1,0 +1,93 @@
+"""The deployments `mediamon serve` serves: one ingest deployment per schedule group, and the backfill.
+
+A source's `schedule` is a five-field cron line (`"*/30 * * * *"`, UTC) or an interval `"every 15m"` (s, m,
+h or d; counted from midnight UTC, so `every 6h` runs at 00:00, 06:00, 12:00 and 18:00). Sources with the
+same schedule text form one group, ingested one after the other by one scheduled run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval, Schedule
+from prefect.types.entrypoint import EntrypointType
+
+from flows.backfill import backfill
+from flows.ingest_sources import ingest_sources
+from mediamon.settings import Settings
+from mediamon.sources import Source, SourcesError
+
+INTERVAL = re.compile(r"every\s+(\d+)\s*([smhd])", re.IGNORECASE)
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+INTERVAL_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def parse_schedule(text: object) -> Schedule:
+    """`every 15m` is an interval, anything else must be a cron line; ValueError says what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError(f"schedule {text!r} is not text: write a cron line or an interval like 'every 15m'")
+    interval = INTERVAL.fullmatch(text.strip())
+    if interval:
+        every = timedelta(**{UNITS[interval[2].lower()]: int(interval[1])})
+        if not every:
+            raise ValueError(f"schedule {text!r} is a zero interval")
+        return Interval(every, anchor_date=INTERVAL_ANCHOR, timezone="UTC")
+    try:
+        return Cron(text.strip(), timezone="UTC")
+    except ValueError:
+        raise ValueError(
+            f"schedule {text!r} is neither a five-field cron line ('*/30 * * * *') nor an interval ('every 15m')"
+        ) from None
+
+
+def schedule_groups(sources: dict[str, Source]) -> dict[str, list[str]]:
+    """Source names by schedule text, in the sources file's order; sources without a schedule are left out."""
+    groups: dict[str, list[str]] = {}
+    for source in sources.values():
+        if source.schedule is not None:
+            groups.setdefault(str(source.schedule).strip(), []).append(source.name)
+    return groups
+
+
+def build_deployments(
+    sources: dict[str, Source], settings: Settings, monitors: dict[str, str]
+) -> list[RunnerDeployment]:
+    """An `ingest-sources` deployment per schedule group (named after its sources), then `backfill`.
+
+    The deployments carry the settings as default parameters, so a run started from the UI shows them."""
+    db, sources_file = str(Path(settings.db).absolute()), str(Path(settings.sources).absolute())
+    shared = {"db": db, "sources_file": sources_file, "fetch_policy": settings.fetch_policy(), "monitors": monitors}
+    deployments = []
+    for text, names in schedule_groups(sources).items():
+        try:
+            schedule = parse_schedule(sources[names[0]].schedule)
+        except ValueError as exc:
+            raise SourcesError(f"{sources_file}: source {names[0]!r}: {exc}") from None
+        deployments.append(
+            ingest_sources.to_deployment(
+                "+".join(names),
+                schedule=schedule,
+                parameters={
+                    **shared,
+                    "sources": names,
+                    "batch_size": settings.batch_size,
+                    "max_document_bytes": settings.max_document_bytes,
+                    "language_min_probability": settings.language_min_probability,
+                },
+                description=f"Ingests {', '.join(names)} on the schedule {text!r} (UTC).",
+                tags=["scheduled"],
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    deployments.append(
+        backfill.to_deployment(
+            "backfill",
+            parameters=shared,
+            description="Redo a date range day by day: fill in start, end and mode, then Run.",
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+    )
+    return deployments

@@ -1,0 +1,468 @@
+"""`mediamon serve`: schedule groups and deployments (pure), then end to end on a real `prefect server start`:
+deployments registered with their schedules, runs started through the API and from the UI's custom-run form,
+results read back from the DuckDB file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.utilities.callables import parameter_schema
+
+from extractors import EXTRACTOR_VERSION
+from flows.backfill import backfill
+from flows.ingest_sources import ingest_sources
+from flows.serve import build_deployments, parse_schedule, schedule_groups
+from mediamon.settings import Settings
+from mediamon.sources import Source, SourcesError
+from tests import fixture_site as fs
+from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.test_report import ARTIFACTS, chromium  # noqa: F401  (Debian's Chromium; skips, or fails in CI)
+
+BIN = Path(sys.executable).parent
+SERVER_ARGV = ["prefect", "server", "start"]  # the compose file's server command (tests/test_compose.py checks)
+SERVE_ARGV = ["serve"]  # the compose file's mediamon command
+WAIT_SECONDS = 240  # an upper bound for a process or flow run to get somewhere, never a measured duration
+MARCH = {"start": "2022-03-01", "end": "2022-03-10"}
+
+SOURCES_TOML = """
+[defaults]
+min_host_interval = 0.0
+
+[[sources]]
+name = "seeds"
+kind = "files"
+location = "seeds"
+schedule = "every 6h"
+
+[[sources]]
+name = "space-news"
+kind = "feed"
+location = "{site}/feed.xml"
+schedule = "0 4 * * *"
+
+[[sources]]
+name = "space-news-atom"
+kind = "feed"
+location = "{site}/atom.xml"
+schedule = "0 4 * * *"
+
+[[sources]]
+name = "by-hand"
+kind = "page"
+location = "{site}/articles/a1.html"
+"""
+
+
+# Pure: schedules and the deployment list ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, interval",
+    [("every 15m", timedelta(minutes=15)), ("every 6h", timedelta(hours=6)), ("EVERY 30 s", timedelta(seconds=30))],
+)
+def test_parse_schedule_intervals_are_anchored_at_midnight_utc(text, interval):
+    schedule = parse_schedule(text)
+    assert schedule.interval == interval and schedule.cron is None
+    assert schedule.anchor_date.isoformat() == "2000-01-01T00:00:00+00:00" and schedule.timezone == "UTC"
+
+
+def test_parse_schedule_cron_lines_are_utc():
+    schedule = parse_schedule(" */30 * * * * ")
+    assert schedule.cron == "*/30 * * * *" and schedule.timezone == "UTC" and schedule.interval is None
+
+
+@pytest.mark.parametrize("text", ["every 0m", "every 15 minutes", "*/30 * * *", "hourly", 900])
+def test_parse_schedule_rejects_what_it_cannot_read(text):
+    with pytest.raises(ValueError, match="every 15m|zero interval"):
+        parse_schedule(text)
+
+
+def sample_sources(site: str = "https://space-news.example") -> dict[str, Source]:
+    return {
+        "seeds": Source("seeds", "files", "/data/seeds", "every 6h"),
+        "feed": Source("feed", "feed", f"{site}/feed.xml", "0 4 * * *", (("min_host_interval", 2.0),)),
+        "atom": Source("atom", "feed", f"{site}/atom.xml", "0 4 * * *"),
+        "by-hand": Source("by-hand", "page", f"{site}/a1.html"),
+    }
+
+
+def test_schedule_groups_share_one_schedule_and_skip_unscheduled_sources():
+    assert schedule_groups(sample_sources()) == {"every 6h": ["seeds"], "0 4 * * *": ["feed", "atom"]}
+
+
+def test_build_deployments_one_per_group_then_backfill(tmp_path):
+    settings = Settings(db=tmp_path / "w.duckdb", sources=tmp_path / "sources.toml", allow_private_hosts=True)
+    deployments = build_deployments(sample_sources(), settings, {"m": "roscosmos"})
+    assert [(d.flow_name, d.name) for d in deployments] == [
+        ("ingest-sources", "seeds"),
+        ("ingest-sources", "feed+atom"),
+        ("backfill", "backfill"),
+    ]
+    seeds, feeds, backfill_deployment = deployments
+    assert [s.schedule.interval for s in seeds.schedules] == [timedelta(hours=6)]
+    assert [s.schedule.cron for s in feeds.schedules] == ["0 4 * * *"] and backfill_deployment.schedules == []
+    assert feeds.parameters["sources"] == ["feed", "atom"]
+    for deployment in deployments:
+        assert deployment.parameters["db"] == str(tmp_path / "w.duckdb")
+        assert deployment.parameters["sources_file"] == str(tmp_path / "sources.toml")
+        assert deployment.parameters["fetch_policy"].allow_private_hosts is True
+        assert deployment.parameters["monitors"] == {"m": "roscosmos"}
+    assert backfill_deployment.entrypoint == "flows.backfill.backfill"  # importable wherever the package is
+
+
+def test_build_deployments_bad_schedule_names_the_source(tmp_path):
+    sources = {"odd": Source("odd", "files", "/data", "every fortnight")}
+    with pytest.raises(SourcesError, match=r"source 'odd': schedule 'every fortnight' is neither"):
+        build_deployments(sources, Settings(sources=tmp_path / "sources.toml"), {})
+
+
+@pytest.mark.parametrize("deployed_flow", [backfill, ingest_sources], ids=["backfill", "ingest-sources"])
+def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
+    properties = parameter_schema(deployed_flow.fn).properties
+    undescribed = [name for name, schema in properties.items() if not schema.get("description")]
+    assert undescribed == []
+
+
+def test_serve_without_a_prefect_server_says_what_to_do(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_"))}
+    shutil.copy(REPO_ROOT / "sources.example.toml", tmp_path / "sources.toml")
+    done = subprocess.run(
+        [str(BIN / "mediamon"), *SERVE_ARGV],
+        cwd=tmp_path,
+        env={**env, "PREFECT_HOME": str(tmp_path / "prefect-home")},
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+    assert done.returncode == 1 and "set PREFECT_API_URL=" in done.stderr and "Traceback" not in done.stderr
+
+
+# End to end: a real Prefect server, `mediamon serve`, and runs ---------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without this machine's mediamon and Prefect settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_"))}
+    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
+
+
+def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a process started in its own session, and everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def log_tail(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.exists() else ""
+
+
+@dataclass
+class PrefectServer:
+    api_url: str
+    ui_url: str
+
+    def client(self) -> SyncPrefectClient:
+        return SyncPrefectClient(self.api_url)
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free 127.0.0.1 port, SQLite in a fresh PREFECT_HOME, UI on; its scheduler
+    is off so no scheduled run starts in the middle of a test (runs are created explicitly)."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = clean_env(
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL=api_url,  # also what the UI calls
+        PREFECT_UI_ENABLED="true",
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+    )
+    log = home / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / SERVER_ARGV[0]), *SERVER_ARGV[1:], "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            assert process.poll() is None, f"prefect server exited:\n{log_tail(log)}"
+            assert time.monotonic() < deadline, f"prefect server never answered:\n{log_tail(log)}"
+            try:
+                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        yield PrefectServer(api_url, f"http://127.0.0.1:{port}")
+    finally:
+        stop_group(process)
+
+
+@dataclass
+class Served:
+    """A `mediamon serve` process and what it was given."""
+
+    root: Path
+    db: Path
+    sources_file: Path
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.root / "serve.log"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(BIN / "mediamon"), *SERVE_ARGV],
+                cwd=self.root,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        """As `docker stop` does: SIGTERM."""
+        stop_group(self.process)
+
+
+DEPLOYMENTS = ("ingest-sources/seeds", "ingest-sources/space-news+space-news-atom", "backfill/backfill")
+
+
+@pytest.fixture(scope="module")
+def served(prefect_server, fixture_site, tmp_path_factory):
+    """`mediamon serve` with a sources file naming a copy of the seeds and two feeds of the fixture site."""
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(SEEDS_DIR, root / "seeds")
+    (root / "sources.toml").write_text(SOURCES_TOML.format(site=fixture_site.base_url), encoding="utf-8")
+    env = clean_env(
+        PREFECT_HOME=str(root / "prefect-home"),
+        PREFECT_API_URL=prefect_server.api_url,
+        PREFECT_RUNNER_POLL_FREQUENCY="1",  # pick up a new run within a second (default 10)
+        MEDIAMON_DB=str(root / "warehouse" / "mediamon.duckdb"),
+        MEDIAMON_ALLOW_PRIVATE_HOSTS="1",  # the fixture site is on 127.0.0.1
+    )
+    serving = Served(root, root / "warehouse" / "mediamon.duckdb", root / "sources.toml", env)
+    serving.start()
+    try:
+        with prefect_server.client() as client:
+            wait_until(lambda: registered(client) == set(DEPLOYMENTS), serving, "the deployments to register")
+        yield serving
+    finally:
+        stop_group(serving.process)
+
+
+def registered(client: SyncPrefectClient) -> set[str]:
+    flows = {flow.id: flow.name for flow in client.read_flows()}
+    return {f"{flows[d.flow_id]}/{d.name}" for d in client.read_deployments()}
+
+
+def wait_until(condition, serving: Served, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert serving.process.poll() is None, f"mediamon serve exited:\n{log_tail(serving.log)}"
+        assert time.monotonic() < deadline, f"gave up waiting for {what}:\n{log_tail(serving.log)}"
+        time.sleep(0.5)
+
+
+def start_run(client: SyncPrefectClient, deployment: str, **parameters):
+    """What the UI's Run button does: a flow run of the deployment, picked up by the serving process."""
+    return client.create_flow_run_from_deployment(client.read_deployment_by_name(deployment).id, parameters=parameters)
+
+
+def wait_for_final(client: SyncPrefectClient, flow_run_id, serving: Served):
+    runs = {}
+
+    def final() -> bool:
+        runs["run"] = client.read_flow_run(flow_run_id)
+        return runs["run"].state.is_final()
+
+    wait_until(final, serving, f"flow run {flow_run_id} to finish")
+    return runs["run"]
+
+
+def digest(path: Path) -> str | None:
+    return hashlib.md5(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def ingested(served, prefect_server):
+    """Both scheduled groups started at once (two writers on one DuckDB file), run to the end."""
+    with prefect_server.client() as client:
+        started = [start_run(client, name) for name in DEPLOYMENTS[:2]]
+        return [wait_for_final(client, run.id, served) for run in started]
+
+
+def make_stale(db: Path, url: str) -> None:
+    """Leave what an older extractor might have: other text, another version."""
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(
+            "UPDATE articles SET text = 'old output', content_hash = 'old', extractor_version = '0' "
+            "WHERE source_uri = ?",
+            [url],
+        )
+
+
+def article_version(db: Path, url: str) -> tuple[str, str]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute("SELECT text, extractor_version FROM articles WHERE source_uri = ?", [url]).fetchone()
+
+
+def backfill_row(db: Path, run_id) -> tuple:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(
+            "SELECT flow_name, status, parameters->>'start', parameters->>'end', parameters->>'mode' FROM runs "
+            "WHERE run_id = ?",
+            [str(run_id)],
+        ).fetchone()
+
+
+def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_server):
+    with prefect_server.client() as client:
+        seeds = client.read_deployment_by_name("ingest-sources/seeds")
+        feeds = client.read_deployment_by_name("ingest-sources/space-news+space-news-atom")
+        backfill_deployment = client.read_deployment_by_name("backfill/backfill")
+    assert [(s.schedule.interval, s.active) for s in seeds.schedules] == [(timedelta(hours=6), True)]
+    assert [(s.schedule.cron, s.active) for s in feeds.schedules] == [("0 4 * * *", True)]
+    assert backfill_deployment.schedules == []
+    assert seeds.parameters["sources"] == ["seeds"]
+    assert feeds.parameters["sources"] == ["space-news", "space-news-atom"]
+    for deployment in (seeds, feeds, backfill_deployment):
+        assert deployment.parameters["db"] == str(served.db)
+        assert deployment.parameters["fetch_policy"]["allow_private_hosts"] is True  # from MEDIAMON_ALLOW_...
+    form = backfill_deployment.parameter_openapi_schema
+    assert form["required"] == ["start", "end"]
+    assert form["properties"]["start"]["format"] == "date"
+    assert form["properties"]["mode"]["enum"] == ["refetch", "reextract", "rededup"]
+    assert all(field.get("description") for field in form["properties"].values())
+
+
+def test_serve_restart_keeps_the_schedules_active(served, prefect_server):
+    served.stop()
+    with prefect_server.client() as client:
+        for name in DEPLOYMENTS[:2]:
+            deployment = client.read_deployment_by_name(name)
+            assert not deployment.paused and all(s.active for s in deployment.schedules), name
+    served.start()
+    with prefect_server.client() as client:  # the restarted process serves runs again
+        run = wait_for_final(client, start_run(client, "ingest-sources/seeds").id, served)
+    assert run.state.is_completed(), run.state.message
+
+
+def test_served_groups_run_side_by_side_into_one_warehouse(ingested, served, fixture_site):
+    assert [run.state.type.value for run in ingested] == ["COMPLETED", "COMPLETED"], [r.state.message for r in ingested]
+    with duckdb.connect(str(served.db), read_only=True) as conn:
+        uris = {row[0] for row in conn.execute("SELECT source_uri FROM articles").fetchall()}
+        runs = conn.execute(
+            "SELECT parameters->>'source_name', status FROM runs WHERE flow_name = 'ingest' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    assert {fixture_site.url(path) for path in fs.ARTICLE_PATHS} <= uris  # a1, a2 from RSS; a3, a4 from Atom
+    assert len({uri for uri in uris if uri.startswith("file://")}) == 5  # the seeds
+    assert runs == [("seeds", "completed"), ("space-news", "completed"), ("space-news-atom", "completed")]
+
+
+def test_served_backfill_started_through_the_api_reextracts_the_range(ingested, served, prefect_server, fixture_site):
+    a1 = fixture_site.url(fs.A1_PATH)
+    fresh = article_version(served.db, a1)
+    make_stale(served.db, a1)
+    with prefect_server.client() as client:
+        run = wait_for_final(client, start_run(client, "backfill/backfill", **MARCH, mode="reextract").id, served)
+    assert run.state.is_completed(), run.state.message
+    assert article_version(served.db, a1) == fresh and fresh[1] == EXTRACTOR_VERSION
+    assert backfill_row(served.db, run.id) == ("backfill", "completed", *MARCH.values(), "reextract")
+
+
+def test_served_backfill_end_before_start_fails_and_touches_nothing(served, prefect_server):
+    before = digest(served.db)
+    with prefect_server.client() as client:
+        run = start_run(client, "backfill/backfill", start="2022-03-10", end="2022-03-01")
+        run = wait_for_final(client, run.id, served)
+    assert run.state.is_failed()
+    assert "end 2022-03-01 is before start 2022-03-10" in run.state.message
+    assert digest(served.db) == before
+
+
+# In the browser: the UI's custom-run form ------------------------------------------------------------------
+
+
+def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):  # noqa: F811
+    a2 = fixture_site.url(fs.A2_PATH)
+    fresh = article_version(served.db, a2)
+    make_stale(served.db, a2)
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    outside = []
+
+    def refuse(route):
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])"), refuse)  # the UI must work offline
+    page = context.new_page()
+    page.goto(f"{prefect_server.ui_url}/deployments")
+    page.get_by_role("link", name="backfill", exact=True).first.click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Custom run").click()
+
+    def field(name: str):
+        label = page.locator(".schema-form-property__label", has_text=re.compile(rf"^{name}( \(Optional\))?$"))
+        return page.locator(".schema-form-property").filter(has=label)
+
+    for name, day in MARCH.items():
+        field(name).locator(".p-date-button__control").click()
+        page.locator(".p-date-picker input[type=date]").fill(day)
+        page.get_by_role("button", name="Apply").click()
+    assert "reextract" in field("mode").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "backfill-form.png"))
+    run_name = page.locator(".flow-run-name-input input").input_value()  # the name the UI made up, to find the run
+    page.get_by_role("button", name="Submit").click()
+    with prefect_server.client() as client:
+        by_name = FlowRunFilter(name=FlowRunFilterName(any_=[run_name]))
+        wait_until(lambda: client.read_flow_runs(flow_run_filter=by_name), served, "the run submitted in the UI")
+        page.goto(f"{prefect_server.ui_url}/runs/flow-run/{client.read_flow_runs(flow_run_filter=by_name)[0].id}")
+        final_badge = ".state-badge.state--completed, .state-badge.state--failed, .state-badge.state--crashed"
+        badge = page.locator(final_badge).first
+        badge.wait_for(timeout=WAIT_SECONDS * 1000)  # the page follows the run as it goes
+        shown = badge.inner_text()
+        (run,) = client.read_flow_runs(flow_run_filter=by_name)
+    context.close()
+    assert shown == "Completed" and run.state.is_completed(), run.state.message
+    assert run.parameters["start"] == "2022-03-01"
+    assert run.parameters["end"] == "2022-03-10" and run.parameters["mode"] == "reextract"
+    assert article_version(served.db, a2) == fresh
+    assert backfill_row(served.db, run.id) == ("backfill", "completed", *MARCH.values(), "reextract")
+    assert outside == []
