@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 import yaml
+from prefect.utilities.dockerutils import get_prefect_image_name
 
 from mediamon.cli import build_parser
 from tests.conftest import REPO_ROOT
+from tests.test_serve import BIN, SERVE_ARGV, SERVER_ARGV
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 
@@ -24,15 +27,36 @@ def test_compose_config_is_valid():
     assert done.returncode == 0, done.stderr
 
 
-def test_compose_commands_are_mediamon_commands():
-    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+def compose_services() -> dict:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+
+
+def test_compose_commands_are_real_and_run_by_tests():
+    services = compose_services()
     dockerfile = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert 'ENTRYPOINT ["mediamon"]' in dockerfile
-    built = [s for s in services.values() if "build" in s]
-    assert built
-    for service in built:
-        args = build_parser().parse_args(service["command"])  # exits (fails the test) on an unknown command
-        assert args.command == "ingest" and args.targets == ["seeds"]  # run by test_cli's README test
+    built = {name: service["command"] for name, service in services.items() if "build" in service}
+    for command in built.values():
+        build_parser().parse_args(command)  # exits (fails the test) on an unknown command or option
+    assert built == {"serve": SERVE_ARGV, "ingest": ["ingest", "seeds"]}  # test_serve; test_cli's README test
+    server = services["server"]
+    assert server["image"] == get_prefect_image_name()  # the Prefect and Python versions installed here
+    assert server["command"][: len(SERVER_ARGV)] == SERVER_ARGV  # what test_serve's prefect_server starts
+    usage = subprocess.run([str(BIN / SERVER_ARGV[0]), *SERVER_ARGV[1:], "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "--host" in usage.stdout and "--port" in usage.stdout
+
+
+def test_compose_services_wait_for_healthy_dependencies():
+    services = compose_services()
+    postgres, server, serve = services["postgres"], services["server"], services["serve"]
+    assert re.fullmatch(r"postgres:\d+\.\d+-alpine", postgres["image"])  # pinned
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"]) and "/api/health" in str(server["healthcheck"])
+    assert server["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert serve["depends_on"] == {"server": {"condition": "service_healthy"}}
+    assert server["environment"]["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert "@postgres:5432/" in server["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert serve["environment"]["PREFECT_API_URL"] == "http://server:4200/api"
+    assert "warehouse:/data" in serve["volumes"] and services["ingest"]["profiles"] == ["seeds"]  # not on `up`
 
 
 def test_dockerfile_copies_what_exists():
