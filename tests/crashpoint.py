@@ -9,7 +9,7 @@ it there: no finally block, no rollback, no atexit handler runs. Points:
     extract  an extracted article's language is being detected (mid-batch, nothing of the batch loaded)
     load     a batch's statements have all run in its transaction; the commit has not
     dedup    near-duplicates are updated inside dedup's transaction; stories are not, nothing is committed
-    none     no kill: the uninterrupted run, with the same journal
+    none     no kill: the uninterrupted run, with the same journal (ending with the count of each point)
 
 Every load batch appends one JSON line to JOURNAL: its source URIs and whether it "committed" or was "killed",
 so a test can check that the warehouse holds whole batches only. The helpers below build the input and compare
@@ -101,7 +101,9 @@ def main(point: str, nth: int, journal: str, argv: list[str]) -> int:
     warehouse.dedup.assign_stories = assigning_stories
     from mediamon.cli import main as mediamon
 
-    return mediamon(argv)
+    code = mediamon(argv)
+    _write(journal, {"arrivals": dict(_arrivals)})  # how often each point was reached, to choose kills from
+    return code
 
 
 def write_crash_input(root: Path, site: FixtureSite) -> list[str]:
@@ -141,7 +143,8 @@ def journal_batches(journal: Path) -> tuple[set[str], set[str]]:
     committed, killed = set(), set()
     for line in journal.read_text().splitlines() if journal.exists() else []:
         entry = json.loads(line)
-        (committed if "committed" in entry else killed).update(entry.get("committed", entry.get("killed")))
+        committed.update(entry.get("committed", ()))
+        killed.update(entry.get("killed", ()))
     return committed, killed
 
 

@@ -18,9 +18,9 @@ from tests.hostile_corpus import HostileServer, Kind, write_hostile_files
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 # The web kinds are served on 127.0.0.2, the one address the run allows: localhost and 127.0.0.1 stay refused.
 HOST = "127.0.0.2"
-# Documents are capped at 10 MB (the default). A seeds run peaks near 300 MB (Prefect and its temporary server);
-# extracting a page at the cap costs up to about 500 MB more. A leak of the 50 MB page, the 256 MiB bombs or the
-# 100,000-item feed's links would go well past this.
+# Documents are capped at 10 MB (the default). A seeds run peaks near 380 MB (Prefect's temporary server), this run
+# near 520 MB; extracting a page at the cap costs up to about 500 MB more. Holding the 50 MB pages, the 256 MiB
+# bombs inflated or a copy per item of the 100,000-item feed would go well past this.
 MEMORY_BOUND_MB = 1024
 SITE_KINDS = [
     Kind("drip-fed body", fs.DRIP_PATH, "reject:timeout"),
