@@ -8,8 +8,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing, nullcontext
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -220,7 +222,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def run_sql(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "parquet" and not args.out:
         raise SettingsError("--format parquet needs --out FILE")
-    conn, relation = open_query(settings.db, args.query, settings.busy_wait_seconds)
+    conn, relation = open_query(settings.db, args.query, settings.busy_wait_seconds, on_busy=_busy_notice(settings))
     try:
         if args.format == "parquet":
             relation.write_parquet(args.out)
@@ -232,9 +234,18 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _busy_notice(settings: Settings) -> Callable[[], None]:
+    """What a reader says, once, while a flow holds the warehouse: it waits instead of failing."""
+    message = (
+        f"mediamon: warehouse {settings.db} is busy (a flow is writing); retrying for up to"
+        f" {settings.busy_wait_seconds:.0f} s"
+    )
+    return partial(print, message, file=sys.stderr, flush=True)
+
+
 def _open_reader(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-only connection with the reporting views of this code (as temporary views)."""
-    conn = connect(settings.db, read_only=True, wait_seconds=settings.busy_wait_seconds)
+    conn = connect(settings.db, read_only=True, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings))
     try:
         create_views(conn, temporary=True)
     except Exception:

@@ -38,3 +38,29 @@ def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_p
         statuses = conn.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
     assert counts == (8, 8)
     assert statuses == [("completed", 2)]
+
+
+def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(tmp_path):
+    from tests.test_cli import hold_write_lock
+    from warehouse.db import open_writer
+
+    db = tmp_path / "busy.duckdb"
+    with open_writer(db):
+        pass
+    writer = hold_write_lock(db, 600)
+    try:
+        env = {**os.environ, "MEDIAMON_BUSY_WAIT_SECONDS": "60"}
+        reader = subprocess.Popen(
+            [str(MEDIAMON), "sql", "select count(*) as n from articles", "--db", str(db), "--format", "csv"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        notice = reader.stderr.readline()  # printed while the writer still holds the file
+    finally:
+        writer.kill()
+        writer.wait()
+    out, err = reader.communicate(timeout=300)
+    assert notice == f"mediamon: warehouse {db} is busy (a flow is writing); retrying for up to 60 s\n"
+    assert reader.returncode == 0 and out.splitlines() == ["n", "0"] and err == ""

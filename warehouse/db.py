@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,8 +26,16 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
 
 
-def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, retrying while another process writes; WarehouseBusy when it never frees."""
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    wait_seconds: float = 30.0,
+    on_busy: Callable[[], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying while another process writes; WarehouseBusy when it never frees.
+
+    `on_busy` is called once, at the first retry, so a person waiting knows why."""
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `mediamon ingest` first or pass --db")
@@ -45,6 +53,9 @@ def connect(path: str | Path, *, read_only: bool = False, wait_seconds: float = 
                         f"warehouse {path} is busy: another process is writing (waited {wait_seconds:.0f} s)"
                     ) from exc
                 raise
+            if on_busy:
+                on_busy()
+                on_busy = None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -32,11 +33,11 @@ def check_read_only(sql: str) -> None:
 
 
 def open_query(
-    path: str | Path, sql: str, wait_seconds: float
+    path: str | Path, sql: str, wait_seconds: float, on_busy: Callable[[], None] | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation]:
     """A read-only connection and the relation for `sql`; the caller closes the connection."""
     check_read_only(sql)
-    conn = connect(path, read_only=True, wait_seconds=wait_seconds)
+    conn = connect(path, read_only=True, wait_seconds=wait_seconds, on_busy=on_busy)
     try:
         return conn, conn.sql(sql)
     except Exception:
