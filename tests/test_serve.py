@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -32,6 +33,7 @@ from mediamon.settings import Settings
 from mediamon.sources import Source, SourcesError
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.test_cli import readme_commands
 from tests.test_report import ARTIFACTS, chromium  # noqa: F401  (Debian's Chromium; skips, or fails in CI)
 
 BIN = Path(sys.executable).parent
@@ -137,6 +139,12 @@ def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
     properties = parameter_schema(deployed_flow.fn).properties
     undescribed = [name for name, schema in properties.items() if not schema.get("description")]
     assert undescribed == []
+
+
+def test_readme_serving_commands_are_the_ones_run_here():
+    """The README's server and serve lines are what the fixtures below start (they add a free port)."""
+    commands = [shlex.split(line) for line in readme_commands() if "serve" in line]
+    assert commands == [SERVER_ARGV, ["PREFECT_API_URL=http://127.0.0.1:4200/api", "mediamon", *SERVE_ARGV]]
 
 
 def test_serve_without_a_prefect_server_says_what_to_do(tmp_path):
