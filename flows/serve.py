@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
@@ -58,7 +57,7 @@ def build_deployments(
     """An `ingest-sources` deployment per schedule group (named after its sources), then `backfill`.
 
     The deployments carry the settings as default parameters, so a run started from the UI shows them."""
-    db, sources_file = str(Path(settings.db).absolute()), str(Path(settings.sources).absolute())
+    db, sources_file = str(settings.db.absolute()), str(settings.sources.absolute())
     shared = {"db": db, "sources_file": sources_file, "fetch_policy": settings.fetch_policy(), "monitors": monitors}
     deployments = []
     for text, names in schedule_groups(sources).items():

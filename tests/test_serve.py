@@ -134,6 +134,13 @@ def test_build_deployments_bad_schedule_names_the_source(tmp_path):
         build_deployments(sources, Settings(sources=tmp_path / "sources.toml"), {})
 
 
+def test_ingest_sources_unknown_source_fails_before_any_run(tmp_path):
+    shutil.copy(REPO_ROOT / "sources.example.toml", tmp_path / "sources.toml")
+    with pytest.raises(SourcesError, match=r"unknown source\(s\) nope in .*; known: seeds, space-news"):
+        ingest_sources.fn(["seeds", "nope"], sources_file=str(tmp_path / "sources.toml"), db=str(tmp_path / "w.db"))
+    assert not (tmp_path / "w.db").exists()
+
+
 @pytest.mark.parametrize("deployed_flow", [backfill, ingest_sources], ids=["backfill", "ingest-sources"])
 def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
     properties = parameter_schema(deployed_flow.fn).properties
