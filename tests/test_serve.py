@@ -30,7 +30,7 @@ from flows.backfill import backfill
 from flows.ingest_sources import ingest_sources
 from flows.serve import build_deployments, parse_schedule, schedule_groups
 from mediamon.settings import Settings
-from mediamon.sources import Source, SourcesError
+from mediamon.sources import Source, SourcesError, load_sources
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.test_cli import readme_commands
@@ -126,6 +126,11 @@ def test_build_deployments_one_per_group_then_backfill(tmp_path):
         assert deployment.parameters["fetch_policy"].allow_private_hosts is True
         assert deployment.parameters["monitors"] == {"m": "roscosmos"}
     assert backfill_deployment.entrypoint == "flows.backfill.backfill"  # importable wherever the package is
+
+
+def test_build_deployments_from_the_example_sources_file():
+    deployments = build_deployments(load_sources(REPO_ROOT / "sources.example.toml"), Settings(), {})
+    assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "backfill"]
 
 
 def test_build_deployments_bad_schedule_names_the_source(tmp_path):
