@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from extractors import EXTRACTOR_VERSION, Article, ExtractOptions, Reject, document_kind, extract_document
+from extractors import EXTRACTOR_VERSION, Article, ExtractOptions, Reject, document_kind
 from extractors.discover import discover_links
 from extractors.document import DEFAULT_MAX_BYTES
 from extractors.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Validators
@@ -26,10 +26,11 @@ from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
+from flows.pool import ExtractionPool, ExtractJob, default_workers
 from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_DB
 from warehouse.db import open_writer
-from warehouse.dedup import DedupSettings, update_duplicates
+from warehouse.dedup import DedupSettings, signatures_are_current, update_duplicates
 from warehouse.load import (
     FetchRecord,
     LoadCounts,
@@ -42,7 +43,7 @@ from warehouse.load import (
     stored_fetches,
 )
 from warehouse.monitors import update_monitor_matches
-from warehouse.search import refresh_search_index
+from warehouse.search import refresh_search_index, search_index_state
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
 DEFAULT_DEDUP = DedupSettings()
@@ -87,9 +88,17 @@ def prepare_warehouse(db: str, run_id: str, parameters: dict, flow_name: str = "
 
 
 @task(cache_policy=NO_CACHE)
-def extract_files(paths: list[Path], state: WarehouseState, options: ExtractOptions) -> ExtractedBatch:
-    """Read and extract a batch of files; bytes already loaded by this extractor version are skipped."""
-    batch = ExtractedBatch()
+def find_files(paths: list[str]) -> tuple[list[Path], list[tuple[str, Reject]]]:
+    return discover_documents(paths)
+
+
+@task(cache_policy=NO_CACHE)
+def extract_files(
+    paths: list[Path], state: WarehouseState, options: ExtractOptions, pool: ExtractionPool
+) -> ExtractedBatch:
+    """Read a batch of files and extract them on the pool; bytes already loaded by this extractor version are
+    skipped before any extraction."""
+    batch, jobs = ExtractedBatch(), []
     for path in paths:
         uri = file_uri(path)
         raw = read_document(path, options.max_bytes)
@@ -98,7 +107,9 @@ def extract_files(paths: list[Path], state: WarehouseState, options: ExtractOpti
         elif state.is_unchanged(uri, raw):
             batch.unchanged += 1
         else:
-            batch.add(uri, "extract", extract_document(raw, uri, document_kind(path.name), options=options))
+            jobs.append(ExtractJob(raw, uri, document_kind(path.name)))
+    for job, result in zip(jobs, pool.extract(jobs, options), strict=True):
+        batch.add(job.source_uri, "extract", result)
     return batch
 
 
@@ -141,9 +152,10 @@ def extract_fetched(
     state: WarehouseState,
     source_name: str | None,
     options: ExtractOptions,
+    pool: ExtractionPool | None = None,
 ) -> ExtractedBatch:
-    """Extract fetched pages; a 304 or an unchanged body costs no extraction."""
-    batch = ExtractedBatch()
+    """Extract fetched pages (on the pool when given); a 304 or an unchanged body costs no extraction."""
+    batch, jobs = ExtractedBatch(), []
     for link, result in zip(links, results, strict=True):
         if result.reject:
             batch.add(link.url, "fetch", result.reject)
@@ -160,17 +172,12 @@ def extract_fetched(
         if state.is_unchanged(result.final_url, result.body):
             batch.unchanged += 1
             continue
-        article = extract_document(
-            result.body,
-            result.final_url,
-            "html",
-            url=result.final_url,
-            declared_charset=result.charset,
-            options=options,
-        )
+        jobs.append((link, ExtractJob(result.body, result.final_url, "html", result.final_url, result.charset)))
+    extracted = (pool or ExtractionPool(1)).extract([job for _, job in jobs], options)
+    for (link, job), article in zip(jobs, extracted, strict=True):
         if isinstance(article, Article) and article.published_at is None and link.published_at:
             article = dataclasses.replace(article, published_at=link.published_at)
-        batch.add(result.final_url, "extract", article)
+        batch.add(job.source_uri, "extract", article)
     return batch
 
 
@@ -196,15 +203,20 @@ def _fetch_record(link: Link, result: FetchResult, source_name: str | None, raw_
 
 @task(cache_policy=NO_CACHE)
 def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
+    """Load a batch in one transaction; a batch of unchanged documents does not open the warehouse."""
+    if not (batch.articles or batch.rejects or batch.fetches):
+        return LoadCounts(unchanged=batch.unchanged)
     with open_writer(db) as conn:
         return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
 
 
 @task(cache_policy=NO_CACHE)
-def deduplicate(db: str, run_id: str, settings: DedupSettings) -> int:
-    """Update duplicates and stories over the whole warehouse; returns this run's copies."""
+def deduplicate(db: str, run_id: str, settings: DedupSettings, changed: bool = True) -> int:
+    """Update duplicates and stories over the whole warehouse; returns this run's copies. A run that `changed`
+    no article skips the update when every signature is current (nothing left over from an interrupted run)."""
     with open_writer(db) as conn:
-        update_duplicates(conn, settings)
+        if changed or not signatures_are_current(conn):
+            update_duplicates(conn, settings)
         return count_run_duplicates(conn, run_id)
 
 
@@ -216,9 +228,10 @@ def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
 
 @task(cache_policy=NO_CACHE)
 def refresh_search(db: str) -> None:
-    """Rebuild the full-text index so `mediamon search` sees this run's articles."""
+    """Rebuild the full-text index, unless it is current, so `mediamon search` sees this run's articles."""
     with open_writer(db) as conn:
-        refresh_search_index(conn)
+        if search_index_state(conn) is not None:
+            refresh_search_index(conn)
 
 
 @task(cache_policy=NO_CACHE)
@@ -252,6 +265,9 @@ def ingest(
     monitors: Annotated[
         dict[str, str], Field(description="Topic monitors: name -> boolean keyword query")
     ] = DEFAULT_MONITORS,
+    extract_workers: Annotated[
+        int | None, Field(ge=1, description="Extraction processes; empty means one per CPU, 1 extracts in-process")
+    ] = None,
 ) -> dict:
     """Load documents into the warehouse; returns the run's counts."""
     logger = get_run_logger()
@@ -267,11 +283,12 @@ def ingest(
         "db": db,
         "source_name": source_name,
         "batch_size": batch_size,
+        "extract_workers": extract_workers,
     }
     state = prepare_warehouse(db, run_id, parameters)
     counts, seen = LoadCounts(), 0
     try:
-        files, missing = discover_documents(paths)
+        files, missing = find_files(list(paths)) if paths else ([], [])
         links, prefetched, listing_rejects = (
             discover_web(list(urls), list(url_lists), state, policy) if (urls or url_lists) else ([], {}, [])
         )
@@ -280,15 +297,20 @@ def ingest(
         seen = len(files) + len(links) + len(early)
         if early:
             counts += load_extracted(db, ExtractedBatch(rejects=early), run_id)
-        with progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar:
+        with (
+            progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
+            ExtractionPool(extract_workers or default_workers()) as pool,
+        ):
             for chunk in _chunks(files, batch_size):
-                counts += load_extracted(db, extract_files(chunk, state, options), run_id)
+                counts += load_extracted(db, extract_files(chunk, state, options, pool), run_id)
                 bar.advance(len(chunk))
             for chunk in _chunks(links, batch_size):
                 results = fetch_pages(chunk, prefetched, state, policy)
-                counts += load_extracted(db, extract_fetched(chunk, results, state, source_name, options), run_id)
+                batch = extract_fetched(chunk, results, state, source_name, options, pool)
+                counts += load_extracted(db, batch, run_id)
                 bar.advance(len(chunk))
-        counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
+        changed = counts.loaded + counts.updated > 0
+        counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup, changed))
         match_monitors(db, run_id, monitors)
         refresh_search(db)
     except BaseException:

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(ingest)
     ingest.add_argument("--batch-size", type=int, help="documents per batch (default 200)")
     ingest.add_argument("--max-document-bytes", type=int, help="larger documents are rejected (default 10 MB)")
+    ingest.add_argument(
+        "--extract-workers", type=int, help="extraction processes (default one per CPU; 1 extracts in-process)"
+    )
 
     backfill = commands.add_parser("backfill", help="redo a date range day by day (the flow the Prefect UI runs)")
     backfill.add_argument("--start", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
@@ -163,6 +166,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 max_document_bytes=settings.max_document_bytes,
                 language_min_probability=settings.language_min_probability,
                 monitors=monitors,
+                extract_workers=settings.extract_workers,
             )
             label = f" {parameters['source_name']}" if parameters.get("source_name") else ""
             print(
@@ -337,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             "monitors",
             "allow_private_hosts",
             "user_agent",
+            "extract_workers",
         )
         settings = load_settings().with_options(
             db=args.db, **{name: getattr(args, name) for name in ingest_options if hasattr(args, name)}

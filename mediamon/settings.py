@@ -29,6 +29,7 @@ class Settings:
     monitors: Path | None = None  # None: monitors.toml when present, else the built-in default
     allow_private_hosts: bool = False
     user_agent: str | None = None
+    extract_workers: int | None = None  # None: one per CPU
 
     def with_options(self, **options: object) -> Settings:
         """Override with the CLI options that were given (None means not given)."""
@@ -65,6 +66,7 @@ _ENV = {
     "MEDIAMON_MONITORS": ("monitors", Path),
     "MEDIAMON_ALLOW_PRIVATE_HOSTS": ("allow_private_hosts", parse_flag),
     "MEDIAMON_USER_AGENT": ("user_agent", str),
+    "MEDIAMON_EXTRACT_WORKERS": ("extract_workers", int),
 }
 
 

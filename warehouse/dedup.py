@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+from scipy import sparse
 
 from extractors.minhash import MinHashParams, band_keys, minhash_signature, shingle_hashes, similarity
 from extractors.normalize import normalize_text
@@ -64,6 +67,14 @@ def update_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings =
     with transaction(conn):
         update_near_duplicates(conn, settings)
         assign_stories(conn, settings)
+
+
+def signatures_are_current(conn: duckdb.DuckDBPyConnection) -> bool:
+    """True when every article has the signature of its current text: no near-duplicate work is pending."""
+    return conn.execute(
+        """SELECT NOT EXISTS (SELECT 1 FROM articles a LEFT JOIN dedup_signatures s USING (article_id)
+                              WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash)"""
+    ).fetchone()[0]
 
 
 def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
@@ -288,10 +299,6 @@ def group_stories(
         weights = {t: (1 + math.log(c)) * idf[t] for t, c in terms.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         vectors.append({t: w / norm for t, w in weights.items()})
-    postings: dict[str, list[int]] = defaultdict(list)
-    for index, vector in enumerate(vectors):
-        for term in vector:
-            postings[term].append(index)
     parent = list(range(count))
 
     def find(i: int) -> int:
@@ -300,17 +307,9 @@ def group_stories(
             i = parent[i]
         return i
 
-    window = timedelta(days=window_days)
-    for i, vector in enumerate(vectors):
-        scores: dict[int, float] = defaultdict(float)
-        for term, weight in vector.items():
-            for j in postings[term]:
-                if j > i:
-                    scores[j] += weight * vectors[j][term]
-        for j, score in scores.items():
-            di, dj = documents[i][1], documents[j][1]
-            if score >= threshold and (di is None or dj is None or abs(di - dj) <= window):
-                parent[find(i)] = find(j)
+    times = [when for _, when, _ in documents]
+    for i, j in _story_pairs(vectors, times, threshold, timedelta(days=window_days)):
+        parent[find(i)] = find(j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(count):
         groups[find(i)].append(i)
@@ -320,6 +319,48 @@ def group_stories(
         for i in members:
             story[documents[i][0]] = documents[first][0]
     return story
+
+
+_PRODUCT_CELLS = 4_000_000  # rows x columns of one block product: bounds its memory
+
+
+def _story_pairs(
+    vectors: list[dict[str, float]], times: list[datetime | None], threshold: float, window: timedelta
+) -> Iterator[tuple[int, int]]:
+    """Pairs with cosine >= threshold and dates within `window` (or unknown), as sparse matrix products over
+    blocks of documents sorted by date: each block is multiplied only with the documents its window can reach,
+    so the work grows with documents x documents per window, not documents squared."""
+    vocabulary: dict[str, int] = {}
+    indices, weights, indptr = [], [], [0]
+    for vector in vectors:
+        indices += [vocabulary.setdefault(term, len(vocabulary)) for term in vector]
+        weights += vector.values()
+        indptr.append(len(indices))
+    matrix = sparse.csr_matrix((weights, indices, indptr), shape=(len(vectors), max(1, len(vocabulary))))
+    dated = np.array(sorted((i for i, t in enumerate(times) if t is not None), key=times.__getitem__), dtype=np.int64)
+    undated = np.array([i for i, t in enumerate(times) if t is None], dtype=np.int64)
+    epoch = datetime(1970, 1, 1)
+    seconds = np.array([(times[i] - epoch).total_seconds() for i in dated], dtype=float)
+    span = window.total_seconds()
+    when = np.full(len(vectors), np.nan)
+    when[dated] = seconds
+    blocks = []
+    step = max(1, _PRODUCT_CELLS // max(1, len(vectors)))
+    blocks += [(undated[a : a + step], np.arange(len(vectors))) for a in range(0, len(undated), step)]
+    start = 0
+    while start < len(dated):
+        stop = min(start + 256, len(dated))
+        lo = np.searchsorted(seconds, seconds[start] - span, "left")
+        hi = np.searchsorted(seconds, seconds[stop - 1] + span, "right")
+        stop = min(stop, start + max(1, _PRODUCT_CELLS // max(1, hi - lo)))
+        blocks.append((dated[start:stop], dated[lo:hi]))
+        start = stop
+    for rows, cols in blocks:
+        product = (matrix[rows] @ matrix[cols].T).tocoo()
+        keep = product.data >= threshold
+        i, j = rows[product.row[keep]], cols[product.col[keep]]
+        keep = (i != j) & ~(np.abs(when[i] - when[j]) > span)  # NaN (an unknown date) is never over the window
+        yield from zip(i[keep].tolist(), j[keep].tolist(), strict=True)
 
 
 def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:

@@ -1,0 +1,102 @@
+"""Extraction on several processes: one pool per flow run, reused by every batch (see bench/pipeline)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from extractors import Article, ExtractOptions, Reject, extract_document
+
+CHUNK_DOCUMENTS = 8  # documents per task sent to a worker: small enough to balance, big enough to amortize pickling
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    """What `extract_document` needs for one document."""
+
+    raw: bytes
+    source_uri: str
+    kind: str | None
+    url: str | None = None
+    declared_charset: str | None = None
+
+
+def extract_job(job: ExtractJob, options: ExtractOptions) -> Article | Reject:
+    """`extract_document`, with an unexpected exception made a reject: one document never sinks its batch."""
+    try:
+        return extract_document(
+            job.raw, job.source_uri, job.kind, url=job.url, declared_charset=job.declared_charset, options=options
+        )
+    except Exception as exc:
+        return Reject("extract_error", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _extract_chunk(jobs: list[ExtractJob], options: ExtractOptions) -> list[Article | Reject]:
+    return [extract_job(job, options) for job in jobs]
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class ExtractionPool:
+    """`workers` extraction processes, started on the first batch big enough to use them.
+
+    With one worker, or a batch smaller than `min_jobs`, documents are extracted in this process: a run of a
+    few documents never pays the processes' start-up (about a second of imports each). Workers are spawned,
+    not forked, because the flow's process runs Prefect's threads.
+    """
+
+    def __init__(self, workers: int, min_jobs: int = 4 * CHUNK_DOCUMENTS):
+        if workers < 1:
+            raise ValueError(f"extract_workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.min_jobs = min_jobs
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def extract(self, jobs: list[ExtractJob], options: ExtractOptions) -> list[Article | Reject]:
+        """Results in the order of `jobs`. A worker that dies (a crash in a C library) costs only the document
+        that killed it: its chunk is retried one document at a time, and that document becomes a reject."""
+        if self.workers == 1 or len(jobs) < self.min_jobs:
+            return _extract_chunk(jobs, options)
+        chunks = [jobs[start : start + CHUNK_DOCUMENTS] for start in range(0, len(jobs), CHUNK_DOCUMENTS)]
+        pool = self._pool()
+        futures = [pool.submit(_extract_chunk, chunk, options) for chunk in chunks]
+        results: list[Article | Reject] = []
+        for chunk, future in zip(chunks, futures, strict=True):
+            results += self._result(future, pool) or [self._alone(job, options) for job in chunk]
+        return results
+
+    def _alone(self, job: ExtractJob, options: ExtractOptions) -> Article | Reject:
+        pool = self._pool()
+        result = self._result(pool.submit(extract_job, job, options), pool)
+        return result or Reject("worker_crashed", "the extraction process died on this document")
+
+    def _result(self, future: Future, pool: ProcessPoolExecutor):
+        """The future's result, or None when its worker died (the broken pool is replaced once)."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            if self._executor is pool:
+                self.close()
+            return None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._executor
