@@ -27,6 +27,7 @@ def ingest_sources(
     language_min_probability: Annotated[float, Field(ge=0, le=1)] = MIN_PROBABILITY,
     fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,
     monitors: dict[str, str] = DEFAULT_MONITORS,
+    extract_workers: Annotated[int | None, Field(ge=1)] = None,
 ) -> list[dict]:
     """Ingest each named source as its own ingest run, in order.
 
@@ -42,6 +43,7 @@ def ingest_sources(
         language_min_probability: Below this langdetect probability, language is NULL
         fetch_policy: Politeness, timeouts and limits; each source's settings in the sources file win
         monitors: Topic monitors, name -> boolean keyword query
+        extract_workers: Extraction processes; empty means one per CPU, 1 extracts in-process
     """
     known = load_sources(Path(sources_file))
     unknown = sorted(set(sources) - set(known))
@@ -56,6 +58,7 @@ def ingest_sources(
             max_document_bytes=max_document_bytes,
             language_min_probability=language_min_probability,
             monitors=monitors,
+            extract_workers=extract_workers,
         )
         for parameters in runs
     ]

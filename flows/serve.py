@@ -75,6 +75,7 @@ def build_deployments(
                     "batch_size": settings.batch_size,
                     "max_document_bytes": settings.max_document_bytes,
                     "language_min_probability": settings.language_min_probability,
+                    "extract_workers": settings.extract_workers,
                 },
                 description=f"Ingests {', '.join(names)} on the schedule {text!r} (UTC).",
                 tags=["scheduled"],

@@ -15,14 +15,22 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterName,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.utilities.callables import parameter_schema
 
 from extractors import EXTRACTOR_VERSION
@@ -50,19 +58,19 @@ min_host_interval = 0.0
 name = "seeds"
 kind = "files"
 location = "seeds"
-schedule = "every 6h"
+schedule = "every 7d"
 
 [[sources]]
 name = "space-news"
 kind = "feed"
 location = "{site}/feed.xml"
-schedule = "0 4 * * *"
+schedule = "0 4 1 1 *"
 
 [[sources]]
 name = "space-news-atom"
 kind = "feed"
 location = "{site}/atom.xml"
-schedule = "0 4 * * *"
+schedule = "0 4 1 1 *"
 
 [[sources]]
 name = "by-hand"
@@ -214,8 +222,7 @@ class PrefectServer:
 
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory):
-    """`prefect server start` on a free 127.0.0.1 port, SQLite in a fresh PREFECT_HOME, UI on; its scheduler
-    is off so no scheduled run starts in the middle of a test (runs are created explicitly)."""
+    """`prefect server start` on a free 127.0.0.1 port, SQLite in a fresh PREFECT_HOME, UI on."""
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
@@ -223,7 +230,6 @@ def prefect_server(tmp_path_factory):
         PREFECT_HOME=str(home),
         PREFECT_API_URL=api_url,  # also what the UI calls
         PREFECT_UI_ENABLED="true",
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
     )
     log = home / "server.log"
     with open(log, "wb") as out:
@@ -371,13 +377,29 @@ def backfill_row(db: Path, run_id) -> tuple:
         ).fetchone()
 
 
+def scheduled_runs(client: SyncPrefectClient, deployment_name: str) -> list:
+    """The runs waiting for their time, as the server's scheduler made them from the deployment's schedule."""
+    deployment = client.read_deployment_by_name(deployment_name)
+    waiting = FlowRunFilter(
+        deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+    )
+    return client.read_flow_runs(flow_run_filter=waiting, sort=FlowRunSort.EXPECTED_START_TIME_ASC)
+
+
 def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_server):
     with prefect_server.client() as client:
         seeds = client.read_deployment_by_name("ingest-sources/seeds")
         feeds = client.read_deployment_by_name("ingest-sources/space-news+space-news-atom")
         backfill_deployment = client.read_deployment_by_name("backfill/backfill")
-    assert [(s.schedule.interval, s.active) for s in seeds.schedules] == [(timedelta(hours=6), True)]
-    assert [(s.schedule.cron, s.active) for s in feeds.schedules] == [("0 4 * * *", True)]
+        for name in DEPLOYMENTS[:2]:
+            wait_until(lambda name=name: scheduled_runs(client, name), served, f"the scheduler to plan {name}")
+        weekly = [run.expected_start_time.astimezone(UTC) for run in scheduled_runs(client, DEPLOYMENTS[0])]
+        yearly = [run.expected_start_time.astimezone(UTC) for run in scheduled_runs(client, DEPLOYMENTS[1])]
+    assert [(s.schedule.interval, s.active) for s in seeds.schedules] == [(timedelta(days=7), True)]
+    assert [(s.schedule.cron, s.active) for s in feeds.schedules] == [("0 4 1 1 *", True)]
+    assert {(t.weekday(), t.hour, t.minute) for t in weekly} == {(5, 0, 0)}  # from 2000-01-01, a Saturday
+    assert {(t.month, t.day, t.hour, t.minute) for t in yearly} == {(1, 1, 4, 0)}
     assert backfill_deployment.schedules == []
     assert seeds.parameters["sources"] == ["seeds"]
     assert feeds.parameters["sources"] == ["space-news", "space-news-atom"]
@@ -392,11 +414,14 @@ def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_se
 
 
 def test_serve_restart_keeps_the_schedules_active(served, prefect_server):
+    with prefect_server.client() as client:
+        planned = {name: [run.id for run in scheduled_runs(client, name)] for name in DEPLOYMENTS[:2]}
     served.stop()
     with prefect_server.client() as client:
         for name in DEPLOYMENTS[:2]:
             deployment = client.read_deployment_by_name(name)
             assert not deployment.paused and all(s.active for s in deployment.schedules), name
+            assert [run.id for run in scheduled_runs(client, name)] == planned[name]  # pausing would drop them
     served.start()
     with prefect_server.client() as client:  # the restarted process serves runs again
         run = wait_for_final(client, start_run(client, "ingest-sources/seeds").id, served)
