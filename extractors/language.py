@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 from langdetect import DetectorFactory, detect_langs
+from langdetect.detector_factory import init_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 DetectorFactory.seed = 0
+# langdetect loads its profiles on first use without a lock: a thread detecting while another is still loading
+# them gets nonsense ("af" for English). The first use is serialized; later ones only take the lock for a check.
+_PROFILES_LOCK = threading.Lock()
 
 SAMPLE_CHARS = 5000
 MIN_PROBABILITY = 0.70
@@ -30,6 +36,8 @@ def detect_language(text: str, min_probability: float = MIN_PROBABILITY) -> tupl
     sample = prose_sample(text)
     if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return None, None
+    with _PROFILES_LOCK:
+        init_factory()
     try:
         best = detect_langs(sample)[0]
     except LangDetectException:

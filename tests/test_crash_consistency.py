@@ -69,6 +69,22 @@ def test_ingest_three_runs_leave_identical_checksums(three_runs):
     assert second == first and third == first
 
 
+def test_language_of_concurrent_first_detections_is_deterministic():
+    """Batches extract in threads: the process's first detections may run at once (a fresh process to see it)."""
+    code = """if True:
+        import threading
+        from extractors.language import detect_language
+        from tests.conftest import SEEDS_DIR
+        texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS_DIR.glob("*.txt"))] * 2
+        found = []
+        threads = [threading.Thread(target=lambda t=t: found.append(detect_language(t)[0])) for t in texts]
+        [thread.start() for thread in threads]
+        [thread.join() for thread in threads]
+        print(sorted(found))"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == str(["en"] * 10), done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("point, nth", KILLS, ids=[point for point, _ in KILLS])
 def test_crash_then_rerun_equals_uninterrupted_run(point, nth, crash_input, three_runs, tmp_path):
     args, env = crash_input
