@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from extractors import EXTRACTOR_VERSION, Article, ExtractOptions, Reject, document_kind
@@ -290,7 +291,7 @@ def ingest(
     try:
         files, missing = find_files(list(paths)) if paths else ([], [])
         links, prefetched, listing_rejects = (
-            discover_web(list(urls), list(url_lists), state, policy) if (urls or url_lists) else ([], {}, [])
+            discover_web(list(urls), list(url_lists), quote(state), policy) if (urls or url_lists) else ([], {}, [])
         )
         early = [RejectedDocument(uri, "read", r) for uri, r in missing]
         early += [RejectedDocument(uri, "fetch", r) for uri, r in listing_rejects]
@@ -301,13 +302,19 @@ def ingest(
             progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
             ExtractionPool(extract_workers or default_workers()) as pool,
         ):
-            for chunk in _chunks(files, batch_size):
-                counts += load_extracted(db, extract_files(chunk, state, options, pool), run_id)
-                bar.advance(len(chunk))
+            # One batch is read and extracted (in a thread feeding the pool) while the one before loads;
+            # quote() spares Prefect walking the state's dict on every call.
+            loading = None
+            for chunk in [*_chunks(files, batch_size), None]:
+                extracting = extract_files.submit(chunk, quote(state), options, pool) if chunk else None
+                if loading:
+                    counts += load_extracted(db, quote(loading[0].result()), run_id)
+                    bar.advance(loading[1])
+                loading = extracting and (extracting, len(chunk))
             for chunk in _chunks(links, batch_size):
-                results = fetch_pages(chunk, prefetched, state, policy)
-                batch = extract_fetched(chunk, results, state, source_name, options, pool)
-                counts += load_extracted(db, batch, run_id)
+                results = fetch_pages(chunk, prefetched, quote(state), policy)
+                batch = extract_fetched(chunk, results, quote(state), source_name, options, pool)
+                counts += load_extracted(db, quote(batch), run_id)
                 bar.advance(len(chunk))
         changed = counts.loaded + counts.updated > 0
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup, changed))

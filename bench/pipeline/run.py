@@ -33,6 +33,17 @@ sys.path.insert(0, str(REPO))
 BASELINE_OPTIONS = {"include_comments": False, "favor_precision": True}
 
 
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of another live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS: VmHWM, because ru_maxrss survives execve; ru_maxrss where /proc is missing."""
     status = Path("/proc/self/status")
@@ -99,9 +110,13 @@ def phase_ingest(corpus: Path, db: Path, workers: int | None, batch_size: int) -
     clock = TaskClock(module)
     try:
         with temporary_settings(updates={"api.url": server.api_url, "flows.heartbeat_frequency": None}):
+            server_cpu = process_cpu_seconds(server.server_process.pid)
+            cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             summary = module.ingest(paths=[str(corpus)], db=str(db), batch_size=batch_size, extract_workers=workers)
             ended = time.perf_counter()
+            cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu  # this process and its pool
+            server_cpu = process_cpu_seconds(server.server_process.pid) - server_cpu
             APILogHandler().flush()  # the run's last log lines reach the server before it stops
     finally:
         server.stop()
@@ -110,6 +125,8 @@ def phase_ingest(corpus: Path, db: Path, workers: int | None, batch_size: int) -
         "imports_s": imports,
         "server_start_s": server_start,
         "wall_s": wall,
+        "cpu_s": cpu,
+        "server_cpu_s": server_cpu,
         "in_tasks_s": clock.covered(started, ended),
         "tasks": clock.by_task(),
         "summary": {k: v for k, v in summary.items() if k not in ("run_id", "db")},
@@ -141,14 +158,19 @@ def _warm_worker() -> None:
 
 
 def phase_baseline(corpus: Path, workers: int) -> dict:
-    """Bare trafilatura + langdetect over the corpus on `workers` processes; worker start-up is not timed."""
+    """Bare trafilatura + langdetect over the corpus on `workers` processes. The wall time leaves out the
+    workers' start-up; the CPU time, like the pipeline's, includes it."""
     paths = [str(p) for p in sorted(corpus.rglob("*.html"))]
+    cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_warm_worker) as pool:
         pool.map(_baseline_page, paths[:workers])  # workers up and warm
         started = time.perf_counter()
         languages = pool.map(_baseline_page, paths, chunksize=8)
         wall = time.perf_counter() - started
-    return {"wall_s": wall, "docs": len(paths), "with_text": sum(lang is not None for lang in languages)}
+        pool.close()
+        pool.join()
+    cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "docs": len(paths), "with_text": sum(lang is not None for lang in languages)}
 
 
 def run_phase(name: str, log: Path, **arguments: object) -> dict:
@@ -211,6 +233,7 @@ def report(first: dict, baseline: dict, second: dict, size: int, args: argparse.
     docs = baseline["docs"]
     ours, bare = docs / first["wall_s"], docs / baseline["wall_s"]
     prefect_share = 1 - first["in_tasks_s"] / first["wall_s"]
+    pipeline_cpu = first["cpu_s"] + first["server_cpu_s"]
     figures = {
         "docs": docs,
         "corpus_mb": round(size / 1e6),
@@ -218,6 +241,7 @@ def report(first: dict, baseline: dict, second: dict, size: int, args: argparse.
         "pipeline_articles_per_s": round(ours, 1),
         "baseline_articles_per_s": round(bare, 1),
         "ratio": round(ours / bare, 3),
+        "cpu_ratio": round(baseline["cpu_s"] / pipeline_cpu, 3),
         "prefect_share": round(prefect_share, 4),
         "peak_rss_mb": round(first["peak_rss_mb"]),
         "second_ingest_s": round(second["wall_s"], 2),
@@ -231,6 +255,10 @@ def report(first: dict, baseline: dict, second: dict, size: int, args: argparse.
         ("pipeline (ingest flow)", f"{ours:.1f} articles/s", f"{first['wall_s']:.1f} s"),
         (f"baseline ({args.workers} processes)", f"{bare:.1f} articles/s", f"{baseline['wall_s']:.1f} s"),
         ("ratio pipeline/baseline", f"{ours / bare:.3f}", "goal >= 0.85"),
+        ("CPU per article, pipeline", f"{1000 * pipeline_cpu / docs:.1f} ms",
+         f"of which Prefect server {1000 * first['server_cpu_s'] / docs:.1f} ms"),
+        ("CPU per article, baseline", f"{1000 * baseline['cpu_s'] / docs:.1f} ms",
+         f"ratio baseline/pipeline {baseline['cpu_s'] / pipeline_cpu:.3f}"),
         ("Prefect share of wall time", f"{100 * prefect_share:.1f} %", "goal < 5 %"),
         ("peak RSS of the ingest process", f"{first['peak_rss_mb']:.0f} MB", "goal <= 1 GB at 100,000"),
         ("second ingest, unchanged corpus", f"{100 * second['wall_s'] / first['wall_s']:.1f} % of first",
