@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from datetime import datetime, timedelta
 
 import pytest
 
 from extractors import Article, extract_document
-from extractors.minhash import MinHashParams, minhash_signature, shingle_hashes, similarity
+from extractors.minhash import (
+    EMPTY_MINIMUM,
+    MinHashParams,
+    minhash_signatures,
+    shingle_hashes,
+    similarity,
+    tokens_for_shingling,
+)
 from extractors.monitors import DEFAULT_MONITORS, QueryError, matches_query, parse_query
-from extractors.normalize import content_hash, count_words
+from extractors.normalize import content_hash, count_words, normalize_text
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, update_duplicates
@@ -172,6 +180,20 @@ def test_incremental_updates_equal_a_recompute(tmp_path):
     assert sum(1 for _, d, _ in scratch_state["articles"] if d) == sum(n % 3 for n in range(12))
 
 
+def test_changed_settings_recompute_what_they_affect(tmp_path):
+    articles = corpus()
+    strict = DedupSettings(jaccard_threshold=1.0, containment_threshold=1.0)
+    with open_writer(tmp_path / "changed.duckdb") as conn:
+        load_batch(conn, articles, [], "run-1")
+        update_duplicates(conn)
+        update_duplicates(conn, strict)
+        strict_state = state(conn)
+        update_duplicates(conn)
+        back_state = state(conn)
+    assert not any(d for _, d, _ in strict_state["articles"])
+    assert back_state == load_and_dedup(tmp_path / "scratch.duckdb", articles)
+
+
 def test_update_duplicates_twice_changes_nothing(fresh_db, seed_paths):
     load_and_dedup(fresh_db, seed_articles(seed_paths) + corpus())
     with open_writer(fresh_db) as conn:
@@ -189,8 +211,23 @@ def test_minhash_estimates_jaccard():
     b = shingle_hashes("\n\n".join(base[:6] + [paragraph(rng) for _ in range(4)]))
     jaccard, _ = similarity(a, b)
     params = MinHashParams()
-    estimate = (minhash_signature(a, params) == minhash_signature(b, params)).mean()
+    signature_a, signature_b = minhash_signatures([a, b], params)
+    estimate = (signature_a == signature_b).mean()
     assert abs(estimate - jaccard) < 0.12
+
+
+def test_batched_signatures_equal_one_at_a_time():
+    rng = random.Random(3)
+    sets = [shingle_hashes(" ".join(paragraph(rng) for _ in range(n))) for n in (1, 40, 0, 3, 200)]
+    batched = minhash_signatures(sets)
+    for shingles, row in zip(sets, batched, strict=True):
+        assert (minhash_signatures([shingles])[0] == row).all()
+    assert (batched[2] == EMPTY_MINIMUM).all() and not (batched[1] == EMPTY_MINIMUM).any()
+
+
+def test_shingling_tokens_are_the_normalized_words():
+    text = "The \u201cZvezda\u201d module\u2019s crew \uff21\uff22 said: \u00c9TAT  Stra\u00dfe\n\n\u041c\u041a\u0421 \u0443\u0445\u043e\u0434\u0438\u0442"
+    assert tokens_for_shingling(text) == (re.findall(r"\w+", normalize_text(text)), 1)
 
 
 def test_character_shingles_for_scripts_without_spaces():

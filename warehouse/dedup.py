@@ -24,11 +24,12 @@ import numpy as np
 import pyarrow as pa
 from scipy import sparse
 
-from extractors.minhash import MinHashParams, band_keys, minhash_signature, shingle_hashes, similarity
+from extractors.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
 from extractors.normalize import normalize_text
 from warehouse.db import transaction
 
 _BATCH = 2000
+HASHING_VERSION = 2  # bump when shingling or hashing changes: stored signatures are recomputed
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class DedupSettings:
     story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
     story_window_days: int = 3
     lead_words: int = 300
+
+    def fingerprint(self) -> str:
+        """What stored signatures and pairs depend on: shingling, hashing and verification settings."""
+        return f"{HASHING_VERSION} {self.minhash} {self.jaccard_threshold} {self.containment_threshold} " + (
+            f"{self.min_shingles} {self.window_days}"
+        )
 
     def __post_init__(self) -> None:
         for name in ("jaccard_threshold", "containment_threshold", "story_threshold"):
@@ -79,36 +86,48 @@ def signatures_are_current(conn: duckdb.DuckDBPyConnection) -> bool:
 
 def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
     """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of."""
+    _forget_other_settings(conn, settings)
     changed = _refresh_signatures(conn, settings.minhash)
     if changed:
         _refresh_pairs(conn, changed, settings)
     assign_canonicals(conn)
 
 
+def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> None:
+    """Drop signatures, bands and pairs computed with other settings or hashing, so all are recomputed."""
+    fingerprint = settings.fingerprint()
+    stored = conn.execute("SELECT fingerprint FROM dedup_settings").fetchall()
+    if stored == [(fingerprint,)]:
+        return
+    for table in ("dedup_signatures", "dedup_bands", "near_duplicates", "dedup_settings"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("INSERT INTO dedup_settings VALUES (?)", [fingerprint])
+
+
 def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) -> list[str]:
     """Compute signatures and band keys of new or edited articles; returns their ids."""
     stale = conn.execute(
-        """SELECT a.article_id, a.text, a.content_hash FROM articles a
+        """SELECT a.article_id, a.content_hash FROM articles a
            LEFT JOIN dedup_signatures s USING (article_id)
            WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
            ORDER BY a.article_id"""
     ).fetchall()
     conn.execute("DELETE FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles)")
+    conn.execute("DELETE FROM dedup_bands WHERE article_id NOT IN (SELECT article_id FROM articles)")
     for start in range(0, len(stale), _BATCH):
         chunk = stale[start : start + _BATCH]
         ids = [row[0] for row in chunk]
-        signatures, bands = [], {"band": [], "band_key": [], "article_id": []}
-        for article_id, text, digest in chunk:
-            shingles = shingle_hashes(text, params)
-            signature = minhash_signature(shingles, params)
-            signatures.append((article_id, digest, len(shingles), signature.tolist()))
-            if len(shingles):
-                keys = band_keys(signature, params)
-                bands["band"].extend(range(params.bands))
-                bands["band_key"].extend(keys.tolist())
-                bands["article_id"].extend([article_id] * params.bands)
-        staged_ids = pa.table({"article_id": ids})
-        conn.register("stale_ids", staged_ids)
+        conn.register("stale_ids", pa.table({"article_id": ids}))
+        texts = dict(conn.execute("SELECT article_id, text FROM articles JOIN stale_ids USING (article_id)").fetchall())
+        shingle_sets = [shingle_hashes(texts[article_id], params) for article_id in ids]
+        signatures = minhash_signatures(shingle_sets, params)
+        keys = band_keys(signatures, params)
+        filled = np.array([len(shingles) > 0 for shingles in shingle_sets])
+        bands = {
+            "band": np.tile(np.arange(params.bands, dtype=np.int16), int(filled.sum())),
+            "band_key": keys[filled].ravel(),
+            "article_id": np.repeat(np.array(ids, dtype=object)[filled], params.bands),
+        }
         conn.execute("DELETE FROM dedup_signatures WHERE article_id IN (SELECT article_id FROM stale_ids)")
         conn.execute("DELETE FROM dedup_bands WHERE article_id IN (SELECT article_id FROM stale_ids)")
         conn.unregister("stale_ids")
@@ -116,10 +135,12 @@ def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) 
             "staged_signatures",
             pa.table(
                 {
-                    "article_id": [s[0] for s in signatures],
-                    "content_hash": [s[1] for s in signatures],
-                    "shingle_count": pa.array([s[2] for s in signatures], pa.int32()),
-                    "signature": pa.array([s[3] for s in signatures], pa.list_(pa.uint64())),
+                    "article_id": ids,
+                    "content_hash": [row[1] for row in chunk],
+                    "shingle_count": pa.array([len(shingles) for shingles in shingle_sets], pa.int32()),
+                    "signature": pa.FixedSizeListArray.from_arrays(
+                        pa.array(signatures.ravel(), pa.uint64()), params.permutations
+                    ).cast(pa.list_(pa.uint64())),
                 }
             ),
         )
@@ -131,7 +152,7 @@ def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) 
                 {
                     "band": pa.array(bands["band"], pa.int16()),
                     "band_key": pa.array(bands["band_key"], pa.uint64()),
-                    "article_id": bands["article_id"],
+                    "article_id": pa.array(bands["article_id"], pa.string()),
                 }
             ),
         )
@@ -170,7 +191,8 @@ def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings
             )
             SELECT p.a, p.b, p.kind FROM ordered p
             JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
-            WHERE p.kind <> 'near' OR {within}"""
+            WHERE p.kind <> 'near' OR {within}
+            ORDER BY p.a, p.b"""
     ).fetchall()
     conn.unregister("changed_ids")
     verified = _verify(conn, candidates, settings)
@@ -194,27 +216,22 @@ def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings
 def _verify(
     conn: duckdb.DuckDBPyConnection, candidates: list[tuple[str, str, str]], settings: DedupSettings
 ) -> list[tuple[str, str, str, float, float]]:
-    """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do)."""
-    ids = sorted({i for a, b, _ in candidates for i in (a, b)})
-    if not ids:
-        return []
-    conn.register("candidate_ids", pa.table({"article_id": ids}))
-    texts = dict(
-        conn.execute(
-            "SELECT article_id, text FROM articles WHERE article_id IN (SELECT article_id FROM candidate_ids)"
-        ).fetchall()
-    )
-    conn.unregister("candidate_ids")
-    shingles = {i: shingle_hashes(texts[i], settings.minhash) for i in ids}
+    """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do).
+
+    Candidates are verified a slice at a time, so only that slice's texts and shingles are in memory."""
     verified = []
-    for a, b, kind in candidates:
-        jaccard, containment = similarity(shingles[a], shingles[b])
-        if kind != "near":
-            verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
-            continue
-        enough = min(len(shingles[a]), len(shingles[b])) >= settings.min_shingles
-        if enough and (jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold):
-            verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
+    for start in range(0, len(candidates), _BATCH):
+        pairs = candidates[start : start + _BATCH]
+        conn.register("candidate_ids", pa.table({"article_id": sorted({i for a, b, _ in pairs for i in (a, b)})}))
+        texts = conn.execute("SELECT article_id, text FROM articles JOIN candidate_ids USING (article_id)").fetchall()
+        conn.unregister("candidate_ids")
+        shingles = {article_id: shingle_hashes(text, settings.minhash) for article_id, text in texts}
+        for a, b, kind in pairs:
+            jaccard, containment = similarity(shingles[a], shingles[b])
+            enough = min(len(shingles[a]), len(shingles[b])) >= settings.min_shingles
+            similar = jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold
+            if kind != "near" or (enough and similar):
+                verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
     return verified
 
 

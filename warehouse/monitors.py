@@ -45,10 +45,10 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
         if not names:
             continue
         params = [] if scope == "TRUE" else [run_id]
-        for article_id, title, text in conn.execute(
-            f"SELECT article_id, title, text FROM articles WHERE {scope}", params
-        ).fetchall():
-            matches += [(name, article_id) for name in names if matches_query(parsed[name], title, text)]
+        cursor = conn.execute(f"SELECT article_id, title, text FROM articles WHERE {scope}", params)
+        while rows := cursor.fetchmany(1000):  # a few texts at a time: memory stays flat at any warehouse size
+            for article_id, title, text in rows:
+                matches += [(name, article_id) for name in names if matches_query(parsed[name], title, text)]
     if matches:
         conn.register(
             "staged_matches",

@@ -3,9 +3,9 @@
 Originals are the five seeds and the ground-truth bodies of the article-extraction benchmark (read from
 ../shared, never copied here). Each original gets 0-5 copies, each from a different fake outlet hours later:
 new headline, the outlet's boilerplate, and a random mix of truncation, ads and captions, quote and
-spelling changes, an update paragraph and small edits. Hard negatives are labelled, not generated: articles
-on the same event (seeds 000, 001, 003, 004; benchmark bodies on the same topic), bodies from the same site,
-and different bodies wrapped in the same outlet's boilerplate.
+spelling changes, an update paragraph and small edits. Hard negatives: articles on the same event (seeds
+000, 001, 003, 004; benchmark bodies on the same topic), bodies from the same site, generated follow-ups that
+reuse part of an original, and different bodies wrapped in the same outlet's boilerplate.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from extractors.normalize import content_hash, count_words  # noqa: E402
 
 BENCHMARK = REPO.parent / "shared" / "eval" / "article-extraction-benchmark" / "ground-truth.json"
 SEED_EVENT = ("000", "001", "003", "004")  # four different articles about the Roscosmos ISS video
-MIN_TOKENS = 100  # shorter bodies (teasers, 9 of 181) cut in half are mostly boilerplate: left out
+MIN_TOKENS = 100  # shorter bodies (teasers, 7 of 181) cut in half are mostly boilerplate: left out
 SAME_TOPIC_COSINE = 0.3  # TF-IDF cosine of two bodies above which they are labelled "same topic"
 START = datetime(2022, 3, 1)
 
@@ -110,12 +110,11 @@ def read_originals(split: str, seed: int) -> list[Original]:
     originals = []
     for path in sorted((REPO / "seeds").glob("*.txt")):
         article = extract_document(path.read_bytes(), path.as_uri(), "text")
-        title = article.title or " ".join(article.text.split()[:10])
+        title = article.title or first_words(article.text)
         when = event + timedelta(minutes=rng.randrange(0, 600))
         originals.append(Original(path.name[:3], title, article.text, "seed.example", when))
     truth = json.loads(BENCHMARK.read_text(encoding="utf-8"))
-    chosen = sorted(truth)[{"tune": 0, "held-out": 1}[split] :: 2] if split != "all" else sorted(truth)
-    for key in chosen:
+    for key in sorted(truth)[{"tune": 0, "held-out": 1}[split] :: 2]:
         body, url = truth[key]["articleBody"], truth[key]["url"]
         if len(tokens_for_shingling(body)[0]) < MIN_TOKENS:
             continue
@@ -128,7 +127,12 @@ def title_from_url(url: str, body: str) -> str:
     """A headline from the URL slug, or the body's first words when the slug is not words."""
     slug = max(urlparse(url).path.split("/"), key=lambda part: part.count("-"))
     words = [w for w in slug.split("-") if w.isalpha()]
-    return " ".join(words).capitalize() if len(words) >= 3 else " ".join(body.split()[:10])
+    return " ".join(words).capitalize() if len(words) >= 3 else first_words(body)
+
+
+def first_words(text: str) -> str:
+    """A headline-sized start of the text (100 characters at most: scripts without spaces have few "words")."""
+    return " ".join(text.split()[:10])[:100]
 
 
 def make_outlets(rng: random.Random, count: int) -> list[Outlet]:
@@ -145,6 +149,7 @@ def make_outlets(rng: random.Random, count: int) -> list[Outlet]:
 
 
 def rewrite_headline(title: str, outlet: Outlet, rng: random.Random) -> str:
+    """A prefix, the outlet's name, the halves swapped, or a shortened headline."""
     words = title.split()
     style = rng.randrange(4)
     if style == 0:

@@ -1,5 +1,6 @@
 """Which way of putting extraction on both cores costs less: the flow's ExtractionPool inside one task per batch,
-or Prefect's ProcessPoolTaskRunner with one task per worker's share of a batch (ThreadPoolTaskRunner for reference).
+or Prefect's ProcessPoolTaskRunner with one task per worker's share of a batch (in-process extraction and
+ThreadPoolTaskRunner for reference).
 
 Run from the repo root: `python bench/pipeline/runners.py CORPUS [--docs 2000] [--workers 2]` (CORPUS from
 `generate.py`). Extraction only, no loading; each variant runs in its own process on a Prefect server started
@@ -49,10 +50,13 @@ def run_variant(variant: str, paths: list[str], workers: int) -> dict:
 
     extract_share = task(extract_paths, cache_policy=NO_CACHE)
 
-    @flow
-    def with_pool() -> int:
-        with ExtractionPool(workers) as pool:
-            return sum(extract_on_pool(batch, pool) for batch in batches)
+    def with_pool(size: int):
+        @flow
+        def pooled() -> int:
+            with ExtractionPool(size) as pool:
+                return sum(extract_on_pool(batch, pool) for batch in batches)
+
+        return pooled
 
     def with_runner(runner):
         @flow(task_runner=runner)
@@ -66,7 +70,8 @@ def run_variant(variant: str, paths: list[str], workers: int) -> dict:
         return split_batches
 
     chosen = {
-        "extraction_pool": with_pool,
+        "in_process": with_pool(1),
+        "extraction_pool": with_pool(workers),
         "process_pool_task_runner": with_runner(ProcessPoolTaskRunner(max_workers=workers)),
         "thread_pool_task_runner": with_runner(ThreadPoolTaskRunner(max_workers=workers)),
     }[variant]
@@ -94,7 +99,7 @@ def main() -> None:
         print(json.dumps(run_variant(args.variant, paths, args.workers)))
         return
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    for variant in ("extraction_pool", "process_pool_task_runner", "thread_pool_task_runner"):
+    for variant in ("in_process", "extraction_pool", "process_pool_task_runner", "thread_pool_task_runner"):
         command = [sys.executable, __file__, str(args.corpus), "--docs", str(args.docs), "--workers", str(args.workers)]
         done = subprocess.run([*command, "--variant", variant], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
