@@ -21,20 +21,29 @@ MIN_LETTERS = 20
 def is_prose(paragraph: str) -> bool:
     """Not a table row (trafilatura renders cells as `| a | b |`) and mostly letters."""
     stripped = paragraph.strip()
-    letters = sum(ch.isalpha() for ch in stripped)
-    return not stripped.startswith("|") and letters >= 0.6 * len(stripped.replace(" ", ""))
+    letters = sum(map(str.isalpha, stripped))
+    return not stripped.startswith("|") and letters >= 0.6 * (len(stripped) - stripped.count(" "))
 
 
 def prose_sample(text: str) -> str:
-    """The first SAMPLE_CHARS of the text's prose paragraphs, or of the whole text if it has too little prose."""
-    prose = "\n\n".join(p for p in text.split("\n\n") if is_prose(p))
-    return (prose if sum(ch.isalpha() for ch in prose) >= 200 else text)[:SAMPLE_CHARS]
+    """The first SAMPLE_CHARS of the text's prose paragraphs, or of the whole text if it has too little prose.
+
+    Paragraphs past a full sample with enough letters are not looked at."""
+    prose, size, letters = [], 0, 0
+    for paragraph in text.split("\n\n"):
+        if size >= SAMPLE_CHARS and letters >= 200:
+            break
+        if is_prose(paragraph):
+            prose.append(paragraph)
+            size += len(paragraph) + 2
+            letters += sum(map(str.isalpha, paragraph))
+    return ("\n\n".join(prose) if letters >= 200 else text)[:SAMPLE_CHARS]
 
 
 def detect_language(text: str, min_probability: float = MIN_PROBABILITY) -> tuple[str | None, float | None]:
     """ISO 639-1 code and its probability, or (None, probability) when langdetect cannot decide."""
     sample = prose_sample(text)
-    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
+    if sum(map(str.isalpha, sample)) < MIN_LETTERS:
         return None, None
     with _PROFILES_LOCK:
         init_factory()

@@ -117,11 +117,14 @@ def test_copies_do_not_chain_through_intermediates(fresh_db):
     b_extra, c_extra = [paragraph(rng) for _ in range(2)], [paragraph(rng) for _ in range(2)]
     first = make_article("https://a.example/a", a, datetime(2022, 3, 1))
     middle = make_article("https://b.example/b", a[:8] + b_extra, datetime(2022, 3, 2))
-    last = make_article("https://c.example/c", a[2:8] + b_extra + c_extra, datetime(2022, 3, 3))
+    last = make_article("https://c.example/c", a[5:8] + b_extra + c_extra, datetime(2022, 3, 3))
     result = load_and_dedup(fresh_db, [first, middle, last])
     dup = {uri: d for uri, d, _ in result["articles"]}
     assert dup[middle.source_uri] == first.article_id
     assert dup[last.source_uri] is None  # similar to the copy only, not to the canonical
+    pairs = {(a, b) for a, b, *_ in result["pairs"]}
+    assert tuple(sorted((middle.article_id, last.article_id))) in pairs
+    assert tuple(sorted((first.article_id, last.article_id))) not in pairs
 
 
 def test_choose_canonicals_prefers_earliest_then_longest_then_smallest_id():

@@ -12,10 +12,10 @@ articles arrived in: an incremental update equals a recompute from scratch.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +29,7 @@ from extractors.normalize import normalize_text
 from warehouse.db import transaction
 
 _BATCH = 2000
+RECENT_CHUNKS = 3  # chunks of stale articles whose shingle sets stay in memory for verification
 HASHING_VERSION = 2  # bump when shingling or hashing changes: stored signatures are recomputed
 
 
@@ -37,8 +38,8 @@ class DedupSettings:
     """Thresholds for the three levels; defaults chosen with bench/dedup (see the README)."""
 
     minhash: MinHashParams = field(default_factory=MinHashParams)
-    jaccard_threshold: float = 0.5  # both texts mostly the same
-    containment_threshold: float = 0.8  # the shorter text mostly inside the longer (a cut pickup)
+    jaccard_threshold: float = 0.3  # closest hard negative in bench/dedup: 0.236
+    containment_threshold: float = 0.6  # the shorter text mostly inside the longer (a cut pickup); closest: 0.481
     min_shingles: int = 20  # shorter texts are matched exactly only
     window_days: int | None = 30  # copies published further apart are not linked (None: no window)
     story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
@@ -85,11 +86,18 @@ def signatures_are_current(conn: duckdb.DuckDBPyConnection) -> bool:
 
 
 def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
-    """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of."""
+    """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of.
+
+    Stale articles go in publication order, a chunk at a time: each chunk's signatures are stored, then its
+    candidates (against every article already signed) are verified with the shingle sets of the last few
+    chunks kept in memory, where most copies of an article are, since pickups follow within hours."""
     _forget_other_settings(conn, settings)
-    changed = _refresh_signatures(conn, settings.minhash)
-    if changed:
-        _refresh_pairs(conn, changed, settings)
+    stale = _forget_stale(conn)
+    recent: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(stale), _BATCH):
+        chunk = stale[start : start + _BATCH]
+        recent = [*recent[-(RECENT_CHUNKS - 1) :], _store_signatures(conn, chunk, settings.minhash)]
+        _store_pairs(conn, [row[0] for row in chunk], settings, {k: v for sets in recent for k, v in sets.items()})
     assign_canonicals(conn)
 
 
@@ -104,70 +112,66 @@ def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSetti
     conn.execute("INSERT INTO dedup_settings VALUES (?)", [fingerprint])
 
 
-def _refresh_signatures(conn: duckdb.DuckDBPyConnection, params: MinHashParams) -> list[str]:
-    """Compute signatures and band keys of new or edited articles; returns their ids."""
+def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(article_id, content_hash) of new or edited articles, in publication order, after dropping their
+    signatures, bands and pairs (and those of deleted articles)."""
     stale = conn.execute(
         """SELECT a.article_id, a.content_hash FROM articles a
            LEFT JOIN dedup_signatures s USING (article_id)
            WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
-           ORDER BY a.article_id"""
+           ORDER BY a.published_at NULLS LAST, a.article_id"""
     ).fetchall()
-    conn.execute("DELETE FROM dedup_signatures WHERE article_id NOT IN (SELECT article_id FROM articles)")
-    conn.execute("DELETE FROM dedup_bands WHERE article_id NOT IN (SELECT article_id FROM articles)")
-    for start in range(0, len(stale), _BATCH):
-        chunk = stale[start : start + _BATCH]
-        ids = [row[0] for row in chunk]
-        conn.register("stale_ids", pa.table({"article_id": ids}))
-        texts = dict(conn.execute("SELECT article_id, text FROM articles JOIN stale_ids USING (article_id)").fetchall())
-        shingle_sets = [shingle_hashes(texts[article_id], params) for article_id in ids]
-        signatures = minhash_signatures(shingle_sets, params)
-        keys = band_keys(signatures, params)
-        filled = np.array([len(shingles) > 0 for shingles in shingle_sets])
-        bands = {
-            "band": np.tile(np.arange(params.bands, dtype=np.int16), int(filled.sum())),
-            "band_key": keys[filled].ravel(),
-            "article_id": np.repeat(np.array(ids, dtype=object)[filled], params.bands),
+    conn.register("stale_ids", pa.table({"article_id": [row[0] for row in stale]}))
+    def gone(column: str) -> str:
+        return f"{column} IN (SELECT article_id FROM stale_ids) OR {column} NOT IN (SELECT article_id FROM articles)"
+
+    conn.execute(f"DELETE FROM dedup_signatures WHERE {gone('article_id')}")
+    conn.execute(f"DELETE FROM dedup_bands WHERE {gone('article_id')}")
+    conn.execute(f"DELETE FROM near_duplicates WHERE {gone('article_id')} OR {gone('other_id')}")
+    conn.unregister("stale_ids")
+    return stale
+
+
+def _store_signatures(
+    conn: duckdb.DuckDBPyConnection, chunk: list[tuple[str, str]], params: MinHashParams
+) -> dict[str, np.ndarray]:
+    """Signatures and band keys of a chunk of stale articles; returns their shingle sets."""
+    ids = [row[0] for row in chunk]
+    conn.register("chunk_ids", pa.table({"article_id": ids}))
+    texts = dict(conn.execute("SELECT article_id, text FROM articles JOIN chunk_ids USING (article_id)").fetchall())
+    conn.unregister("chunk_ids")
+    shingle_sets = [shingle_hashes(texts[article_id], params) for article_id in ids]
+    signatures = minhash_signatures(shingle_sets, params)
+    keys = band_keys(signatures, params)
+    filled = np.array([len(shingles) > 0 for shingles in shingle_sets])
+    signature_column = pa.FixedSizeListArray.from_arrays(pa.array(signatures.ravel(), pa.uint64()), params.permutations)
+    staged_signatures = pa.table(
+        {
+            "article_id": ids,
+            "content_hash": [row[1] for row in chunk],
+            "shingle_count": pa.array([len(shingles) for shingles in shingle_sets], pa.int32()),
+            "signature": signature_column.cast(pa.list_(pa.uint64())),
         }
-        conn.execute("DELETE FROM dedup_signatures WHERE article_id IN (SELECT article_id FROM stale_ids)")
-        conn.execute("DELETE FROM dedup_bands WHERE article_id IN (SELECT article_id FROM stale_ids)")
-        conn.unregister("stale_ids")
-        conn.register(
-            "staged_signatures",
-            pa.table(
-                {
-                    "article_id": ids,
-                    "content_hash": [row[1] for row in chunk],
-                    "shingle_count": pa.array([len(shingles) for shingles in shingle_sets], pa.int32()),
-                    "signature": pa.FixedSizeListArray.from_arrays(
-                        pa.array(signatures.ravel(), pa.uint64()), params.permutations
-                    ).cast(pa.list_(pa.uint64())),
-                }
-            ),
-        )
-        conn.execute("INSERT INTO dedup_signatures SELECT * FROM staged_signatures")
-        conn.unregister("staged_signatures")
-        conn.register(
-            "staged_bands",
-            pa.table(
-                {
-                    "band": pa.array(bands["band"], pa.int16()),
-                    "band_key": pa.array(bands["band_key"], pa.uint64()),
-                    "article_id": pa.array(bands["article_id"], pa.string()),
-                }
-            ),
-        )
-        conn.execute("INSERT INTO dedup_bands SELECT * FROM staged_bands")
-        conn.unregister("staged_bands")
-    return [row[0] for row in stale]
-
-
-def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings: DedupSettings) -> None:
-    """Find and verify the pairs that involve changed articles; other pairs are unaffected."""
-    conn.register("changed_ids", pa.table({"article_id": changed}))
-    conn.execute(
-        """DELETE FROM near_duplicates WHERE article_id IN (SELECT article_id FROM changed_ids)
-                                          OR other_id IN (SELECT article_id FROM changed_ids)"""
     )
+    staged_bands = pa.table(
+        {
+            "band": pa.array(np.tile(np.arange(params.bands, dtype=np.int16), int(filled.sum())), pa.int16()),
+            "band_key": pa.array(keys[filled].ravel(), pa.uint64()),
+            "article_id": pa.array(np.repeat(np.array(ids, dtype=object)[filled], params.bands), pa.string()),
+        }
+    )
+    for table, staged in (("dedup_signatures", staged_signatures), ("dedup_bands", staged_bands)):
+        conn.register("staged", staged)
+        conn.execute(f"INSERT INTO {table} SELECT * FROM staged")
+        conn.unregister("staged")
+    return dict(zip(ids, shingle_sets, strict=True))
+
+
+def _store_pairs(
+    conn: duckdb.DuckDBPyConnection, changed: list[str], settings: DedupSettings, known: dict[str, np.ndarray]
+) -> None:
+    """Find and verify the pairs of changed articles with every article signed so far; store the kept ones."""
+    conn.register("changed_ids", pa.table({"article_id": changed}))
     window = f"INTERVAL {int(settings.window_days)} DAY" if settings.window_days is not None else None
     within = (
         f"(x.published_at IS NULL OR y.published_at IS NULL OR abs(epoch(x.published_at) - epoch(y.published_at))"
@@ -195,7 +199,7 @@ def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings
             ORDER BY p.a, p.b"""
     ).fetchall()
     conn.unregister("changed_ids")
-    verified = _verify(conn, candidates, settings)
+    verified = _verify(conn, candidates, settings, known)
     if verified:
         conn.register(
             "staged_pairs",
@@ -214,21 +218,27 @@ def _refresh_pairs(conn: duckdb.DuckDBPyConnection, changed: list[str], settings
 
 
 def _verify(
-    conn: duckdb.DuckDBPyConnection, candidates: list[tuple[str, str, str]], settings: DedupSettings
+    conn: duckdb.DuckDBPyConnection,
+    candidates: list[tuple[str, str, str]],
+    settings: DedupSettings,
+    known: dict[str, np.ndarray],
 ) -> list[tuple[str, str, str, float, float]]:
     """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do).
 
-    Candidates are verified a slice at a time, so only that slice's texts and shingles are in memory."""
+    Shingle sets not in `known` are computed from the texts a slice of candidates at a time, so memory stays
+    bounded."""
     verified = []
     for start in range(0, len(candidates), _BATCH):
         pairs = candidates[start : start + _BATCH]
-        conn.register("candidate_ids", pa.table({"article_id": sorted({i for a, b, _ in pairs for i in (a, b)})}))
+        missing = sorted({i for a, b, _ in pairs for i in (a, b)}.difference(known))
+        conn.register("candidate_ids", pa.table({"article_id": missing}))
         texts = conn.execute("SELECT article_id, text FROM articles JOIN candidate_ids USING (article_id)").fetchall()
         conn.unregister("candidate_ids")
         shingles = {article_id: shingle_hashes(text, settings.minhash) for article_id, text in texts}
         for a, b, kind in pairs:
-            jaccard, containment = similarity(shingles[a], shingles[b])
-            enough = min(len(shingles[a]), len(shingles[b])) >= settings.min_shingles
+            first, second = known.get(a, shingles.get(a)), known.get(b, shingles.get(b))
+            jaccard, containment = similarity(first, second)
+            enough = min(len(first), len(second)) >= settings.min_shingles
             similar = jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold
             if kind != "near" or (enough and similar):
                 verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
@@ -303,19 +313,33 @@ def story_terms(title: str | None, text: str, lead_words: int) -> Counter:
 
 
 def group_stories(
-    documents: list[tuple[str, datetime | None, Counter]], threshold: float, window_days: int
+    documents: Iterable[tuple[str, datetime | None, Counter]], threshold: float, window_days: int
 ) -> dict[str, str]:
     """article_id -> story_id: single-link groups of TF-IDF cosine >= threshold within the time window.
 
-    The story id is the id of the group's earliest member (then smallest id), so it is stable."""
-    count = len(documents)
-    df = Counter(term for _, _, terms in documents for term in terms)
-    idf = {term: math.log((1 + count) / (1 + n)) + 1 for term, n in df.items()}
-    vectors = []
-    for _, _, terms in documents:
-        weights = {t: (1 + math.log(c)) * idf[t] for t, c in terms.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        vectors.append({t: w / norm for t, w in weights.items()})
+    Documents are consumed one at a time into integer arrays (term ids and counts), so memory grows with
+    the term occurrences, not with per-document dicts. The story id is the id of the group's earliest
+    member (then smallest id), so it is stable."""
+    ids: list[str] = []
+    times: list[datetime | None] = []
+    vocabulary: dict[str, int] = {}
+    terms, counts, indptr = array("l"), array("d"), array("l", [0])
+    for article_id, when, document_terms in documents:
+        ids.append(article_id)
+        times.append(when)
+        terms.extend(vocabulary.setdefault(term, len(vocabulary)) for term in document_terms)
+        counts.extend(document_terms.values())
+        indptr.append(len(terms))
+    count = len(ids)
+    term_ids = np.frombuffer(terms, dtype=np.int64) if terms else np.empty(0, dtype=np.int64)
+    tf = np.frombuffer(counts, dtype=np.float64) if counts else np.empty(0)
+    idf = np.log((1 + count) / (1 + np.bincount(term_ids, minlength=len(vocabulary)))) + 1
+    weights = (1 + np.log(tf)) * idf[term_ids]
+    starts = np.frombuffer(indptr, dtype=np.int64)
+    matrix = sparse.csr_matrix((weights, term_ids, starts), shape=(count, max(1, len(vocabulary))))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    matrix = sparse.diags(1 / norms) @ matrix
     parent = list(range(count))
 
     def find(i: int) -> int:
@@ -324,17 +348,16 @@ def group_stories(
             i = parent[i]
         return i
 
-    times = [when for _, when, _ in documents]
-    for i, j in _story_pairs(vectors, times, threshold, timedelta(days=window_days)):
+    for i, j in _story_pairs(matrix.tocsr(), times, threshold, timedelta(days=window_days)):
         parent[find(i)] = find(j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(count):
         groups[find(i)].append(i)
     story = {}
     for members in groups.values():
-        first = min(members, key=lambda i: (documents[i][1] is None, documents[i][1] or datetime.min, documents[i][0]))
+        first = min(members, key=lambda i: (times[i] is None, times[i] or datetime.min, ids[i]))
         for i in members:
-            story[documents[i][0]] = documents[first][0]
+            story[ids[i]] = ids[first]
     return story
 
 
@@ -342,28 +365,22 @@ _PRODUCT_CELLS = 4_000_000  # rows x columns of one block product: bounds its me
 
 
 def _story_pairs(
-    vectors: list[dict[str, float]], times: list[datetime | None], threshold: float, window: timedelta
+    matrix: sparse.csr_matrix, times: list[datetime | None], threshold: float, window: timedelta
 ) -> Iterator[tuple[int, int]]:
     """Pairs with cosine >= threshold and dates within `window` (or unknown), as sparse matrix products over
     blocks of documents sorted by date: each block is multiplied only with the documents its window can reach,
     so the work grows with documents x documents per window, not documents squared."""
-    vocabulary: dict[str, int] = {}
-    indices, weights, indptr = [], [], [0]
-    for vector in vectors:
-        indices += [vocabulary.setdefault(term, len(vocabulary)) for term in vector]
-        weights += vector.values()
-        indptr.append(len(indices))
-    matrix = sparse.csr_matrix((weights, indices, indptr), shape=(len(vectors), max(1, len(vocabulary))))
+    count = matrix.shape[0]
     dated = np.array(sorted((i for i, t in enumerate(times) if t is not None), key=times.__getitem__), dtype=np.int64)
     undated = np.array([i for i, t in enumerate(times) if t is None], dtype=np.int64)
     epoch = datetime(1970, 1, 1)
     seconds = np.array([(times[i] - epoch).total_seconds() for i in dated], dtype=float)
     span = window.total_seconds()
-    when = np.full(len(vectors), np.nan)
+    when = np.full(count, np.nan)
     when[dated] = seconds
     blocks = []
-    step = max(1, _PRODUCT_CELLS // max(1, len(vectors)))
-    blocks += [(undated[a : a + step], np.arange(len(vectors))) for a in range(0, len(undated), step)]
+    step = max(1, _PRODUCT_CELLS // max(1, count))
+    blocks += [(undated[a : a + step], np.arange(count)) for a in range(0, len(undated), step)]
     start = 0
     while start < len(dated):
         stop = min(start + 256, len(dated))
@@ -382,13 +399,17 @@ def _story_pairs(
 
 def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
     """Group canonical articles into stories; copies take their canonical's story."""
-    rows = conn.execute(
+    cursor = conn.execute(
         """SELECT article_id, coalesce(published_at, first_ingested_at), title,
                   array_to_string(list_slice(string_split(text, ' '), 1, ?), ' ') FROM articles
            WHERE duplicate_of IS NULL ORDER BY article_id""",
         [settings.lead_words],
-    ).fetchall()
-    documents = [(i, when, story_terms(title, lead, settings.lead_words)) for i, when, title, lead in rows]
+    )
+    documents = (
+        (i, when, story_terms(title, lead, settings.lead_words))
+        for rows in iter(lambda: cursor.fetchmany(_BATCH), [])
+        for i, when, title, lead in rows
+    )
     story = group_stories(documents, settings.story_threshold, settings.story_window_days)
     conn.register(
         "staged_stories",

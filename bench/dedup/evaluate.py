@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import LabelledSet, generate  # noqa: E402
 
-from extractors.minhash import MinHashParams  # noqa: E402
+from extractors.minhash import MinHashParams, shingle_hashes, similarity  # noqa: E402
 from warehouse.db import open_writer  # noqa: E402
 from warehouse.dedup import DedupSettings, update_near_duplicates  # noqa: E402
 from warehouse.load import load_batch  # noqa: E402
@@ -110,6 +110,32 @@ def format_row(split: str, settings: DedupSettings, scores: dict) -> str:
     )
 
 
+def closest_negatives(sets: list[LabelledSet], params: MinHashParams) -> dict[str, tuple[float, float]]:
+    """Per kind of hard negative, the highest exact Jaccard and containment of any two of its articles.
+
+    Thresholds above these keep every labelled negative apart with that margin, whatever LSH proposes."""
+    closest = defaultdict(lambda: (0.0, 0.0))
+    for labelled in sets:
+        shingles = {a.article_id: shingle_hashes(a.text, params) for a in labelled.articles}
+        members = defaultdict(list)
+        for article_id, group in labelled.group.items():
+            members[group].append(article_id)
+        pairs = [(kind, p) for kind, kind_pairs in labelled.negatives.items() for p in kind_pairs]
+        by_outlet = defaultdict(list)
+        for article_id, outlet in labelled.outlet.items():
+            by_outlet[outlet].append(article_id)
+        for ids in by_outlet.values():
+            for a, b in itertools.combinations(ids, 2):
+                if labelled.group[a] != labelled.group[b]:
+                    scores = similarity(shingles[a], shingles[b])
+                    closest["same template"] = tuple(map(max, closest["same template"], scores))
+        for kind, pair in pairs:
+            first, second = sorted(pair)
+            for a, b in itertools.product(members[first], members[second]):
+                closest[kind] = tuple(map(max, closest[kind], similarity(shingles[a], shingles[b])))
+    return dict(closest)
+
+
 def rank_scores(scores: dict, settings: DedupSettings) -> tuple:
     """Safe first (precision >= 0.99, no hard negative merged), then recall, F1, then the stricter thresholds."""
     safe = scores["precision"] >= 0.99 and not any(scores["counts"][f"{k} merged"] for k in NEGATIVES)
@@ -148,6 +174,11 @@ def main(argv: list[str] | None = None) -> None:
         print("best on tune (precision >= 0.99 and no negative merged, then recall, F1, stricter thresholds):")
     for split, sets in splits.items():
         print(format_row(split, settings, evaluate(sets, settings)), flush=True)
+    print(f"closest hard negatives ({settings.minhash.shingle_words}-word shingles, all splits): max Jaccard / containment")
+    closest = closest_negatives(splits["tune"] + splits["held-out"], settings.minhash)
+    for kind in NEGATIVES:
+        jaccard, containment = closest.get(kind, (0.0, 0.0))
+        print(f"  {kind:<14}{jaccard:6.3f} /{containment:6.3f}")
 
 
 if __name__ == "__main__":
