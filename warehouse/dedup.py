@@ -40,6 +40,8 @@ class DedupSettings:
     minhash: MinHashParams = field(default_factory=MinHashParams)
     jaccard_threshold: float = 0.3  # closest hard negative in bench/dedup: 0.236
     containment_threshold: float = 0.6  # the shorter text mostly inside the longer (a cut pickup); closest: 0.481
+    estimate_slack: float = 0.2  # LSH candidates whose MinHash estimates fall this far below both thresholds
+    #                              are dropped unverified (5 standard errors for Jaccard at 0.3, 2.7 for containment)
     min_shingles: int = 20  # shorter texts are matched exactly only
     window_days: int | None = 30  # copies published further apart are not linked (None: no window)
     story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
@@ -49,7 +51,7 @@ class DedupSettings:
     def fingerprint(self) -> str:
         """What stored signatures and pairs depend on: shingling, hashing and verification settings."""
         return f"{HASHING_VERSION} {self.minhash} {self.jaccard_threshold} {self.containment_threshold} " + (
-            f"{self.min_shingles} {self.window_days}"
+            f"{self.estimate_slack} {self.min_shingles} {self.window_days}"
         )
 
     def __post_init__(self) -> None:
@@ -192,11 +194,22 @@ def _store_pairs(
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
             ), ordered AS (
                 SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
+            ), estimated AS (
+                SELECT p.*, len(list_filter(list_zip(sx.signature, sy.signature), v -> v[1] = v[2]))
+                            / len(sx.signature) AS j,
+                       sx.shingle_count AS na, sy.shingle_count AS nb
+                FROM ordered p
+                LEFT JOIN dedup_signatures sx ON sx.article_id = p.a LEFT JOIN dedup_signatures sy ON sy.article_id = p.b
             )
-            SELECT p.a, p.b, p.kind FROM ordered p
+            SELECT p.a, p.b, p.kind FROM estimated p
             JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
-            WHERE p.kind <> 'near' OR {within}
-            ORDER BY p.a, p.b"""
+            WHERE p.kind <> 'near' OR ({within} AND (
+                  p.j >= $jaccard OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
+            ORDER BY p.a, p.b""",
+        {
+            "jaccard": settings.jaccard_threshold - settings.estimate_slack,
+            "containment": settings.containment_threshold - settings.estimate_slack,
+        },
     ).fetchall()
     conn.unregister("changed_ids")
     verified = _verify(conn, candidates, settings, known)
