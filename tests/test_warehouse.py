@@ -123,6 +123,49 @@ def test_data_checks_catch_bad_rows(fresh_db, seed_paths):
     assert set(failures) == {"articles_language_codes", "rejects_reasons"}
 
 
+def fetch_record(url: str, body: bytes) -> FetchRecord:
+    return FetchRecord(
+        url, url, 200, (), "text/html", None, None, None, body, len(body), "0" * 64, None, None, datetime(2022, 3, 5), 1
+    )
+
+
+def test_migration_005_keeps_rows_and_drops_per_row_indexes(tmp_path, seed_paths, monkeypatch):
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for script in sorted(MIGRATIONS_DIR.glob("*.sql"))[:4]:
+        (older / script.name).write_text(script.read_text())
+    db = tmp_path / "upgraded.duckdb"
+    monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", older)
+    with open_writer(db) as conn:
+        load_batch(conn, seed_articles(seed_paths), [], "run-1", fetches=[fetch_record("https://a.example/1", b"x")])
+        before = table_checksum(conn, "articles")
+        assert conn.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
+            " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        ).fetchone()[0] == 3
+    monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", MIGRATIONS_DIR)
+    with open_writer(db) as conn:
+        assert table_checksum(conn, "articles") == before
+        assert conn.execute("SELECT count(*) FROM fetches").fetchone()[0] == 1
+        assert conn.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
+            " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        ).fetchone()[0] == 0
+        assert run_data_checks(conn) == {}
+
+
+def test_load_batch_keeps_one_row_per_article_and_fetched_url(fresh_db, seed_paths):
+    articles = seed_articles(seed_paths)
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, articles, [], "run-1", fetches=[fetch_record("https://a.example/1", b"old")])
+        load_batch(conn, articles[:2], [], "run-2", fetches=[fetch_record("https://a.example/1", b"new")])
+        assert conn.execute("SELECT body_gzip FROM fetches").fetchall() == [(b"new",)]
+        assert run_data_checks(conn) == {}
+        conn.execute("INSERT INTO articles SELECT * FROM articles LIMIT 1")
+        conn.execute("INSERT INTO fetches SELECT * FROM fetches")
+        assert set(run_data_checks(conn)) == {"articles_unique_id", "fetches_unique_url"}
+
+
 def test_connect_read_only_missing_file_says_what_to_do(tmp_path):
     from warehouse.db import WarehouseMissing
 

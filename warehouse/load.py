@@ -176,32 +176,42 @@ def load_batch(
     assignments = ", ".join(f"{c} = s.{c}" for c in _CONTENT_COLUMNS)
     with transaction(conn):
         conn.register("staged", staged)
+        # Only article_id is scanned to find the rows already loaded; their other columns (text included) are
+        # read only when there are some, so a batch of new documents costs the same at any warehouse size.
         conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE staged_changes AS
-                SELECT s.article_id,
-                       CASE WHEN a.article_id IS NULL THEN 'new'
-                            WHEN {changed} THEN 'changed' ELSE 'unchanged' END AS change
-                FROM staged s LEFT JOIN articles a USING (article_id)"""
+            """CREATE OR REPLACE TEMP TABLE staged_known AS
+               SELECT article_id FROM articles WHERE article_id IN (SELECT article_id FROM staged)"""
         )
+        known = conn.execute("SELECT count(*) FROM staged_known").fetchone()[0]
+        compared = (
+            f"""SELECT s.article_id, CASE WHEN a.article_id IS NULL THEN 'new'
+                                         WHEN {changed} THEN 'changed' ELSE 'unchanged' END AS change
+                FROM staged s LEFT JOIN (SELECT * FROM articles WHERE article_id IN (SELECT * FROM staged_known)) a
+                USING (article_id)"""
+            if known
+            else "SELECT article_id, 'new' AS change FROM staged"
+        )
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_changes AS {compared}")
         conn.execute(
             """INSERT INTO articles
                SELECT s.*, NULL, NULL, ?, ?, ? FROM staged s
                JOIN staged_changes c USING (article_id) WHERE c.change = 'new'""",
             [now, now, run_id],
         )
-        conn.execute(
-            f"""UPDATE articles a SET {assignments}, raw_sha256 = s.raw_sha256,
-                   extractor_version = s.extractor_version, ingested_at = ?, run_id = ?
-                FROM staged s JOIN staged_changes c USING (article_id)
-                WHERE a.article_id = s.article_id AND c.change = 'changed'""",
-            [now, run_id],
-        )
-        conn.execute(
-            """UPDATE articles a SET raw_sha256 = s.raw_sha256, extractor_version = s.extractor_version
-               FROM staged s JOIN staged_changes c USING (article_id)
-               WHERE a.article_id = s.article_id AND c.change = 'unchanged'
-                 AND (a.raw_sha256, a.extractor_version) IS DISTINCT FROM (s.raw_sha256, s.extractor_version)"""
-        )
+        if known:
+            conn.execute(
+                f"""UPDATE articles a SET {assignments}, raw_sha256 = s.raw_sha256,
+                       extractor_version = s.extractor_version, ingested_at = ?, run_id = ?
+                    FROM staged s JOIN staged_changes c USING (article_id)
+                    WHERE a.article_id = s.article_id AND c.change = 'changed'""",
+                [now, run_id],
+            )
+            conn.execute(
+                """UPDATE articles a SET raw_sha256 = s.raw_sha256, extractor_version = s.extractor_version
+                   FROM staged s JOIN staged_changes c USING (article_id)
+                   WHERE a.article_id = s.article_id AND c.change = 'unchanged'
+                     AND (a.raw_sha256, a.extractor_version) IS DISTINCT FROM (s.raw_sha256, s.extractor_version)"""
+            )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.register("staged_rejects", staged_rejects)
         conn.execute("INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now])
@@ -222,12 +232,8 @@ def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], 
         row["redirects"] = list(row["redirects"])
     conn.register("staged_fetches", pa.Table.from_pylist(rows, schema=_FETCH_SCHEMA))
     columns = [f.name for f in fields(FetchRecord)]
-    conn.execute(
-        f"""INSERT INTO fetches ({", ".join(columns)}, run_id) SELECT *, ? FROM staged_fetches
-            ON CONFLICT (url) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in columns[1:])},
-                run_id = excluded.run_id""",
-        [run_id],
-    )
+    conn.execute("DELETE FROM fetches WHERE url IN (SELECT url FROM staged_fetches)")  # one response per URL
+    conn.execute(f"INSERT INTO fetches ({', '.join(columns)}, run_id) SELECT *, ? FROM staged_fetches", [run_id])
     conn.unregister("staged_fetches")
 
 
