@@ -98,8 +98,10 @@ def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSetti
     recent: list[dict[str, np.ndarray]] = []
     for start in range(0, len(stale), _BATCH):
         chunk = stale[start : start + _BATCH]
-        recent = [*recent[-(RECENT_CHUNKS - 1) :], _store_signatures(conn, chunk, settings.minhash)]
-        _store_pairs(conn, [row[0] for row in chunk], settings, {k: v for sets in recent for k, v in sets.items()})
+        shingle_sets, chunk_bands = _store_signatures(conn, chunk, settings.minhash)
+        recent = [*recent[-(RECENT_CHUNKS - 1) :], shingle_sets]
+        known = {k: v for sets in recent for k, v in sets.items()}
+        _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known)
     assign_canonicals(conn)
 
 
@@ -136,8 +138,8 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 def _store_signatures(
     conn: duckdb.DuckDBPyConnection, chunk: list[tuple[str, str]], params: MinHashParams
-) -> dict[str, np.ndarray]:
-    """Signatures and band keys of a chunk of stale articles; returns their shingle sets."""
+) -> tuple[dict[str, np.ndarray], pa.Table]:
+    """Signatures and band keys of a chunk of stale articles; returns their shingle sets and band keys."""
     ids = [row[0] for row in chunk]
     conn.register("chunk_ids", pa.table({"article_id": ids}))
     texts = dict(conn.execute("SELECT article_id, text FROM articles JOIN chunk_ids USING (article_id)").fetchall())
@@ -166,14 +168,21 @@ def _store_signatures(
         conn.register("staged", staged)
         conn.execute(f"INSERT INTO {table} SELECT * FROM staged")
         conn.unregister("staged")
-    return dict(zip(ids, shingle_sets, strict=True))
+    return dict(zip(ids, shingle_sets, strict=True)), staged_bands
 
 
 def _store_pairs(
-    conn: duckdb.DuckDBPyConnection, changed: list[str], settings: DedupSettings, known: dict[str, np.ndarray]
+    conn: duckdb.DuckDBPyConnection,
+    changed: list[str],
+    changed_bands: pa.Table,
+    settings: DedupSettings,
+    known: dict[str, np.ndarray],
 ) -> None:
-    """Find and verify the pairs of changed articles with every article signed so far; store the kept ones."""
+    """Find and verify the pairs of changed articles with every article signed so far; store the kept ones.
+
+    The changed articles' band keys come from memory, so each chunk scans the stored bands once."""
     conn.register("changed_ids", pa.table({"article_id": changed}))
+    conn.register("changed_bands", changed_bands)
     window = f"INTERVAL {int(settings.window_days)} DAY" if settings.window_days is not None else None
     within = (
         f"(x.published_at IS NULL OR y.published_at IS NULL OR abs(epoch(x.published_at) - epoch(y.published_at))"
@@ -184,8 +193,8 @@ def _store_pairs(
     candidates = conn.execute(
         f"""WITH pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
-                FROM dedup_bands n JOIN dedup_bands o USING (band, band_key)
-                WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
+                FROM changed_bands n JOIN dedup_bands o USING (band, band_key)
+                WHERE n.article_id <> o.article_id
                 UNION
                 SELECT n.article_id, o.article_id, 'exact_text' FROM articles n JOIN articles o USING (content_hash)
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
@@ -212,6 +221,7 @@ def _store_pairs(
         },
     ).fetchall()
     conn.unregister("changed_ids")
+    conn.unregister("changed_bands")
     verified = _verify(conn, candidates, settings, known)
     if verified:
         conn.register(
