@@ -216,7 +216,7 @@ def deduplicate(db: str, run_id: str, settings: DedupSettings, changed: bool = T
     """Update duplicates and stories over the whole warehouse; returns this run's copies. A run that `changed`
     no article skips the update when every signature is current (nothing left over from an interrupted run)."""
     with open_writer(db) as conn:
-        if changed or not signatures_are_current(conn):
+        if changed or not signatures_are_current(conn, settings):
             update_duplicates(conn, settings)
         return count_run_duplicates(conn, run_id)
 

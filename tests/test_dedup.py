@@ -22,7 +22,7 @@ from extractors.monitors import DEFAULT_MONITORS, QueryError, matches_query, par
 from extractors.normalize import content_hash, count_words, normalize_text
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
-from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, update_duplicates
+from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, signatures_are_current, update_duplicates
 from warehouse.load import load_batch
 from warehouse.monitors import update_monitor_matches
 
@@ -189,7 +189,9 @@ def test_changed_settings_recompute_what_they_affect(tmp_path):
     with open_writer(tmp_path / "changed.duckdb") as conn:
         load_batch(conn, articles, [], "run-1")
         update_duplicates(conn)
+        assert signatures_are_current(conn) and not signatures_are_current(conn, strict)
         update_duplicates(conn, strict)
+        assert signatures_are_current(conn, strict)
         strict_state = state(conn)
         update_duplicates(conn)
         back_state = state(conn)

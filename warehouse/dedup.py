@@ -79,11 +79,15 @@ def update_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings =
         assign_stories(conn, settings)
 
 
-def signatures_are_current(conn: duckdb.DuckDBPyConnection) -> bool:
-    """True when every article has the signature of its current text: no near-duplicate work is pending."""
+def signatures_are_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> bool:
+    """True when every article has the signature of its current text, computed with these settings: no
+    near-duplicate work is pending."""
     return conn.execute(
         """SELECT NOT EXISTS (SELECT 1 FROM articles a LEFT JOIN dedup_signatures s USING (article_id)
-                              WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash)"""
+                              WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash)
+                  AND (NOT EXISTS (SELECT 1 FROM articles)
+                       OR coalesce((SELECT list(fingerprint) FROM dedup_settings) = [?], false))""",
+        [settings.fingerprint()],
     ).fetchone()[0]
 
 
@@ -126,6 +130,7 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
            ORDER BY a.published_at NULLS LAST, a.article_id"""
     ).fetchall()
     conn.register("stale_ids", pa.table({"article_id": [row[0] for row in stale]}))
+
     def gone(column: str) -> str:
         return f"{column} IN (SELECT article_id FROM stale_ids) OR {column} NOT IN (SELECT article_id FROM articles)"
 

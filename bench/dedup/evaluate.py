@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -73,14 +74,19 @@ def count_outcomes(labelled: LabelledSet, canonical: dict[str, str]) -> Counter:
     for kind, pairs in labelled.negatives.items():
         counts[f"{kind} labelled"] += len(pairs)
         counts[f"{kind} merged"] += len(pairs & merged)
+    for a, b in same_template_pairs(labelled):
+        counts["same template labelled"] += 1
+        counts["same template merged"] += canonical[a] == canonical[b]
+    return counts
+
+
+def same_template_pairs(labelled: LabelledSet) -> Iterator[tuple[str, str]]:
+    """Copies of different originals at the same outlet (same boilerplate): they must stay apart."""
     by_outlet = defaultdict(list)
     for article_id, outlet in labelled.outlet.items():
         by_outlet[outlet].append(article_id)
-    for a, b in (p for ids in by_outlet.values() for p in itertools.combinations(ids, 2)):
-        if labelled.group[a] != labelled.group[b]:
-            counts["same template labelled"] += 1
-            counts["same template merged"] += canonical[a] == canonical[b]
-    return counts
+    for ids in by_outlet.values():
+        yield from ((a, b) for a, b in itertools.combinations(ids, 2) if labelled.group[a] != labelled.group[b])
 
 
 def evaluate(sets: list[LabelledSet], settings: DedupSettings) -> dict:
@@ -120,16 +126,9 @@ def closest_negatives(sets: list[LabelledSet], params: MinHashParams) -> dict[st
         members = defaultdict(list)
         for article_id, group in labelled.group.items():
             members[group].append(article_id)
-        pairs = [(kind, p) for kind, kind_pairs in labelled.negatives.items() for p in kind_pairs]
-        by_outlet = defaultdict(list)
-        for article_id, outlet in labelled.outlet.items():
-            by_outlet[outlet].append(article_id)
-        for ids in by_outlet.values():
-            for a, b in itertools.combinations(ids, 2):
-                if labelled.group[a] != labelled.group[b]:
-                    scores = similarity(shingles[a], shingles[b])
-                    closest["same template"] = tuple(map(max, closest["same template"], scores))
-        for kind, pair in pairs:
+        for a, b in same_template_pairs(labelled):
+            closest["same template"] = tuple(map(max, closest["same template"], similarity(shingles[a], shingles[b])))
+        for kind, pair in ((kind, p) for kind, kind_pairs in labelled.negatives.items() for p in kind_pairs):
             first, second = sorted(pair)
             for a, b in itertools.product(members[first], members[second]):
                 closest[kind] = tuple(map(max, closest[kind], similarity(shingles[a], shingles[b])))
