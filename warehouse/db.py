@@ -1,7 +1,15 @@
-"""The DuckDB file: connections that wait for the single writer, and schema migrations."""
+"""The warehouse: a DuckDB file (connections wait for its single writer) or a DuckLake catalog (many writers),
+and schema migrations for both.
+
+A location is a file path, or `ducklake:` followed by DuckLake's own catalog spelling: `ducklake:sqlite:PATH`
+(several processes on one machine or a shared disk), `ducklake:postgres:CONNINFO` (many machines; the lake must
+have been created once with its DATA_PATH), or `ducklake:PATH` (a DuckDB-file catalog, one process). A new
+file-based lake keeps its Parquet files in `<catalog>.files/`.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.extensions import load_extension
 from warehouse.views import create_views
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -16,6 +25,12 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # full-text index rebuild spill to `<db>.tmp`. The index rebuild over 20,000 articles peaked at 1,022 MB without
 # it and 445 MB with 256 MB, in the same time.
 WRITER_MEMORY_LIMIT = "512MB"
+LAKE_PREFIX = "ducklake:"
+LAKE_ALIAS = "lake"
+# DuckLake has no PRIMARY KEY or UNIQUE constraints: on a lake, migrations run with them removed (the code never
+# relies on them: upserts are anti-joins or delete-then-insert, and warehouse/checks/ test uniqueness).
+_COMMENT = re.compile(r"--[^\n]*")
+_CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQUE\b", re.IGNORECASE)
 
 
 class WarehouseBusy(RuntimeError):
@@ -30,6 +45,75 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
 
 
+def is_lake(location: str | Path) -> bool:
+    return str(location).startswith(LAKE_PREFIX)
+
+
+def _lake_catalog(location: str) -> tuple[str, Path | None]:
+    """(catalog type, catalog file or None for a server) of a `ducklake:` location."""
+    rest = location[len(LAKE_PREFIX) :]
+    kind, _, target = rest.partition(":")
+    if kind in ("sqlite", "postgres"):
+        return kind, Path(target) if kind == "sqlite" else None
+    return "duckdb", Path(rest)
+
+
+def absolute_location(location: str | Path) -> str:
+    """The location with its file made absolute, for runs started from another working directory."""
+    text = str(location)
+    if not is_lake(text):
+        return str(Path(text).absolute())
+    kind, catalog = _lake_catalog(text)
+    if catalog is None:
+        return text
+    return LAKE_PREFIX + (f"{kind}:" if kind != "duckdb" else "") + str(catalog.absolute())
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """A DuckLake commit lost to another writer's (a conflicting change, or its catalog locked): retry it."""
+    text = str(exc)
+    return isinstance(exc, duckdb.Error) and (
+        "Failed to commit DuckLake" in text or "database is locked" in text or "Transaction conflict" in text
+    )
+
+
+def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as the default database."""
+    kind, catalog = _lake_catalog(location)
+    if catalog is not None and not catalog.exists():
+        if read_only:
+            raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
+        catalog.parent.mkdir(parents=True, exist_ok=True)
+    config = {} if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
+    conn = duckdb.connect(config=config)
+    try:
+        load_extension(conn, "ducklake")
+        if kind != "duckdb":
+            load_extension(conn, f"{kind}_scanner")
+        options = ["READ_ONLY"] if read_only else []
+        if catalog is not None and not catalog.exists():
+            data_path = str(catalog) + ".files/"
+            options.append("DATA_PATH '{}'".format(data_path.replace("'", "''")))
+        attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
+        conn.execute(attach + (f" ({', '.join(options)})" if options else ""))
+        conn.execute(f"USE {LAKE_ALIAS}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def on_lake(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's default database is a DuckLake catalog."""
+    query = "SELECT type = 'ducklake' FROM duckdb_databases() WHERE database_name = current_database()"
+    return conn.execute(query).fetchone()[0]
+
+
+def portable_ddl(sql: str) -> str:
+    """A migration without the constraints DuckLake cannot hold (and without comments)."""
+    return _CONSTRAINT.sub("", _COMMENT.sub("", sql))
+
+
 def connect(
     path: str | Path,
     *,
@@ -37,9 +121,12 @@ def connect(
     wait_seconds: float = 30.0,
     on_busy: Callable[[], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, retrying while another process writes; WarehouseBusy when it never frees.
+    """Open the warehouse, retrying while another process writes a DuckDB file; WarehouseBusy when it never frees.
 
-    `on_busy` is called once, at the first retry, so a person waiting knows why."""
+    `on_busy` is called once, at the first retry, so a person waiting knows why. A lake never waits to open:
+    its writers conflict only at commit (see is_write_conflict)."""
+    if is_lake(path):
+        return _connect_lake(str(path), read_only)
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `mediamon ingest` first or pass --db")
@@ -69,8 +156,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction, then
     (re)create the reporting views (warehouse/views/*.sql) every time, so an edited view takes effect on the
     next run."""
+    ddl = portable_ddl if on_lake(conn) else str
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+        ddl("CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
@@ -79,7 +167,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         conn.begin()
         try:
-            conn.execute(script.read_text(encoding="utf-8"))
+            conn.execute(ddl(script.read_text(encoding="utf-8")))
             conn.execute("INSERT INTO schema_migrations VALUES (?, now()::TIMESTAMP)", [script.stem])
             conn.commit()
         except Exception:

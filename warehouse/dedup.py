@@ -241,7 +241,11 @@ def _store_pairs(
                 }
             ),
         )
-        conn.execute("INSERT INTO near_duplicates SELECT * FROM staged_pairs ON CONFLICT DO NOTHING")
+        conn.execute(
+            """INSERT INTO near_duplicates SELECT DISTINCT ON (article_id, other_id) * FROM staged_pairs s
+               WHERE NOT EXISTS (SELECT 1 FROM near_duplicates n
+                                 WHERE n.article_id = s.article_id AND n.other_id = s.other_id)"""
+        )
         conn.unregister("staged_pairs")
 
 

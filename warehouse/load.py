@@ -214,7 +214,13 @@ def load_batch(
             )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.register("staged_rejects", staged_rejects)
-        conn.execute("INSERT INTO rejects SELECT *, ?, ? FROM staged_rejects ON CONFLICT DO NOTHING", [run_id, now])
+        conn.execute(
+            """INSERT INTO rejects
+               SELECT DISTINCT ON (source_uri, stage, reason) *, ?, ? FROM staged_rejects s
+               WHERE NOT EXISTS (SELECT 1 FROM rejects r WHERE (r.source_uri, r.stage, r.reason)
+                                                           = (s.source_uri, s.stage, s.reason))""",
+            [run_id, now],
+        )
         if fetches:
             _store_fetches(conn, fetches, run_id)
         loaded, updated, same = conn.execute(
@@ -250,11 +256,14 @@ def known_documents(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str
 
 
 def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, flow_name: str, parameters: dict) -> None:
-    conn.execute(
-        """INSERT INTO runs (run_id, flow_name, started_at, status, parameters) VALUES (?, ?, ?, 'running', ?)
-           ON CONFLICT (run_id) DO UPDATE SET status = 'running', finished_at = NULL""",
-        [run_id, flow_name, utc_now(), json.dumps(parameters, default=str)],
-    )
+    """Record the run as running; a resumed run keeps its row and counts."""
+    with transaction(conn):
+        conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", [run_id])
+        conn.execute(
+            """INSERT INTO runs (run_id, flow_name, started_at, status, parameters)
+               SELECT ?, ?, ?, 'running', ? WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ?)""",
+            [run_id, flow_name, utc_now(), json.dumps(parameters, default=str), run_id],
+        )
 
 
 def count_run_duplicates(conn: duckdb.DuckDBPyConnection, run_id: str) -> int:

@@ -36,10 +36,8 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
         [run_id],
     )
     for name in rescan:
-        conn.execute(
-            "INSERT INTO monitors VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET query = excluded.query",
-            [name, monitors[name]],
-        )
+        conn.execute("DELETE FROM monitors WHERE name = ?", [name])
+        conn.execute("INSERT INTO monitors VALUES (?, ?)", [name, monitors[name]])
     matches = []
     for scope, names in (("TRUE", sorted(rescan)), (_UNMATCHED, sorted(set(monitors) - rescan))):
         if not names:
@@ -54,5 +52,9 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
             "staged_matches",
             pa.table({"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]}),
         )
-        conn.execute("INSERT INTO monitor_matches SELECT * FROM staged_matches ON CONFLICT DO NOTHING")
+        conn.execute(
+            """INSERT INTO monitor_matches SELECT DISTINCT * FROM staged_matches s
+               WHERE NOT EXISTS (SELECT 1 FROM monitor_matches m
+                                 WHERE m.monitor = s.monitor AND m.article_id = s.article_id)"""
+        )
         conn.unregister("staged_matches")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,13 +10,14 @@ from pathlib import Path
 
 import duckdb
 
-FTS_PACKAGE = "duckdb_extension_fts"
+from warehouse.extensions import ExtensionMissing, extension_path
+
 INDEX_SCHEMA = "fts_main_articles"
 SNIPPET_BEFORE = 90
 SNIPPET_AFTER = 180
 
 
-class SearchUnavailable(RuntimeError):
+class SearchUnavailable(ExtensionMissing):
     """The fts extension cannot be found in the installed packages."""
 
 
@@ -47,21 +47,10 @@ class SearchResult:
 
 def fts_extension_path() -> Path:
     """The fts extension file shipped by the pip package matching the installed duckdb."""
-    spec = importlib.util.find_spec(FTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise SearchUnavailable(
-            f"the DuckDB fts extension is not installed: pip install duckdb-extension-fts=={duckdb.__version__}"
-        )
-    root = Path(next(iter(spec.submodule_search_locations)))
-    candidates = sorted(root.rglob("fts.duckdb_extension"))
-    matching = [path for path in candidates if path.parent.name == f"v{duckdb.__version__}"]
-    if not matching:
-        found = ", ".join(path.parent.name for path in candidates) or "none"
-        raise SearchUnavailable(
-            f"no fts extension for duckdb {duckdb.__version__} under {root} (found: {found}):"
-            f" pip install duckdb-extension-fts=={duckdb.__version__}"
-        )
-    return matching[0]
+    try:
+        return extension_path("fts")
+    except ExtensionMissing as exc:
+        raise SearchUnavailable(str(exc)) from None
 
 
 def load_fts(conn: duckdb.DuckDBPyConnection) -> None:

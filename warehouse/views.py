@@ -7,6 +7,7 @@ A view file holds a bare SELECT (CTEs source, cleaned, final); its name is the f
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -35,30 +36,39 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
     """(Re)create every reporting view from its file; returns their names in creation order.
 
     Persistent views are replaced in one transaction, and `rpt_` views whose file is gone are dropped, so the
-    warehouse always holds exactly the views in views/. `temporary=True` creates them in the connection's temp
-    schema instead (they shadow the stored ones), which works on a read-only connection: readers such as the
+    warehouse always holds exactly the views in views/; nothing is written when the stored views already are
+    those of the files (same names, same fingerprint in view_definitions). `temporary=True` creates them in the
+    connection's temp schema instead (they shadow the stored ones), which works on a read-only connection: readers such as the
     report then use the views of the code they run, even on a warehouse no newer writer has opened yet.
     """
     files = view_files()
-    kind = "TEMP VIEW" if temporary else "VIEW"
+    names = [path.stem for path in files]
     if temporary:
         for path in files:
-            _create_view(conn, path, kind)
-        return [path.stem for path in files]
-    conn.begin()
-    try:
-        stored = conn.execute(
+            _create_view(conn, path, "TEMP VIEW")
+        return names
+    fingerprint = hashlib.sha256("\0".join(f"{p.stem}\0{p.read_text(encoding='utf-8')}" for p in files).encode())
+    stored = {
+        name
+        for (name,) in conn.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary AND schema_name = 'main'"
             " AND database_name = current_database() AND starts_with(view_name, ?)",
             [VIEW_PREFIX],
         ).fetchall()
-        for (name,) in stored:
-            if name not in {path.stem for path in files}:
-                conn.execute(f'DROP VIEW "{name}"')
+    }
+    current = conn.execute("SELECT list(fingerprint) FROM view_definitions").fetchone()[0]
+    if stored == set(names) and current == [fingerprint.hexdigest()]:
+        return names
+    conn.begin()
+    try:
+        for name in sorted(stored - set(names)):
+            conn.execute(f'DROP VIEW "{name}"')
         for path in files:
-            _create_view(conn, path, kind)
+            _create_view(conn, path, "VIEW")
+        conn.execute("DELETE FROM view_definitions")
+        conn.execute("INSERT INTO view_definitions VALUES (?)", [fingerprint.hexdigest()])
         conn.commit()
     except Exception:
         conn.rollback()
         raise
-    return [path.stem for path in files]
+    return names
