@@ -25,6 +25,7 @@ from flows.errors import BackfillError
 from flows.ingest import (
     DEFAULT_DEDUP,
     DEFAULT_FETCH_POLICY,
+    WRITE_RETRIES,
     WarehouseState,
     close_run,
     deduplicate,
@@ -60,7 +61,7 @@ def backfill_days(start: date, end: date, sources: list[str], known_sources: set
     return [start + timedelta(days=n) for n in range(days)]
 
 
-@task(cache_policy=NO_CACHE, task_run_name="{mode} {day}")
+@task(cache_policy=NO_CACHE, task_run_name="{mode} {day}", **WRITE_RETRIES)
 def backfill_day(
     db: str, day: date, mode: Mode, sources: list[str], run_id: str, policy: FetchPolicy, options: ExtractOptions
 ) -> LoadCounts:

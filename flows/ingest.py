@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import gzip
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
@@ -28,9 +30,10 @@ from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
 from flows.pool import ExtractionPool, ExtractJob, default_workers
+from flows.runners import configured_task_runner, dask_threads
 from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_DB
-from warehouse.db import open_writer
+from warehouse.db import is_write_conflict, open_writer
 from warehouse.dedup import DedupSettings, signatures_are_current, update_duplicates
 from warehouse.load import (
     FetchRecord,
@@ -48,6 +51,20 @@ from warehouse.search import refresh_search_index, search_index_state
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
 DEFAULT_DEDUP = DedupSettings()
+
+
+def _lost_a_write_conflict(task, task_run, state) -> bool:
+    return is_write_conflict(state.result(raise_on_failure=False))
+
+
+# Writing tasks are retried only when their commit lost to another writer on a DuckLake warehouse (each is one
+# transaction, so a retry starts clean); any other failure fails at once.
+WRITE_RETRIES = {
+    "retries": 12,
+    "retry_delay_seconds": [0.2, 0.5, 1, 2, 3, 5, 5, 5, 10, 10, 10, 10],
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _lost_a_write_conflict,
+}
 
 
 @dataclass
@@ -80,7 +97,7 @@ class ExtractedBatch:
             self.articles.append(result)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def prepare_warehouse(db: str, run_id: str, parameters: dict, flow_name: str = "ingest") -> WarehouseState:
     """Migrate, open the run's row, and read what is already loaded."""
     with open_writer(db) as conn:
@@ -202,7 +219,7 @@ def _fetch_record(link: Link, result: FetchResult, source_name: str | None, raw_
     )
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
     """Load a batch in one transaction; a batch of unchanged documents does not open the warehouse."""
     if not (batch.articles or batch.rejects or batch.fetches):
@@ -211,7 +228,7 @@ def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
         return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def deduplicate(db: str, run_id: str, settings: DedupSettings, changed: bool = True) -> int:
     """Update duplicates and stories over the whole warehouse; returns this run's copies. A run that `changed`
     no article skips the update when every signature is current (nothing left over from an interrupted run)."""
@@ -221,13 +238,13 @@ def deduplicate(db: str, run_id: str, settings: DedupSettings, changed: bool = T
         return count_run_duplicates(conn, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
     with open_writer(db) as conn:
         update_monitor_matches(conn, monitors, run_id)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def refresh_search(db: str) -> None:
     """Rebuild the full-text index, unless it is current, so `mediamon search` sees this run's articles."""
     with open_writer(db) as conn:
@@ -235,7 +252,7 @@ def refresh_search(db: str) -> None:
             refresh_search_index(conn)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def close_run(db: str, run_id: str, status: str, seen: int, counts: LoadCounts) -> None:
     with open_writer(db) as conn:
         finish_run(conn, run_id, status, seen, counts)
@@ -245,7 +262,7 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-@flow(name="ingest")
+@flow(name="ingest", task_runner=configured_task_runner())
 def ingest(
     paths: Annotated[list[str], Field(description="Files or folders (.txt, .html, .htm, .gz) to load")] = (),
     urls: Annotated[
@@ -298,24 +315,39 @@ def ingest(
         seen = len(files) + len(links) + len(early)
         if early:
             counts += load_extracted(db, ExtractedBatch(rejects=early), run_id)
+        # On the default runner a batch is extracted (in a thread feeding the process pool) while the one before
+        # loads; on Dask, batches are extracted on the workers, two per worker thread in flight, loads staying
+        # here. quote() spares Prefect walking the state's dict on every call (prefect-dask does not unwrap it).
+        threads = dask_threads()
+        shared = quote(state) if threads is None else state
+        in_flight = 1 if threads is None else 2 * threads
+        workers = 1 if threads is not None else extract_workers or default_workers()
+        pending: deque[tuple[PrefectFuture, int]] = deque()
         with (
             progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
-            ExtractionPool(extract_workers or default_workers()) as pool,
+            ExtractionPool(workers) as pool,
         ):
-            # One batch is read and extracted (in a thread feeding the pool) while the one before loads;
-            # quote() spares Prefect walking the state's dict on every call.
-            loading = None
-            for chunk in [*_chunks(files, batch_size), None]:
-                extracting = extract_files.submit(chunk, quote(state), options, pool) if chunk else None
-                if loading:
-                    counts += load_extracted(db, quote(loading[0].result()), run_id)
-                    bar.advance(loading[1])
-                loading = extracting and (extracting, len(chunk))
+
+            def load_ready(keep: int) -> None:
+                """Load the oldest extracted batches until at most `keep` are still in flight."""
+                nonlocal counts
+                while len(pending) > keep:
+                    extracting, size = pending.popleft()
+                    counts += load_extracted(db, quote(extracting.result()), run_id)
+                    bar.advance(size)
+
+            for chunk in _chunks(files, batch_size):
+                pending.append((extract_files.submit(chunk, shared, options, pool), len(chunk)))
+                load_ready(in_flight)
             for chunk in _chunks(links, batch_size):
-                results = fetch_pages(chunk, prefetched, quote(state), policy)
-                batch = extract_fetched(chunk, results, quote(state), source_name, options, pool)
-                counts += load_extracted(db, quote(batch), run_id)
-                bar.advance(len(chunk))
+                # One fetch batch at a time, so the per-host politeness limits hold for the run.
+                listed = {link.url: prefetched[link.url] for link in chunk if link.url in prefetched}
+                results = fetch_pages.submit(chunk, listed, shared, policy)
+                results.wait()
+                extracting = extract_fetched.submit(chunk, results, shared, source_name, options, pool)
+                pending.append((extracting, len(chunk)))
+                load_ready(in_flight)
+            load_ready(0)
         changed = counts.loaded + counts.updated > 0
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup, changed))
         match_monitors(db, run_id, monitors)

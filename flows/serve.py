@@ -18,6 +18,7 @@ from flows.backfill import backfill
 from flows.ingest_sources import ingest_sources
 from mediamon.settings import Settings
 from mediamon.sources import Source, SourcesError
+from warehouse.db import absolute_location
 
 INTERVAL = re.compile(r"every\s+(\d+)\s*([smhd])", re.IGNORECASE)
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -57,7 +58,7 @@ def build_deployments(
     """An `ingest-sources` deployment per schedule group (named after its sources), then `backfill`.
 
     The deployments carry the settings as default parameters, so a run started from the UI shows them."""
-    db, sources_file = str(settings.db.absolute()), str(settings.sources.absolute())
+    db, sources_file = absolute_location(settings.db), str(settings.sources.absolute())
     shared = {"db": db, "sources_file": sources_file, "fetch_policy": settings.fetch_policy(), "monitors": monitors}
     deployments = []
     for text, names in schedule_groups(sources).items():

@@ -8,8 +8,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
-from contextlib import closing, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -151,12 +151,9 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     monitors = configured_monitors(settings)
     # The temporary server Prefect starts when no PREFECT_API_URL is set has nothing to report home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from prefect.settings import temporary_settings  # Prefect is imported only by commands that run flows
+    from flows.ingest import ingest  # Prefect is imported only by commands that run flows
 
-    from flows.ingest import ingest
-
-    # A short CLI run needs no crash-detection heartbeat; it only slows the run's start and end.
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+    with _flow_session(settings):
         for parameters in runs:
             started = time.monotonic()
             summary = ingest(
@@ -177,14 +174,27 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+@contextmanager
+def _flow_session(settings: Settings) -> Iterator[None]:
+    """How the command line runs flows: no crash-detection heartbeat (it only slows a short run's start and end),
+    and on Dask one Prefect API shared with the workers."""
     from prefect.settings import temporary_settings
 
+    from flows.runners import prefect_api_for_workers
+
+    with (
+        temporary_settings(updates={"flows.heartbeat_frequency": None}),
+        prefect_api_for_workers() if settings.task_runner == "dask" else nullcontext(),
+    ):
+        yield
+
+
+def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.backfill import backfill
 
     monitors = configured_monitors(settings)
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+    with _flow_session(settings):
         summary = backfill(
             start=args.start,
             end=args.end,

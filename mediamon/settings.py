@@ -12,6 +12,7 @@ from extractors.fetch import FetchPolicy
 from extractors.language import MIN_PROBABILITY
 
 DEFAULT_DB = Path("data/mediamon.duckdb")
+TASK_RUNNERS = ("default", "dask")
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,9 @@ class Settings:
     allow_private_hosts: bool = False
     user_agent: str | None = None
     extract_workers: int | None = None  # None: one per CPU
+    task_runner: str = "default"  # or "dask" (flows/runners.py)
+    dask_address: str | None = None  # a running Dask scheduler; None: a local cluster per flow run
+    dask_workers: int | None = None  # the local cluster's processes; None: one per CPU
 
     def with_options(self, **options: object) -> Settings:
         """Override with the CLI options that were given (None means not given)."""
@@ -56,6 +60,15 @@ def parse_flag(value: str) -> bool:
 
 parse_flag.__name__ = "flag (1 or 0)"
 
+
+def parse_task_runner(value: str) -> str:
+    if value not in TASK_RUNNERS:
+        raise ValueError(value)
+    return value
+
+
+parse_task_runner.__name__ = f"task runner ({' or '.join(TASK_RUNNERS)})"
+
 _ENV = {
     "MEDIAMON_DB": ("db", Path),
     "MEDIAMON_BATCH_SIZE": ("batch_size", int),
@@ -67,6 +80,9 @@ _ENV = {
     "MEDIAMON_ALLOW_PRIVATE_HOSTS": ("allow_private_hosts", parse_flag),
     "MEDIAMON_USER_AGENT": ("user_agent", str),
     "MEDIAMON_EXTRACT_WORKERS": ("extract_workers", int),
+    "MEDIAMON_TASK_RUNNER": ("task_runner", parse_task_runner),
+    "MEDIAMON_DASK_ADDRESS": ("dask_address", str),
+    "MEDIAMON_DASK_WORKERS": ("dask_workers", int),
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.extensions import load_extension
+from warehouse.transaction import transaction
 from warehouse.views import create_views
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -165,14 +166,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     for script in sorted(MIGRATIONS_DIR.glob("*.sql")):
         if script.stem in done:
             continue
-        conn.begin()
-        try:
+        with transaction(conn):
             conn.execute(ddl(script.read_text(encoding="utf-8")))
             conn.execute("INSERT INTO schema_migrations VALUES (?, now()::TIMESTAMP)", [script.stem])
-            conn.commit()
-        except Exception:
-            conn.rollback()
-            raise
         applied.append(script.stem)
     create_views(conn)
     return applied
@@ -188,13 +184,3 @@ def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckd
     finally:
         conn.close()
 
-
-@contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    conn.begin()
-    try:
-        yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()

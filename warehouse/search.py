@@ -10,7 +10,9 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.db import on_lake
 from warehouse.extensions import ExtensionMissing, extension_path
+from warehouse.transaction import transaction
 
 INDEX_SCHEMA = "fts_main_articles"
 SNIPPET_BEFORE = 90
@@ -63,20 +65,18 @@ def refresh_search_index(conn: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the BM25 index over articles' title and text (the fts index does not follow later writes).
 
     Call on a writing connection after loading; the rebuild is one transaction, so a failure keeps the old index.
+    A DuckLake warehouse keeps no index (DuckLake cannot store the index's tables): searches build one in memory.
     """
+    if on_lake(conn):
+        return
     load_fts(conn)
-    conn.begin()
-    try:
+    with transaction(conn):
         conn.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', overwrite=1)")
         # What the index covers, to tell later whether articles changed since (dropped with the index).
         conn.execute(
             f"""CREATE TABLE {INDEX_SCHEMA}.coverage AS
                 SELECT count(*) AS articles, max(ingested_at) AS last_ingested_at FROM articles"""
         )
-        conn.commit()
-    except Exception:
-        conn.rollback()
-        raise
 
 
 def search_index_state(conn: duckdb.DuckDBPyConnection) -> str | None:
@@ -84,6 +84,8 @@ def search_index_state(conn: duckdb.DuckDBPyConnection) -> str | None:
 
     Current means: the same article ids, and no article loaded or changed (ingested_at) since the index was built.
     """
+    if on_lake(conn):
+        return "a DuckLake warehouse keeps no search index"
     tables = {
         name
         for (name,) in conn.execute(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.transaction import transaction
+
 VIEWS_DIR = Path(__file__).parent / "views"
 VIEW_PREFIX = "rpt_"
 
@@ -59,16 +61,11 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
     current = conn.execute("SELECT list(fingerprint) FROM view_definitions").fetchone()[0]
     if stored == set(names) and current == [fingerprint.hexdigest()]:
         return names
-    conn.begin()
-    try:
+    with transaction(conn):
         for name in sorted(stored - set(names)):
             conn.execute(f'DROP VIEW "{name}"')
         for path in files:
             _create_view(conn, path, "VIEW")
         conn.execute("DELETE FROM view_definitions")
         conn.execute("INSERT INTO view_definitions VALUES (?)", [fingerprint.hexdigest()])
-        conn.commit()
-    except Exception:
-        conn.rollback()
-        raise
     return names

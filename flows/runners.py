@@ -1,0 +1,70 @@
+"""Where the flows' fetch and extraction batches run: Prefect's default runner (threads in the flow's process,
+extraction on its process pool), or a Dask cluster through prefect-dask. Loads always run in the flow's process.
+
+The runner is chosen by settings when the flows are imported (`MEDIAMON_TASK_RUNNER`, `MEDIAMON_DASK_ADDRESS`,
+`MEDIAMON_DASK_WORKERS`), so runs started by `mediamon ingest` and by `mediamon serve`'s deployments use the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect.context import FlowRunContext
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from flows.pool import default_workers
+from mediamon.settings import Settings, load_settings
+
+
+def dask_task_runner(address: str | None = None, workers: int | None = None) -> TaskRunner:
+    """A DaskTaskRunner on the scheduler at `address`, or on a local cluster of `workers` single-threaded
+    processes (one per CPU when None), started with the flow run and stopped with it."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    cluster = {"n_workers": workers or default_workers(), "threads_per_worker": 1, "processes": True}
+    return DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": None})
+
+
+def configured_task_runner(settings: Settings | None = None) -> TaskRunner:
+    settings = settings or load_settings()
+    if settings.task_runner == "dask":
+        return dask_task_runner(settings.dask_address, settings.dask_workers)
+    return ThreadPoolTaskRunner()
+
+
+def dask_threads() -> int | None:
+    """Threads of the Dask cluster the current flow run submits to; None on the default runner."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if runner is None or not type(runner).__module__.startswith("prefect_dask"):
+        return None
+    return sum(runner.client.nthreads().values())
+
+
+@contextmanager
+def prefect_api_for_workers() -> Iterator[None]:
+    """Make sure other processes (Dask workers) reach this process's Prefect API.
+
+    Without PREFECT_API_URL, every process starts a temporary server of its own (about 8 s each), and the
+    workers' task runs would be recorded in their own databases: start the temporary server here instead (the
+    one Prefect would start, stopped the same way, when the process exits), and point this process and the
+    workers it spawns (they inherit the environment) at it."""
+    if PREFECT_API_URL.value():
+        os.environ.setdefault("PREFECT_API_URL", PREFECT_API_URL.value())
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        del os.environ["PREFECT_API_URL"]
