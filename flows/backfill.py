@@ -1,24 +1,27 @@
 """The backfill flow: redo a date range day by day (refetch, re-extract stored responses, or re-dedup).
 
-Each day is its own task run, so a failed day shows in the UI and can be retried alone; a completed
-backfill run again changes nothing.
+Each day is its own task runs (read, redo on the task runner, load), so a failed day shows in the UI; a
+completed backfill run again changes nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import deque
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from pydantic import Field
 
 from extractors import ExtractOptions
-from extractors.fetch import FetchPolicy
+from extractors.fetch import FetchPolicy, FetchResult
+from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS
 from extractors.records import sha256_hex
 from flows.errors import BackfillError
@@ -26,6 +29,7 @@ from flows.ingest import (
     DEFAULT_DEDUP,
     DEFAULT_FETCH_POLICY,
     WRITE_RETRIES,
+    ExtractedBatch,
     WarehouseState,
     close_run,
     deduplicate,
@@ -36,6 +40,7 @@ from flows.ingest import (
     prepare_warehouse,
     refresh_search,
 )
+from flows.runners import configured_task_runner, dask_threads
 from mediamon.settings import DEFAULT_DB
 from mediamon.sources import load_sources
 from warehouse.backfill import forget_signatures, stored_responses
@@ -61,21 +66,23 @@ def backfill_days(start: date, end: date, sources: list[str], known_sources: set
     return [start + timedelta(days=n) for n in range(days)]
 
 
-@task(cache_policy=NO_CACHE, task_run_name="{mode} {day}", **WRITE_RETRIES)
-def backfill_day(
-    db: str, day: date, mode: Mode, sources: list[str], run_id: str, policy: FetchPolicy, options: ExtractOptions
-) -> LoadCounts:
-    """Redo one day: its stored responses extracted again (or fetched again), or its signatures dropped."""
+@task(cache_policy=NO_CACHE, task_run_name="read {day}", **WRITE_RETRIES)
+def day_responses(db: str, day: date, mode: Mode, sources: list[str]) -> list[tuple[Link, FetchResult]]:
+    """The day's stored responses; for rededup, the day's signatures are dropped instead (none returned)."""
     with open_writer(db) as conn:
         if mode == "rededup":
             get_run_logger().info("%s: %d articles to deduplicate again", day, forget_signatures(conn, day, sources))
-            return LoadCounts()
-        responses = stored_responses(conn, day, sources)
+            return []
+        return stored_responses(conn, day, sources)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="{mode} {day}")
+def redo_day(
+    day: date, mode: Mode, responses: list[tuple[Link, FetchResult]], policy: FetchPolicy, options: ExtractOptions
+) -> ExtractedBatch:
+    """Extract the day's stored responses again, or fetch its URLs again and extract those."""
     links = [link for link, _ in responses]
-    if mode == "refetch":
-        results = fetch_pages.fn(links, {}, WarehouseState(), policy)
-    else:
-        results = [result for _, result in responses]
+    results = fetch_pages.fn(links, {}, WarehouseState(), policy) if mode == "refetch" else [r for _, r in responses]
     # No known documents: every body is extracted again (output equal to the stored row loads as unchanged);
     # the stored fetches, so an unchanged response is not written again.
     state = WarehouseState(fetches={link.url: (r.etag, r.last_modified, sha256_hex(r.body)) for link, r in responses})
@@ -83,10 +90,10 @@ def backfill_day(
     get_run_logger().info(
         "%s: %d responses, %d articles, %d rejects", day, len(links), len(batch.articles), len(batch.rejects)
     )
-    return load_extracted.fn(db, batch, run_id)
+    return batch
 
 
-@flow(name="backfill")
+@flow(name="backfill", task_runner=configured_task_runner())
 def backfill(
     start: date,
     end: date,
@@ -124,8 +131,16 @@ def backfill(
     options = ExtractOptions(max_bytes=fetch_policy.max_bytes)
     counts = LoadCounts()
     try:
-        for day in days:
-            counts += backfill_day(db, day, mode, list(sources), run_id, fetch_policy, options)
+        # Days are redone on the task runner (on Dask, two per worker thread at a time) and loaded here in order.
+        threads = dask_threads()
+        in_flight = 2 * threads if threads else 0
+        pending: deque[PrefectFuture] = deque()
+        for day in [*days, None]:
+            responses = day_responses(db, day, mode, list(sources)) if day else []
+            if responses:
+                pending.append(redo_day.submit(day, mode, responses, fetch_policy, options))
+            while len(pending) > (in_flight if day else 0):
+                counts += load_extracted(db, pending.popleft().result(), run_id)
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
         match_monitors(db, run_id, monitors)
         refresh_search(db)

@@ -7,6 +7,7 @@ The runner is chosen by settings when the flows are imported (`MEDIAMON_TASK_RUN
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +27,10 @@ def dask_task_runner(address: str | None = None, workers: int | None = None) -> 
 
     if address:
         return DaskTaskRunner(address=address)
+    # The local scheduler logs in this process: its INFO lines (a dozen per worker) would drown the run's own.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     cluster = {"n_workers": workers or default_workers(), "threads_per_worker": 1, "processes": True}
-    return DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": None})
+    return DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": "127.0.0.1:0"})
 
 
 def configured_task_runner(settings: Settings | None = None) -> TaskRunner:

@@ -36,6 +36,7 @@ import warehouse.dedup
 import warehouse.load
 from extractors.fetch import Fetcher
 from warehouse.checks import table_checksum
+from warehouse.db import connect
 
 if TYPE_CHECKING:
     from tests.fixture_site import FixtureSite
@@ -122,12 +123,12 @@ def write_crash_input(root: Path, site: FixtureSite) -> list[str]:
     return ["ingest", str(docs), "--source", "site", "--sources", str(root / "sources.toml"), "--batch-size", "4"]
 
 
-def warehouse_checksums(db: Path) -> dict[str, str]:
+def warehouse_checksums(db: Path | str) -> dict[str, str]:
     """table_checksum of every table but the runs log, leaving out run ids and load and fetch times."""
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect(db, read_only=True) as conn:
         tables = conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND table_name NOT IN ('runs', "
-            "'schema_migrations') ORDER BY 1"
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
+            " AND table_name NOT IN ('runs', 'schema_migrations') ORDER BY 1"
         ).fetchall()
         return {table: table_checksum(conn, table, exclude=BOOKKEEPING) for (table,) in tables}
 

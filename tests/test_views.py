@@ -1,4 +1,5 @@
-"""Reporting views: each rpt_ view on the seeds plus hand-made articles, on an empty warehouse, and their upkeep."""
+"""Reporting views: each rpt_ view on the seeds plus hand-made articles (in a DuckDB file and in a DuckLake
+catalog: the same rows from both), on an empty warehouse, and their upkeep."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from warehouse.checks import run_data_checks
 from warehouse.db import connect, open_writer
 from warehouse.views import VIEWS_DIR, create_views, view_names
 
-pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
+# fixtures: seeds_db, reporting_warehouse (file and DuckLake), empty_db, seed_ids, seed_day
+pytest_plugins = ["tests.reporting_fixtures"]
 
 VIEWS = [
     "rpt_articles",
@@ -26,7 +28,7 @@ VIEWS = [
 
 
 def rows(db, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect(db, read_only=True) as conn:
         return conn.execute(sql).fetchall()
 
 
@@ -81,14 +83,15 @@ def test_views_as_temporary_on_read_only_connection(empty_db):
         assert conn.execute("SELECT count(*) FROM rpt_daily_coverage").fetchone()[0] == 0
 
 
-def test_reporting_fixture_passes_data_checks(reporting_db):
-    db, _ = reporting_db
-    with duckdb.connect(str(db), read_only=True) as conn:
+def test_reporting_fixture_passes_data_checks(reporting_warehouse):
+    db, _ = reporting_warehouse
+    with connect(db, read_only=True) as conn:
         assert run_data_checks(conn) == {}
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 10
 
 
-def test_rpt_articles_outlet_day_and_story(reporting_db, seed_day):
-    db, ids = reporting_db
+def test_rpt_articles_outlet_day_and_story(reporting_warehouse, seed_day):
+    db, ids = reporting_warehouse
     got = {
         r[0]: r[1:] for r in rows(db, "SELECT article_id, outlet, day, canonical_id, story_key, link FROM rpt_articles")
     }
@@ -107,8 +110,8 @@ def test_rpt_articles_outlet_day_and_story(reporting_db, seed_day):
     assert got[ids["seed001"]][:4] == (None, seed_day.date(), ids["seed001"], ids["seed001"])
 
 
-def test_rpt_daily_coverage(reporting_db):
-    db, _ = reporting_db
+def test_rpt_daily_coverage(reporting_warehouse):
+    db, _ = reporting_warehouse
     assert rows(db, "SELECT * FROM rpt_daily_coverage") == [
         # day, articles, unique_stories, copies, outlets, languages, language_codes
         (date(2022, 3, 30), 1, 1, 0, 1, 1, "en"),
@@ -118,8 +121,8 @@ def test_rpt_daily_coverage(reporting_db):
     ]
 
 
-def test_rpt_outlets(reporting_db, seed_day):
-    db, _ = reporting_db
+def test_rpt_outlets(reporting_warehouse, seed_day):
+    db, _ = reporting_warehouse
     assert rows(db, "SELECT * FROM rpt_outlets") == [
         # outlet, articles, unique_stories, originals, copies, language_codes, first_seen, last_seen, share
         ("(unknown)", 5, 4, 5, 0, "en", seed_day, seed_day, 0.5),
@@ -129,8 +132,8 @@ def test_rpt_outlets(reporting_db, seed_day):
     ]
 
 
-def test_rpt_syndication(reporting_db, seed_day):
-    db, ids = reporting_db
+def test_rpt_syndication(reporting_warehouse, seed_day):
+    db, ids = reporting_warehouse
     got = rows(
         db,
         """SELECT article_id, outlet, pickups, pickup_outlets, pickup_outlet_names, first_seen, last_seen
@@ -152,8 +155,8 @@ def test_rpt_syndication(reporting_db, seed_day):
     assert not {ids["H2"], ids["H3"], ids["H5"]} & {r[0] for r in got}  # copies are not canonical
 
 
-def test_rpt_monitor_matches(reporting_db):
-    db, _ = reporting_db
+def test_rpt_monitor_matches(reporting_warehouse):
+    db, _ = reporting_warehouse
     assert rows(db, "SELECT * FROM rpt_monitor_matches") == [
         # monitor, query, day, articles, unique_stories, outlets; the match of a missing article is left out
         ("iss-video", "roscosmos AND video", date(2022, 3, 30), 1, 1, 1),
@@ -163,8 +166,8 @@ def test_rpt_monitor_matches(reporting_db):
     ]
 
 
-def test_rpt_runs(reporting_db):
-    db, _ = reporting_db
+def test_rpt_runs(reporting_warehouse):
+    db, _ = reporting_warehouse
     assert rows(db, "SELECT run_id, source_name, status, duration_seconds, seen, loaded, rejected FROM rpt_runs") == [
         ("r4", "orbit", "running", None, 0, 0, 0),
         ("r3", "space-news", "failed", 2.0, 0, 0, 0),
@@ -173,8 +176,8 @@ def test_rpt_runs(reporting_db):
     ]
 
 
-def test_rpt_ingest_health(reporting_db):
-    db, _ = reporting_db
+def test_rpt_ingest_health(reporting_warehouse):
+    db, _ = reporting_warehouse
     got = rows(
         db, "SELECT kind, stage, reason, host, source_name, n, last_at, last_run_id, last_status FROM rpt_ingest_health"
     )

@@ -24,7 +24,9 @@ def table_checksum(conn: duckdb.DuckDBPyConnection, table: str, exclude: tuple[s
     columns = [
         row[0]
         for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            """SELECT column_name FROM information_schema.columns
+               WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?
+               ORDER BY ordinal_position""",
             [table],
         ).fetchall()
         if row[0] not in exclude

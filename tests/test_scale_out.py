@@ -1,0 +1,87 @@
+"""Scaling out: the ingest flow on a Dask cluster (prefect-dask) and several writers on one DuckLake warehouse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.crashpoint import warehouse_checksums
+from warehouse.checks import run_data_checks
+from warehouse.db import connect
+
+MEDIAMON = Path(sys.executable).parent / "mediamon"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """Two folders of generated news pages (templates, languages, syndicated copies), 150 pages each."""
+    root = tmp_path_factory.mktemp("generated")
+    for seed in (1, 2):
+        subprocess.run(
+            [sys.executable, str(REPO_ROOT / "bench/pipeline/generate.py"), str(root / f"part{seed}"),
+             "--docs", "150", "--seed", str(seed)],
+            check=True,
+            capture_output=True,
+        )
+    return root
+
+
+def ingest(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    return subprocess.Popen(
+        [str(MEDIAMON), "ingest", *args],
+        env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(*runs: subprocess.Popen) -> list[str]:
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0] * len(runs), [err[-3000:] for _, err in outputs]
+    return [out + err for out, err in outputs]
+
+
+def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, generated):
+    inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
+    default_db, dask_db = tmp_path / "default.duckdb", tmp_path / "dask.duckdb"
+    (default_log,) = finish(ingest(*inputs, "--db", str(default_db)))
+    (dask_log,) = finish(
+        ingest(*inputs, "--db", str(dask_db), env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": "2"})
+    )
+    assert "Creating a new Dask cluster" in dask_log and "Dask" not in default_log
+    assert "155 loaded" in dask_log and "155 loaded" in default_log
+    assert warehouse_checksums(dask_db) == warehouse_checksums(default_db)
+    with connect(dask_db, read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
+
+
+def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated):
+    lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
+    first = [str(SEEDS_DIR), str(generated / "part1")]
+    runs = [
+        ingest(*first, "--db", lake, "--batch-size", "10"),
+        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "10"),
+    ]
+    finish(*runs)
+    with connect(lake, read_only=True) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (305, 305)
+        assert run_data_checks(conn) == {}
+        (first_run, second_run) = conn.execute(
+            "SELECT started_at, finished_at, status, loaded FROM runs ORDER BY loaded DESC"
+        ).fetchall()
+    assert (first_run[2:], second_run[2:]) == (("completed", 155), ("completed", 150))
+    # Both loaded at the same time: each started before the other finished.
+    assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
+    # The same input loaded one after the other into a DuckDB file gives the same warehouse.
+    single = tmp_path / "single.duckdb"
+    finish(ingest(*first, "--db", str(single)))
+    finish(ingest(str(generated / "part2"), "--db", str(single)))
+    assert warehouse_checksums(lake) == warehouse_checksums(single)
