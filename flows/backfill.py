@@ -116,7 +116,7 @@ def backfill(
         mode: reextract: extract the stored responses again (after an extractor upgrade); refetch: fetch the
             day's URLs again; rededup: recompute duplicates and stories
         sources: Source names from the sources file; empty means all
-        db: DuckDB warehouse file
+        db: Warehouse: a DuckDB file, or ducklake:sqlite:CATALOG
         sources_file: The sources file naming the sources
         max_days: Longest range accepted in one run
         fetch_policy: Politeness, timeouts and limits, used by refetch

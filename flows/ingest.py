@@ -269,7 +269,7 @@ def ingest(
         list[str], Field(description="URLs: feeds and sitemaps are expanded, any other page is an article")
     ] = (),
     url_lists: Annotated[list[str], Field(description="URLs of text files listing one article URL per line")] = (),
-    db: Annotated[str, Field(description="DuckDB warehouse file")] = str(DEFAULT_DB),
+    db: Annotated[str, Field(description="Warehouse: a DuckDB file, or ducklake:sqlite:CATALOG")] = str(DEFAULT_DB),
     source_name: Annotated[str | None, Field(description="Name of the source being ingested, if any")] = None,
     batch_size: Annotated[int, Field(ge=1, description="Documents per extraction and load batch")] = 200,
     max_document_bytes: Annotated[int, Field(ge=1, description="Larger documents are rejected")] = DEFAULT_MAX_BYTES,

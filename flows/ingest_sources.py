@@ -37,7 +37,7 @@ def ingest_sources(
     Args:
         sources: Source names from the sources file
         sources_file: The sources file naming the sources
-        db: DuckDB warehouse file
+        db: Warehouse: a DuckDB file, or ducklake:sqlite:CATALOG
         batch_size: Documents per extraction and load batch
         max_document_bytes: Larger documents are rejected
         language_min_probability: Below this langdetect probability, language is NULL

@@ -17,7 +17,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.pool import default_workers
-from mediamon.settings import Settings, load_settings
+from mediamon.settings import Settings, SettingsError, load_settings
 
 
 def dask_task_runner(address: str | None = None, workers: int | None = None) -> TaskRunner:
@@ -50,17 +50,26 @@ def dask_threads() -> int | None:
 
 
 @contextmanager
-def prefect_api_for_workers() -> Iterator[None]:
-    """Make sure other processes (Dask workers) reach this process's Prefect API.
+def prefect_api_for_workers(settings: Settings) -> Iterator[None]:
+    """On the Dask runner, make sure the workers (other processes) reach this process's Prefect API.
 
     Without PREFECT_API_URL, every process starts a temporary server of its own (about 8 s each), and the
-    workers' task runs would be recorded in their own databases: start the temporary server here instead (the
-    one Prefect would start, stopped the same way, when the process exits), and point this process and the
-    workers it spawns (they inherit the environment) at it."""
+    workers' task runs would be recorded in their own databases. For a local cluster, start the temporary
+    server here instead (the one Prefect would start, stopped the same way when the process exits) and point
+    this process and the workers it spawns (they inherit the environment) at it; the workers of a running
+    scheduler cannot be pointed anywhere from here, so that needs a Prefect server."""
+    if settings.task_runner != "dask":
+        yield
+        return
     if PREFECT_API_URL.value():
         os.environ.setdefault("PREFECT_API_URL", PREFECT_API_URL.value())
         yield
         return
+    if settings.dask_address:
+        raise SettingsError(
+            "MEDIAMON_DASK_ADDRESS needs PREFECT_API_URL: the scheduler's workers must report to the Prefect server"
+            " this run uses (start one with `prefect server start` and set PREFECT_API_URL here and on the workers)"
+        )
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()

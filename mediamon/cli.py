@@ -29,7 +29,9 @@ from warehouse.views import create_views
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="warehouse file (default: $MEDIAMON_DB, else data/mediamon.duckdb)")
+    parser.add_argument(
+        "--db", help="warehouse: a DuckDB file, or ducklake:sqlite:CATALOG (default: $MEDIAMON_DB, else data/mediamon.duckdb)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,10 +184,7 @@ def _flow_session(settings: Settings) -> Iterator[None]:
 
     from flows.runners import prefect_api_for_workers
 
-    with (
-        temporary_settings(updates={"flows.heartbeat_frequency": None}),
-        prefect_api_for_workers() if settings.task_runner == "dask" else nullcontext(),
-    ):
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}), prefect_api_for_workers(settings):
         yield
 
 

@@ -16,6 +16,7 @@ from tests.conftest import REPO_ROOT
 from tests.test_serve import BIN, SERVE_ARGV, SERVER_ARGV
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
+SCALE = REPO_ROOT / "docker-compose.scale.yml"
 
 
 def test_compose_config_is_valid():
@@ -23,8 +24,10 @@ def test_compose_config_is_valid():
         if os.environ.get("CI"):
             pytest.fail("docker-compose is missing in CI: `make test` installs it (apt-get install docker-compose)")
         pytest.skip("docker-compose not installed: apt-get install docker-compose (make test does it as root)")
-    done = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    for files in ([COMPOSE], [COMPOSE, SCALE]):
+        arguments = [part for path in files for part in ("-f", str(path))]
+        done = subprocess.run(["docker-compose", *arguments, "config", "-q"], capture_output=True, text=True)
+        assert done.returncode == 0, (files, done.stderr)
 
 
 def compose_services() -> dict:
@@ -64,3 +67,18 @@ def test_dockerfile_copies_what_exists():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (REPO_ROOT / source).exists(), source
+
+
+def test_scale_override_runs_what_test_scale_out_runs():
+    from mediamon.settings import load_settings
+    from tests.test_scale_out import SCHEDULER_ARGV, WORKER_ARGV
+
+    services = yaml.safe_load(SCALE.read_text(encoding="utf-8"))["services"]
+    scheduler, worker, serve = services["dask-scheduler"], services["dask-worker"], services["serve"]
+    assert scheduler["entrypoint"] + scheduler["command"][:1] == SCHEDULER_ARGV
+    assert worker["entrypoint"] + worker["command"][:1] == WORKER_ARGV[:2]
+    assert worker["command"][1] == serve["environment"]["MEDIAMON_DASK_ADDRESS"] == "tcp://dask-scheduler:8786"
+    assert set(WORKER_ARGV[2:]) <= set(worker["command"])
+    assert worker["environment"]["PREFECT_API_URL"] == compose_services()["serve"]["environment"]["PREFECT_API_URL"]
+    settings = load_settings(serve["environment"])  # the settings the scaled-out serve runs with are valid
+    assert (settings.task_runner, str(settings.db)) == ("dask", "ducklake:sqlite:/data/lake.sqlite")

@@ -8,14 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.crashpoint import warehouse_checksums
+from tests.test_serve import clean_env, free_port, prefect_server, stop_group  # noqa: F401  (a fixture)
 from warehouse.checks import run_data_checks
 from warehouse.db import connect
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
+# What docker-compose.scale.yml runs (tests/test_compose.py checks it), here on 127.0.0.1 ports.
+SCHEDULER_ARGV = ["dask", "scheduler"]
+WORKER_ARGV = ["dask", "worker", "--nworkers", "2", "--nthreads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +50,7 @@ def ingest(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
 
 def finish(*runs: subprocess.Popen) -> list[str]:
     outputs = [run.communicate(timeout=600) for run in runs]
-    assert [run.returncode for run in runs] == [0] * len(runs), [err[-3000:] for _, err in outputs]
+    assert [run.returncode for run in runs] == [0] * len(runs), [err[-6000:] for _, err in outputs]
     return [out + err for out, err in outputs]
 
 
@@ -67,8 +72,8 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
     first = [str(SEEDS_DIR), str(generated / "part1")]
     runs = [
-        ingest(*first, "--db", lake, "--batch-size", "10"),
-        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "10"),
+        ingest(*first, "--db", lake, "--batch-size", "25"),
+        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "25"),
     ]
     finish(*runs)
     with connect(lake, read_only=True) as conn:
@@ -85,3 +90,59 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     finish(ingest(*first, "--db", str(single)))
     finish(ingest(str(generated / "part2"), "--db", str(single)))
     assert warehouse_checksums(lake) == warehouse_checksums(single)
+
+
+def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):
+    """As docker-compose.scale.yml runs it: `dask scheduler`, `dask worker` processes pointed at the Prefect
+    server, and an ingest given the scheduler's address."""
+    bin_dir = Path(sys.executable).parent
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = clean_env(PREFECT_API_URL=prefect_server.api_url, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    logs = tmp_path / "dask.log"
+    with open(logs, "wb") as out:
+        scheduler = subprocess.Popen(
+            [str(bin_dir / SCHEDULER_ARGV[0]), *SCHEDULER_ARGV[1:], "--host", "127.0.0.1", "--port", str(port),
+             "--dashboard-address", "127.0.0.1:0"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        workers = subprocess.Popen(
+            [str(bin_dir / WORKER_ARGV[0]), WORKER_ARGV[1], address, *WORKER_ARGV[2:], "--host", "127.0.0.1",
+             "--dashboard-address", "127.0.0.1:0"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
+        db = tmp_path / "remote.duckdb"
+        (log,) = finish(
+            ingest(
+                *inputs, "--db", str(db),
+                env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_ADDRESS": address, **env},
+            )
+        )
+        assert "Connecting to an existing Dask cluster" in log and "155 loaded" in log
+        reference = tmp_path / "default.duckdb"
+        finish(ingest(*inputs, "--db", str(reference)))
+        assert warehouse_checksums(db) == warehouse_checksums(reference)
+        # The extraction batches ran on the workers and were recorded on the server.
+        runs = httpx.post(
+            f"{prefect_server.api_url}/task_runs/filter",
+            json={"task_runs": {"name": {"like_": "extract_files"}}, "limit": 50},
+            timeout=30,
+        ).json()
+        assert len(runs) == 4 and {run["state_type"] for run in runs} == {"COMPLETED"}, (runs, logs.read_text()[-3000:])
+    finally:
+        stop_group(workers)
+        stop_group(scheduler)
+
+
+def test_a_dask_scheduler_without_a_prefect_server_is_refused(tmp_path):
+    done = subprocess.run(
+        [str(MEDIAMON), "ingest", str(SEEDS_DIR), "--db", str(tmp_path / "x.duckdb")],
+        env={**clean_env(), "MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_ADDRESS": "tcp://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "PREFECT_API_URL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()

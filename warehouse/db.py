@@ -176,11 +176,11 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 @contextmanager
 def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A migrated read-write connection, held only as long as the block runs."""
+    """A migrated read-write connection, held only as long as the block runs (on a lake too: a kept instance
+    holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
     conn = connect(path, wait_seconds=wait_seconds)
     try:
         migrate(conn)
         yield conn
     finally:
         conn.close()
-
