@@ -618,7 +618,7 @@ def _gen_sentence(rng: random.Random) -> str:
     return f"{rng.choice(_GEN_SUBJECTS)} {rng.choice(_GEN_VERBS)} {rng.choice(_GEN_OBJECTS)} {detail}."
 
 
-def _gen_html(i: int) -> bytes:
+def gen_html(i: int) -> bytes:
     rng = random.Random(f"gen-body-{i}")
     paragraphs = [" ".join(_gen_sentence(rng) for _ in range(3)) for _ in range(3)]
     minute = i % (24 * 60)
@@ -1069,7 +1069,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith(GEN_PREFIX) and path.endswith(".html"):
             number = path[len(GEN_PREFIX) : -len(".html")]
             if number.isascii() and number.isdigit() and len(number) < 10:
-                self._send(200, _gen_html(int(number)))
+                self._send(200, gen_html(int(number)))
             else:
                 self._not_found()
         else:

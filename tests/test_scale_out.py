@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.conftest import SEEDS_DIR
 from tests.crashpoint import warehouse_checksums
+from tests.fixture_site import gen_html
 from tests.test_serve import clean_env, free_port, prefect_server, stop_group  # noqa: F401  (a fixture)
 from warehouse.checks import run_data_checks
 from warehouse.db import connect
@@ -25,15 +26,15 @@ WORKER_ARGV = ["dask", "worker", "--nworkers", "2", "--nthreads", "1"]
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    """Two folders of generated news pages (templates, languages, syndicated copies), 150 pages each."""
+    """Two folders of 150 generated news pages each (the fixture site's), every tenth an exact copy of the
+    page before it under another name, so the warehouse has duplicates to find."""
     root = tmp_path_factory.mktemp("generated")
-    for seed in (1, 2):
-        subprocess.run(
-            [sys.executable, str(REPO_ROOT / "bench/pipeline/generate.py"), str(root / f"part{seed}"),
-             "--docs", "150", "--seed", str(seed)],
-            check=True,
-            capture_output=True,
-        )
+    for part, first in ((1, 1), (2, 1001)):
+        folder = root / f"part{part}"
+        folder.mkdir()
+        for i in range(first, first + 150):
+            source = i - 1 if i % 10 == 0 else i
+            (folder / f"{i:04d}.html").write_bytes(gen_html(source))
     return root
 
 
