@@ -135,12 +135,14 @@ def backfill(
         threads = dask_threads()
         in_flight = 2 * threads if threads else 0
         pending: deque[PrefectFuture] = deque()
-        for day in [*days, None]:
-            responses = day_responses(db, day, mode, list(sources)) if day else []
+        for day in days:
+            responses = day_responses(db, day, mode, list(sources))
             if responses:
                 pending.append(redo_day.submit(day, mode, responses, fetch_policy, options))
-            while len(pending) > (in_flight if day else 0):
+            while len(pending) > in_flight:
                 counts += load_extracted(db, pending.popleft().result(), run_id)
+        while pending:
+            counts += load_extracted(db, pending.popleft().result(), run_id)
         counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
         match_monitors(db, run_id, monitors)
         refresh_search(db)

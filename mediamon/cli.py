@@ -23,14 +23,16 @@ from mediamon.settings import Settings, SettingsError, load_settings
 from mediamon.sources import SourcesError, ingest_parameters, is_url, load_monitors, load_sources, read_url_list
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect
 from warehouse.export import export_parquet, export_targets
+from warehouse.extensions import ExtensionMissing
 from warehouse.query import WritingStatement, open_query
-from warehouse.search import BadSearch, SearchUnavailable, highlight_spans, search_articles
+from warehouse.search import BadSearch, highlight_spans, search_articles
 from warehouse.views import create_views
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", help="warehouse: a DuckDB file, or ducklake:sqlite:CATALOG (default: $MEDIAMON_DB, else data/mediamon.duckdb)"
+        "--db",
+        help="warehouse: a DuckDB file, or ducklake:sqlite:CATALOG (default: $MEDIAMON_DB, else data/mediamon.duckdb)",
     )
 
 
@@ -373,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         WarehouseMissing,
         WritingStatement,
         BadSearch,
-        SearchUnavailable,
+        ExtensionMissing,  # SearchUnavailable (fts) included
         duckdb.Error,
         OSError,
     ) as exc:

@@ -81,7 +81,8 @@ def is_write_conflict(exc: BaseException) -> bool:
 def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as the default database."""
     kind, catalog = _lake_catalog(location)
-    if catalog is not None and not catalog.exists():
+    new_catalog = catalog is not None and not catalog.exists()
+    if new_catalog:
         if read_only:
             raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
         catalog.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +93,7 @@ def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         if kind != "duckdb":
             load_extension(conn, f"{kind}_scanner")
         options = ["READ_ONLY"] if read_only else []
-        if catalog is not None and not catalog.exists():
+        if new_catalog:
             data_path = str(catalog) + ".files/"
             options.append("DATA_PATH '{}'".format(data_path.replace("'", "''")))
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
@@ -154,9 +155,9 @@ def connect(
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction, then
-    (re)create the reporting views (warehouse/views/*.sql) every time, so an edited view takes effect on the
-    next run."""
+    """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction, then bring the
+    reporting views up to date with warehouse/views/*.sql (recreated when the files changed), so an edited view
+    takes effect on the next run."""
     ddl = portable_ddl if on_lake(conn) else str
     conn.execute(
         ddl("CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")

@@ -40,8 +40,9 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
     Persistent views are replaced in one transaction, and `rpt_` views whose file is gone are dropped, so the
     warehouse always holds exactly the views in views/; nothing is written when the stored views already are
     those of the files (same names, same fingerprint in view_definitions). `temporary=True` creates them in the
-    connection's temp schema instead (they shadow the stored ones), which works on a read-only connection: readers such as the
-    report then use the views of the code they run, even on a warehouse no newer writer has opened yet.
+    connection's temp schema instead (they shadow the stored ones), which works on a read-only connection:
+    readers such as the report then use the views of the code they run, even on a warehouse no newer writer has
+    opened yet.
     """
     files = view_files()
     names = [path.stem for path in files]
