@@ -25,7 +25,6 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterDeploymentId,
-    FlowRunFilterName,
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
@@ -493,17 +492,29 @@ def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefec
     assert "reextract" in field("mode").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "backfill-form.png"))
-    run_name = page.locator(".flow-run-name-input input").input_value()  # the name the UI made up, to find the run
-    page.get_by_role("button", name="Submit").click()
     with prefect_server.client() as client:
-        by_name = FlowRunFilter(name=FlowRunFilterName(any_=[run_name]))
-        wait_until(lambda: client.read_flow_runs(flow_run_filter=by_name), served, "the run submitted in the UI")
-        page.goto(f"{prefect_server.ui_url}/runs/flow-run/{client.read_flow_runs(flow_run_filter=by_name)[0].id}")
+        of_backfill = FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[client.read_deployment_by_name("backfill/backfill").id])
+        )
+        earlier = {run.id for run in client.read_flow_runs(flow_run_filter=of_backfill)}
+        page.wait_for_load_state("networkidle")  # the form's own requests (schema, validation) are done
+        page.get_by_role("button", name="Submit").click()
+
+        def submitted():
+            return [run for run in client.read_flow_runs(flow_run_filter=of_backfill) if run.id not in earlier]
+
+        try:
+            wait_until(submitted, served, "the run submitted in the UI")
+        except AssertionError as waited:
+            page.screenshot(path=str(ARTIFACTS / "backfill-submit-failed.png"))
+            raise AssertionError(f"{waited}\nthe page showed:\n{page.locator('body').inner_text()[:3000]}") from None
+        (run,) = submitted()
+        page.goto(f"{prefect_server.ui_url}/runs/flow-run/{run.id}")
         final_badge = ".state-badge.state--completed, .state-badge.state--failed, .state-badge.state--crashed"
         badge = page.locator(final_badge).first
         badge.wait_for(timeout=WAIT_SECONDS * 1000)  # the page follows the run as it goes
         shown = badge.inner_text()
-        (run,) = client.read_flow_runs(flow_run_filter=by_name)
+        run = client.read_flow_run(run.id)
     context.close()
     assert shown == "Completed" and run.state.is_completed(), run.state.message
     assert run.parameters["start"] == "2022-03-01"
