@@ -32,13 +32,11 @@ from flows.ingest import (
     ExtractedBatch,
     WarehouseState,
     close_run,
-    deduplicate,
     extract_fetched,
     fetch_pages,
     load_extracted,
-    match_monitors,
     prepare_warehouse,
-    refresh_search,
+    update_derived,
 )
 from flows.runners import configured_task_runner, dask_threads
 from mediamon.settings import DEFAULT_DB
@@ -143,9 +141,7 @@ def backfill(
                 counts += load_extracted(db, pending.popleft().result(), run_id)
         while pending:
             counts += load_extracted(db, pending.popleft().result(), run_id)
-        counts = dataclasses.replace(counts, duplicates=deduplicate(db, run_id, dedup))
-        match_monitors(db, run_id, monitors)
-        refresh_search(db)
+        counts = dataclasses.replace(counts, duplicates=update_derived(db, run_id, dedup, monitors))
     except BaseException:
         close_run(db, run_id, "failed", len(days), counts)
         raise

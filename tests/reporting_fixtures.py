@@ -185,7 +185,11 @@ def reporting_db(tmp_path) -> tuple[Path, dict[str, str]]:
 @pytest.fixture(params=["file", "ducklake"])
 def reporting_warehouse(request, tmp_path) -> tuple[str, dict[str, str]]:
     """The same, in a DuckDB file and in a DuckLake catalog (the views must give the same rows from both)."""
-    db = str(tmp_path / "reporting.duckdb") if request.param == "file" else f"ducklake:sqlite:{tmp_path}/reporting.sqlite"
+    db = (
+        str(tmp_path / "reporting.duckdb")
+        if request.param == "file"
+        else f"ducklake:sqlite:{tmp_path}/reporting.sqlite"
+    )
     return db, build_reporting_db(db)
 
 

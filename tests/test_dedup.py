@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import unicodedata
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from extractors.minhash import (
     tokens_for_shingling,
 )
 from extractors.monitors import DEFAULT_MONITORS, QueryError, matches_query, parse_query
-from extractors.normalize import content_hash, count_words, normalize_text
+from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, signatures_are_current, update_duplicates
@@ -231,8 +232,25 @@ def test_batched_signatures_equal_one_at_a_time():
 
 
 def test_shingling_tokens_are_the_normalized_words():
-    text = "The \u201cZvezda\u201d module\u2019s crew \uff21\uff22 said: \u00c9TAT  Stra\u00dfe\n\n\u041c\u041a\u0421 \u0443\u0445\u043e\u0434\u0438\u0442"
+    text = (
+        "The \u201cZvezda\u201d module\u2019s crew \uff21\uff22 said: \u00c9TAT  Stra\u00dfe"
+        "\n\n\u041c\u041a\u0421 \u0443\u0445\u043e\u0434\u0438\u0442"
+    )
     assert tokens_for_shingling(text) == (re.findall(r"\w+", normalize_text(text)), 1)
+
+
+def test_normalize_text_folds_as_its_definition():
+    """The fast path (a str.replace per quote style, str.split) equals NFKC, translate, casefold and \\s+."""
+    table = str.maketrans(QUOTE_FOLDS)
+
+    def definition(text: str) -> str:
+        return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(table).casefold()).strip()
+
+    spaces = [chr(i) for i in range(0x3001) if chr(i).isspace()]
+    alphabet = [*QUOTE_FOLDS, *spaces, *"aZ\u0149\u0130\u00df\ufb01\uff02\uff07\u00bd\u041c\u0443 .,'\"", "\u2033"]
+    rng = random.Random(11)
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+    assert [normalize_text(s) for s in samples] == [definition(s) for s in samples]
 
 
 def test_character_shingles_for_scripts_without_spaces():

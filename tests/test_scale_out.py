@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -93,7 +92,7 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     assert warehouse_checksums(lake) == warehouse_checksums(single)
 
 
-def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):
+def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):  # noqa: F811
     """As docker-compose.scale.yml runs it: `dask scheduler`, `dask worker` processes pointed at the Prefect
     server, and an ingest given the scheduler's address."""
     bin_dir = Path(sys.executable).parent
@@ -103,21 +102,45 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
     logs = tmp_path / "dask.log"
     with open(logs, "wb") as out:
         scheduler = subprocess.Popen(
-            [str(bin_dir / SCHEDULER_ARGV[0]), *SCHEDULER_ARGV[1:], "--host", "127.0.0.1", "--port", str(port),
-             "--dashboard-address", "127.0.0.1:0"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(bin_dir / SCHEDULER_ARGV[0]),
+                *SCHEDULER_ARGV[1:],
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         workers = subprocess.Popen(
-            [str(bin_dir / WORKER_ARGV[0]), WORKER_ARGV[1], address, *WORKER_ARGV[2:], "--host", "127.0.0.1",
-             "--dashboard-address", "127.0.0.1:0"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(bin_dir / WORKER_ARGV[0]),
+                WORKER_ARGV[1],
+                address,
+                *WORKER_ARGV[2:],
+                "--host",
+                "127.0.0.1",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
         db = tmp_path / "remote.duckdb"
         (log,) = finish(
             ingest(
-                *inputs, "--db", str(db),
+                *inputs,
+                "--db",
+                str(db),
                 env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_ADDRESS": address, **env},
             )
         )

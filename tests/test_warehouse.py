@@ -140,18 +140,24 @@ def test_migration_005_keeps_rows_and_drops_per_row_indexes(tmp_path, seed_paths
     with open_writer(db) as conn:
         load_batch(conn, seed_articles(seed_paths), [], "run-1", fetches=[fetch_record("https://a.example/1", b"x")])
         before = table_checksum(conn, "articles")
-        assert conn.execute(
-            "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
-            " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
-        ).fetchone()[0] == 3
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
+                " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+            ).fetchone()[0]
+            == 3
+        )
     monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", MIGRATIONS_DIR)
     with open_writer(db) as conn:
         assert table_checksum(conn, "articles") == before
         assert conn.execute("SELECT count(*) FROM fetches").fetchone()[0] == 1
-        assert conn.execute(
-            "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
-            " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('articles', 'fetches')"
+                " AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+            ).fetchone()[0]
+            == 0
+        )
         assert run_data_checks(conn) == {}
 
 

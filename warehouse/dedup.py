@@ -13,8 +13,8 @@ articles arrived in: an incremental update equals a recompute from scratch.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from array import array
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -213,12 +213,14 @@ def _store_pairs(
                             / len(sx.signature) AS j,
                        sx.shingle_count AS na, sy.shingle_count AS nb
                 FROM ordered p
-                LEFT JOIN dedup_signatures sx ON sx.article_id = p.a LEFT JOIN dedup_signatures sy ON sy.article_id = p.b
+                LEFT JOIN dedup_signatures sx ON sx.article_id = p.a
+                LEFT JOIN dedup_signatures sy ON sy.article_id = p.b
             )
             SELECT p.a, p.b, p.kind FROM estimated p
             JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
             WHERE p.kind <> 'near' OR ({within} AND (
-                  p.j >= $jaccard OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
+                  p.j >= $jaccard
+                  OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
             ORDER BY p.a, p.b""",
         {
             "jaccard": settings.jaccard_threshold - settings.estimate_slack,

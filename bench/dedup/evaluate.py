@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         print("best on tune (precision >= 0.99 and no negative merged, then recall, F1, stricter thresholds):")
     for split, sets in splits.items():
         print(format_row(split, settings, evaluate(sets, settings)), flush=True)
-    print(f"closest hard negatives ({settings.minhash.shingle_words}-word shingles, all splits): max Jaccard / containment")
+    print(
+        f"closest hard negatives ({settings.minhash.shingle_words}-word shingles, all splits):"
+        " max Jaccard / containment"
+    )
     closest = closest_negatives(splits["tune"] + splits["held-out"], settings.minhash)
     for kind in NEGATIVES:
         jaccard, containment = closest.get(kind, (0.0, 0.0))

@@ -166,7 +166,9 @@ def main() -> None:
         runners = {
             "default": run_ingest(corpus, work / "default.duckdb", {}),
             "dask": run_ingest(
-                corpus, work / "dask.duckdb", {"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": str(args.workers)}
+                corpus,
+                work / "dask.duckdb",
+                {"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": str(args.workers)},
             ),
         }
         print("runners done", flush=True)
@@ -195,8 +197,10 @@ def report(runners: dict, loads: dict, args: argparse.Namespace) -> None:
             f"  {label:<32} {rate:7.1f} articles/s  {run['wall_s']:6.1f} s  ratio {rate / base:.3f}"
             f"  peak RSS (process tree) {run['peak_rss_mb']:,.0f} MB"
         )
-    print(f"\nloads of {loads['file, 1 writer']['articles']:,} extracted "
-          f"articles, batches of {args.batch_size} (baseline: 1 writer into a DuckDB file)")
+    print(
+        f"\nloads of {loads['file, 1 writer']['articles']:,} extracted "
+        f"articles, batches of {args.batch_size} (baseline: 1 writer into a DuckDB file)"
+    )
     base = loads["file, 1 writer"]["articles"] / loads["file, 1 writer"]["wall_s"]
     for name, run in loads.items():
         rate = run["articles"] / run["wall_s"]
