@@ -257,7 +257,7 @@ def update_derived(db: str, run_id: str, dedup: DedupSettings, monitors: dict[st
     """Duplicates and the search index at once, then monitor matches; returns this run's copies.
 
     The first two write different tables, and DuckDB builds the index on its own threads while dedup's Python
-    runs (35 s instead of 58 s at 20,000 articles, for about 250 MB more peak memory). Both run in threads of
+    runs (35 s instead of 58 s at 20,000 articles, for about 250 MB more peak memory). They run in threads of
     this process, whatever the flow's task runner: the warehouse is opened here."""
     with ThreadPoolTaskRunner(max_workers=2) as here:
         copies = here.submit(deduplicate, {"db": db, "run_id": run_id, "settings": dedup, "changed": changed})

@@ -13,6 +13,7 @@ Phases, each in its own process (peak RSS = that process's VmHWM):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -65,6 +66,7 @@ class TaskClock:
                 value.fn = self._timed(value.name, value.fn)
 
     def _timed(self, name: str, fn):
+        @functools.wraps(fn)  # Prefect binds submitted parameters by the wrapped signature
         def body(*args, **kwargs):
             started = time.perf_counter()
             try:
