@@ -100,39 +100,20 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
     address = f"tcp://127.0.0.1:{port}"
     env = clean_env(PREFECT_API_URL=prefect_server.api_url, PREFECT_HOME=str(tmp_path / "prefect-home"))
     logs = tmp_path / "dask.log"
+    loopback = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
     with open(logs, "wb") as out:
-        scheduler = subprocess.Popen(
-            [
-                str(bin_dir / SCHEDULER_ARGV[0]),
-                *SCHEDULER_ARGV[1:],
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dashboard-address",
-                "127.0.0.1:0",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        workers = subprocess.Popen(
-            [
-                str(bin_dir / WORKER_ARGV[0]),
-                WORKER_ARGV[1],
-                address,
-                *WORKER_ARGV[2:],
-                "--host",
-                "127.0.0.1",
-                "--dashboard-address",
-                "127.0.0.1:0",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+
+        def start(argv: list[str]) -> subprocess.Popen:
+            return subprocess.Popen(
+                [str(bin_dir / argv[0]), *argv[1:], *loopback],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+        scheduler = start([*SCHEDULER_ARGV, "--port", str(port)])
+        workers = start([*WORKER_ARGV[:2], address, *WORKER_ARGV[2:]])
     try:
         inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
         db = tmp_path / "remote.duckdb"
