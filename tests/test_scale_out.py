@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from tests.crashpoint import warehouse_checksums
 from tests.fixture_site import gen_html
 from tests.test_serve import clean_env, free_port, prefect_server, stop_group  # noqa: F401  (a fixture)
 from warehouse.checks import run_data_checks
-from warehouse.db import connect
+from warehouse.db import MIGRATIONS_DIR, connect, open_writer
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 # What docker-compose.scale.yml runs (tests/test_compose.py checks it), here on 127.0.0.1 ports.
@@ -50,7 +51,8 @@ def ingest(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
 
 def finish(*runs: subprocess.Popen) -> list[str]:
     outputs = [run.communicate(timeout=600) for run in runs]
-    assert [run.returncode for run in runs] == [0] * len(runs), [err[-6000:] for _, err in outputs]
+    failed = [err[-6000:] for run, (_, err) in zip(runs, outputs, strict=True) if run.returncode]
+    assert not failed, "\n\n".join(failed)
     return [out + err for out, err in outputs]
 
 
@@ -90,6 +92,45 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     finish(ingest(*first, "--db", str(single)))
     finish(ingest(str(generated / "part2"), "--db", str(single)))
     assert warehouse_checksums(lake) == warehouse_checksums(single)
+
+
+def open_a_writer(location: str, start: multiprocessing.Event) -> None:
+    start.wait()
+    with open_writer(location) as conn:
+        conn.execute("SELECT count(*) FROM articles").fetchone()
+
+
+def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_path):
+    """No retry here: the first writers of a lake take turns creating it and applying the migrations."""
+    spawn = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        lake = f"ducklake:sqlite:{tmp_path}/lake{round_}.sqlite"
+        start = spawn.Event()
+        writers = [spawn.Process(target=open_a_writer, args=(lake, start)) for _ in range(4)]
+        for writer in writers:
+            writer.start()
+        start.set()
+        for writer in writers:
+            writer.join(timeout=120)
+        assert [writer.exitcode for writer in writers] == [0] * 4
+        with connect(lake, read_only=True) as conn:
+            versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()]
+        assert sorted(versions) == sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
+
+
+def test_a_catalog_file_without_a_lake_in_it_gets_one(tmp_path):
+    """As another writer's uncommitted creation, or one that crashed, leaves it: the file exists, empty."""
+    catalog = tmp_path / "lake.sqlite"
+    catalog.touch()
+    lake = f"ducklake:sqlite:{catalog}"
+    with open_writer(lake) as conn:
+        conn.execute("INSERT INTO monitors VALUES ('iss', 'iss undocking')")
+    with connect(lake, read_only=True) as conn:
+        assert conn.execute("SELECT name FROM monitors").fetchall() == [("iss",)]
+        (data_path,) = conn.execute(
+            "SELECT value FROM __ducklake_metadata_lake.ducklake_metadata WHERE key = 'data_path'"
+        ).fetchone()
+    assert data_path == f"{catalog}.files/"
 
 
 def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):  # noqa: F811

@@ -9,6 +9,7 @@ file-based lake keeps its Parquet files in `<catalog>.files/`.
 
 from __future__ import annotations
 
+import fcntl
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ LAKE_ALIAS = "lake"
 # DuckLake has no PRIMARY KEY or UNIQUE constraints: on a lake, migrations run with them removed (the code never
 # relies on them: upserts are anti-joins or delete-then-insert, and warehouse/checks/ test uniqueness).
 _COMMENT = re.compile(r"--[^\n]*")
+_NEW_LAKE_NEEDS_DATA_PATH = "data_path is not set"
 _CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQUE\b", re.IGNORECASE)
 
 
@@ -81,8 +83,7 @@ def is_write_conflict(exc: BaseException) -> bool:
 def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as the default database."""
     kind, catalog = _lake_catalog(location)
-    new_catalog = catalog is not None and not catalog.exists()
-    if new_catalog:
+    if catalog is not None and not catalog.exists():
         if read_only:
             raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
         catalog.parent.mkdir(parents=True, exist_ok=True)
@@ -92,12 +93,16 @@ def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         load_extension(conn, "ducklake")
         if kind != "duckdb":
             load_extension(conn, f"{kind}_scanner")
-        options = ["READ_ONLY"] if read_only else []
-        if new_catalog:
-            data_path = str(catalog) + ".files/"
-            options.append("DATA_PATH '{}'".format(data_path.replace("'", "''")))
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
-        conn.execute(attach + (f" ({', '.join(options)})" if options else ""))
+        try:
+            conn.execute(attach + (" (READ_ONLY)" if read_only else ""))
+        except duckdb.InvalidInputException as exc:
+            # A catalog file with no lake in it yet (new, or another writer's creation not committed): this
+            # writer creates the lake. Deciding by the file's existence alone loses that race.
+            if read_only or catalog is None or _NEW_LAKE_NEEDS_DATA_PATH not in str(exc):
+                raise
+            data_path = str(catalog) + ".files/"
+            conn.execute(attach + " (DATA_PATH '{}')".format(data_path.replace("'", "''")))
         conn.execute(f"USE {LAKE_ALIAS}")
     except BaseException:
         conn.close()
@@ -154,6 +159,11 @@ def connect(
             delay = min(delay * 2, 1.0)
 
 
+def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The migrations recorded in schema_migrations."""
+    return {version for (version,) in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the numbered SQL files not yet recorded in schema_migrations, each in a transaction, then bring the
     reporting views up to date with warehouse/views/*.sql (recreated when the files changed), so an edited view
@@ -162,12 +172,16 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     conn.execute(
         ddl("CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
     )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = applied_versions(conn)
     applied = []
     for script in sorted(MIGRATIONS_DIR.glob("*.sql")):
         if script.stem in done:
             continue
         with transaction(conn):
+            # Checked again in the migration's own transaction: on a lake, another writer may have applied it
+            # since `done` was read; one applying it now conflicts with this commit (the same tables), a retry.
+            if script.stem in applied_versions(conn):
+                continue
             conn.execute(ddl(script.read_text(encoding="utf-8")))
             conn.execute("INSERT INTO schema_migrations VALUES (?, now()::TIMESTAMP)", [script.stem])
         applied.append(script.stem)
@@ -179,9 +193,29 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated read-write connection, held only as long as the block runs (on a lake too: a kept instance
     holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
-    conn = connect(path, wait_seconds=wait_seconds)
+    with _lake_setup_lock(path):
+        conn = connect(path, wait_seconds=wait_seconds)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
     try:
-        migrate(conn)
         yield conn
     finally:
         conn.close()
+
+
+@contextmanager
+def _lake_setup_lock(location: str | Path) -> Iterator[None]:
+    """On a lake with a catalog file, writers create the lake and apply migrations one at a time (an exclusive
+    lock on `<catalog>.lock`), rather than failing on each other's catalog lock and retrying. A DuckDB file
+    needs none (one writer); on a server catalog, writers retry the commits that conflicted."""
+    catalog = _lake_catalog(str(location))[1] if is_lake(location) else None
+    if catalog is None:
+        yield
+        return
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{catalog}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
