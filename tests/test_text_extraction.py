@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extractors import Article, extract_document
+from extractors.furniture import is_caption
 from extractors.text import looks_like_headline
 from tests.conftest import SEEDS_DIR
 
@@ -120,3 +121,16 @@ def test_extract_text_caption_heading_goes_with_caption():
     assert article.text == (
         "First real paragraph of the story, long enough to matter.\n\nSecond real paragraph follows the picture."
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (" ".join(["The crew floated past the window."] * 40) + " NASA via Getty Images", True),
+        (" ".join(["The crew floated past the window."] * 40) + " (photo: " + "x" * 90 + ")", True),
+        ("(photo: NASA) " + " ".join(["The crew floated past the window."] * 40), False),
+        ("NASA via Getty Images, " + " ".join(["the crew floated past the window."] * 40), False),
+    ],
+)
+def test_a_long_line_is_a_caption_only_when_it_ends_in_a_credit(line, expected):
+    assert is_caption(line) is expected
