@@ -29,10 +29,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 WRITER_MEMORY_LIMIT = "512MB"
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
+# What DuckLake says when asked to attach a catalog that holds no lake yet without a DATA_PATH.
+_NEW_LAKE_NEEDS_DATA_PATH = "data_path is not set"
 # DuckLake has no PRIMARY KEY or UNIQUE constraints: on a lake, migrations run with them removed (the code never
 # relies on them: upserts are anti-joins or delete-then-insert, and warehouse/checks/ test uniqueness).
 _COMMENT = re.compile(r"--[^\n]*")
-_NEW_LAKE_NEEDS_DATA_PATH = "data_path is not set"
 _CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQUE\b", re.IGNORECASE)
 
 
