@@ -13,7 +13,7 @@ import fcntl
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -95,15 +95,15 @@ def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         if kind != "duckdb":
             load_extension(conn, f"{kind}_scanner")
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
-        try:
-            conn.execute(attach + (" (READ_ONLY)" if read_only else ""))
-        except duckdb.InvalidInputException as exc:
-            # A catalog file with no lake in it yet (new, or another writer's creation not committed): this
-            # writer creates the lake. Deciding by the file's existence alone loses that race.
-            if read_only or catalog is None or _NEW_LAKE_NEEDS_DATA_PATH not in str(exc):
-                raise
-            data_path = str(catalog) + ".files/"
-            conn.execute(attach + " (DATA_PATH '{}')".format(data_path.replace("'", "''")))
+        with nullcontext() if read_only else _lake_setup_lock(location):
+            try:
+                conn.execute(attach + (" (READ_ONLY)" if read_only else ""))
+            except duckdb.InvalidInputException as exc:
+                # A catalog file with no lake in it yet (new, or a creation that crashed): this writer creates it.
+                if read_only or catalog is None or _NEW_LAKE_NEEDS_DATA_PATH not in str(exc):
+                    raise
+                data_path = str(catalog) + ".files/"
+                conn.execute(attach + " (DATA_PATH '{}')".format(data_path.replace("'", "''")))
         conn.execute(f"USE {LAKE_ALIAS}")
     except BaseException:
         conn.close()
@@ -194,14 +194,10 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated read-write connection, held only as long as the block runs (on a lake too: a kept instance
     holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
-    with _lake_setup_lock(path):
-        conn = connect(path, wait_seconds=wait_seconds)
-        try:
-            migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
+    conn = connect(path, wait_seconds=wait_seconds)
     try:
+        with _lake_setup_lock(path):
+            migrate(conn)
         yield conn
     finally:
         conn.close()
@@ -209,14 +205,14 @@ def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckd
 
 @contextmanager
 def _lake_setup_lock(location: str | Path) -> Iterator[None]:
-    """On a lake with a catalog file, writers create the lake and apply migrations one at a time (an exclusive
-    lock on `<catalog>.lock`), rather than failing on each other's catalog lock and retrying. A DuckDB file
-    needs none (one writer); on a server catalog, writers retry the commits that conflicted."""
+    """On a lake with a catalog file, writers attach (which creates a new lake) and apply migrations one at a
+    time (an exclusive lock on `<catalog>.lock`), rather than failing on each other's catalog lock and
+    retrying. A DuckDB file needs none (one writer); on a server catalog, writers retry the commits that
+    conflicted. Loading the extensions, most of a connection's set-up, stays outside the lock."""
     catalog = _lake_catalog(str(location))[1] if is_lake(location) else None
     if catalog is None:
         yield
         return
-    catalog.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{catalog}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
