@@ -15,9 +15,8 @@ from typing import Annotated
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
@@ -247,24 +246,16 @@ def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def refresh_search(db: str) -> None:
-    """Rebuild the full-text index, unless it is current, so `mediamon search` sees this run's articles."""
+    """Index the articles the search index misses (loads index their own; this catches up older warehouses)."""
     with open_writer(db) as conn:
         if search_index_state(conn) is not None:
             refresh_search_index(conn)
 
 
 def update_derived(db: str, run_id: str, dedup: DedupSettings, monitors: dict[str, str], changed: bool = True) -> int:
-    """Duplicates and the search index at once, then monitor matches; returns this run's copies.
-
-    The first two write different tables, and DuckDB builds the index on its own threads while dedup's Python
-    runs (35 s instead of 58 s at 20,000 articles, for about 250 MB more peak memory). They run in threads of
-    this process, whatever the flow's task runner: the warehouse is opened here."""
-    with ThreadPoolTaskRunner(max_workers=2) as here:
-        copies = here.submit(deduplicate, {"db": db, "run_id": run_id, "settings": dedup, "changed": changed})
-        indexing = here.submit(refresh_search, {"db": db})
-        wait([copies, indexing])
-        indexing.result()
-        duplicates = copies.result()
+    """Duplicates, the search index's catch-up, then monitor matches; returns this run's copies."""
+    duplicates = deduplicate(db, run_id, dedup, changed)
+    refresh_search(db)
     match_monitors(db, run_id, monitors)
     return duplicates
 

@@ -308,7 +308,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     with closing(_open_reader(settings)) as conn:
         result = search_articles(conn, args.query, args.limit)
     if result.note:
-        print(f"mediamon: note: {result.note}; searched an index built in memory for this query", file=sys.stderr)
+        print(f"mediamon: note: {result.note}; they were indexed in memory for this query", file=sys.stderr)
     console = Console(highlight=False, soft_wrap=True)
     if not result.hits:
         console.print(Text(f"no articles match {args.query!r}"))

@@ -48,7 +48,7 @@ def stored_tables(db: Path) -> list[str]:
 def test_export_every_table_and_view_reads_back(reporting_db, tmp_path, capsys):
     db, _ = reporting_db
     with open_writer(db) as conn:
-        refresh_search_index(conn)  # the index's own tables (schema fts_main_articles) are not exported
+        refresh_search_index(conn)  # the index's own tables (schema search) are not exported
     out = tmp_path / "exports"
     assert main(["export", "--format", "parquet", "--out", str(out), "--db", str(db)]) == 0
     printed = capsys.readouterr().out

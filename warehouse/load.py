@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from extractors import Article, Reject
 from warehouse.db import transaction
+from warehouse.search import index_articles
 
 # Columns whose change makes a re-ingested document a new version (bumps ingested_at).
 _CONTENT_COLUMNS = (
@@ -162,7 +163,8 @@ def load_batch(
     unchanged: int = 0,
     fetches: list[FetchRecord] = (),
 ) -> LoadCounts:
-    """Upsert one batch in one transaction: new rows inserted, changed rows updated in place.
+    """Upsert one batch in one transaction: new rows inserted, changed rows updated in place and (re)indexed for
+    search.
 
     `unchanged` counts documents the caller skipped because their bytes were already loaded;
     `fetches` are stored in the same transaction, so a crash never keeps a body without its article.
@@ -227,6 +229,8 @@ def load_batch(
             """SELECT count(*) FILTER (change = 'new'), count(*) FILTER (change = 'changed'),
                       count(*) FILTER (change = 'unchanged') FROM staged_changes"""
         ).fetchone()
+        if loaded or updated:
+            index_articles(conn, "SELECT article_id FROM staged_changes WHERE change <> 'unchanged'")
         conn.unregister("staged")
         conn.unregister("staged_rejects")
     return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))

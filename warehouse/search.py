@@ -1,5 +1,8 @@
-"""Full-text search over articles: a BM25 index built with DuckDB's fts extension, loaded from the
-`duckdb-extension-fts` wheel so it works offline (DuckDB would otherwise download the extension)."""
+"""Full-text search over articles: a BM25 index in two plain tables, `search.documents` and `search.postings`,
+that each batch load updates in its own transaction, so the index follows every load at the cost of the new
+articles only, on a DuckDB file and on DuckLake alike. Words are stemmed with the Porter stemmer of DuckDB's
+fts extension, loaded from the `duckdb-extension-fts` wheel so it works offline (DuckDB would otherwise
+download the extension)."""
 
 from __future__ import annotations
 
@@ -10,13 +13,25 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import on_lake
 from warehouse.extensions import ExtensionMissing, extension_path
 from warehouse.transaction import transaction
 
-INDEX_SCHEMA = "fts_main_articles"
 SNIPPET_BEFORE = 90
 SNIPPET_AFTER = 180
+K1, B = 1.2, 0.75  # Okapi BM25's term-frequency saturation and length normalization, as in the fts extension
+STOPWORDS = [
+    word
+    for word in Path(__file__).with_name("search_stopwords.txt").read_text(encoding="utf-8").splitlines()
+    if word and not word.startswith("#")
+]
+# Words: runs of letters and digits in any script, accents stripped and lowercased.
+_WORDS = r"""regexp_split_to_array(lower(strip_accents({})), '[^\p{{L}}\p{{N}}]+')"""
+_INDEXED_WORD = "word <> '' AND word NOT IN (SELECT unnest($stopwords::VARCHAR[]))"
+_QUERY_STEMS = f"""SELECT DISTINCT stem(word, 'porter') AS stem FROM (SELECT unnest({_WORDS.format("$query")}) AS word)
+                   WHERE {_INDEXED_WORD}"""
+# Articles out of the index: never indexed, or changed (a new ingested_at) since.
+_UNINDEXED = """SELECT a.article_id FROM articles a
+                ANTI JOIN search.documents d ON d.article_id = a.article_id AND d.ingested_at = a.ingested_at"""
 
 
 class SearchUnavailable(ExtensionMissing):
@@ -43,8 +58,8 @@ class SearchHit:
 @dataclass(frozen=True)
 class SearchResult:
     hits: list[SearchHit]
-    index: str  # "stored" (the warehouse's index) or "temporary" (built in memory for this query)
-    note: str | None  # why the stored index was not used, when it was not
+    index: str  # "stored" (the warehouse's index covered every article) or "temporary" (some indexed for this query)
+    note: str | None  # which articles the stored index missed, when it missed some
 
 
 def fts_extension_path() -> Path:
@@ -56,113 +71,148 @@ def fts_extension_path() -> Path:
 
 
 def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
-    """Load the fts extension from the local package (never from the network)."""
+    """Load the fts extension (for its stemmer) from the local package, never from the network."""
     path = str(fts_extension_path()).replace("'", "''")
     conn.execute(f"LOAD '{path}'")
 
 
-def refresh_search_index(conn: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the BM25 index over articles' title and text (the fts index does not follow later writes).
+def _word_counts(source: str) -> str:
+    """SQL for (article_id, term, tf) of the articles in `source` (article_id, body); each distinct word is
+    stemmed once. Takes the parameter $stopwords."""
+    return f"""
+        WITH words AS (SELECT article_id, unnest({_WORDS.format("body")}) AS word FROM {source}),
+        counted AS (SELECT article_id, word, count(*) AS tf FROM words WHERE {_INDEXED_WORD} GROUP BY ALL),
+        stems AS (SELECT word, hash(stem(word, 'porter')) AS term FROM (SELECT DISTINCT word FROM counted))
+        SELECT article_id, term, sum(tf)::INTEGER AS tf FROM counted JOIN stems USING (word) GROUP BY ALL"""
 
-    Call on a writing connection after loading; the rebuild is one transaction, so a failure keeps the old index.
-    A DuckLake warehouse keeps no index (DuckLake cannot store the index's tables): searches build one in memory.
-    """
-    if on_lake(conn):
-        return
+
+def _tokenize(conn: duckdb.DuckDBPyConnection, article_ids: str, prefix: str) -> None:
+    """Temporary tables `{prefix}documents` (article_id, ingested_at, terms) and `{prefix}postings` for the
+    articles whose ids the query `article_ids` returns."""
     load_fts(conn)
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {prefix}bodies AS
+            SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM articles
+            WHERE article_id IN ({article_ids})"""
+    )
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {prefix}postings AS {_word_counts(f'{prefix}bodies')}", {"stopwords": STOPWORDS}
+    )
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {prefix}documents AS
+            SELECT b.article_id, b.ingested_at, coalesce(sum(p.tf), 0)::INTEGER AS terms FROM {prefix}bodies b
+            LEFT JOIN {prefix}postings p USING (article_id) GROUP BY ALL"""
+    )
+    conn.execute(f"DROP TABLE {prefix}bodies")
+
+
+def index_articles(conn: duckdb.DuckDBPyConnection, article_ids: str) -> None:
+    """(Re)index the articles whose ids the SQL query `article_ids` returns, in the caller's transaction."""
+    _tokenize(conn, article_ids, "indexing_")
+    indexed_before = conn.execute(
+        "SELECT count(*) FROM search.documents WHERE article_id IN (SELECT article_id FROM indexing_documents)"
+    ).fetchone()[0]
+    if indexed_before:  # new articles (most of a load) skip scanning the postings
+        for table in ("postings", "documents"):
+            conn.execute(f"DELETE FROM search.{table} WHERE article_id IN (SELECT article_id FROM indexing_documents)")
+    conn.execute("INSERT INTO search.postings SELECT * FROM indexing_postings")
+    conn.execute("INSERT INTO search.documents SELECT * FROM indexing_documents")
+    conn.execute("DROP TABLE indexing_postings")
+    conn.execute("DROP TABLE indexing_documents")
+
+
+def refresh_search_index(conn: duckdb.DuckDBPyConnection) -> None:
+    """Index the articles the index misses and forget deleted ones, in one transaction (a no-op when current).
+
+    Loads index their articles themselves; this catches up a warehouse from before the index and rows edited
+    with SQL. Call on a writing connection."""
     with transaction(conn):
-        conn.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', overwrite=1)")
-        # What the index covers, to tell later whether articles changed since (dropped with the index).
+        index_articles(conn, _UNINDEXED)
+        gone = "article_id NOT IN (SELECT article_id FROM articles)"
+        if conn.execute(f"SELECT count(*) FROM search.documents WHERE {gone}").fetchone()[0]:
+            conn.execute(f"DELETE FROM search.postings WHERE {gone}")
+            conn.execute(f"DELETE FROM search.documents WHERE {gone}")
+
+
+def _has_index(conn: duckdb.DuckDBPyConnection) -> bool:
+    """False on a warehouse from before the index, opened read-only (a writer migrates it)."""
+    return (
         conn.execute(
-            f"""CREATE TABLE {INDEX_SCHEMA}.coverage AS
-                SELECT count(*) AS articles, max(ingested_at) AS last_ingested_at FROM articles"""
-        )
+            """SELECT count(*) FROM duckdb_tables()
+           WHERE database_name = current_database() AND schema_name = 'search' AND table_name = 'documents'"""
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def search_index_state(conn: duckdb.DuckDBPyConnection) -> str | None:
-    """None when the stored index covers the current articles, else why it cannot be used.
-
-    Current means: the same article ids, and no article loaded or changed (ingested_at) since the index was built.
-    """
-    if on_lake(conn):
-        return "a DuckLake warehouse keeps no search index"
-    tables = {
-        name
-        for (name,) in conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = current_database()",
-            [INDEX_SCHEMA],
-        ).fetchall()
-    }
-    if "docs" not in tables:
-        return "the warehouse has no search index yet (it is built at the end of each ingest run)"
-    articles, newest, missing = conn.execute(
-        f"""SELECT count(*), max(ingested_at),
-                   (SELECT count(*) FROM articles a ANTI JOIN {INDEX_SCHEMA}.docs d ON d.name = a.article_id)
-            FROM articles"""
-    ).fetchone()
-    indexed, indexed_newest = (
-        conn.execute(f"SELECT articles, last_ingested_at FROM {INDEX_SCHEMA}.coverage").fetchone()
-        if "coverage" in tables
-        else (None, None)
-    )
-    if missing or articles != indexed or newest != indexed_newest:
+    """None when the stored index covers every article as it is now, else how many it misses."""
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    if not _has_index(conn):
+        return f"the warehouse has no search index yet (the next ingest run builds it): {total:,} articles"
+    missing = conn.execute(f"SELECT count(*) FROM ({_UNINDEXED})").fetchone()[0]
+    if missing:
         return (
-            f"the warehouse's search index is out of date ({indexed if indexed is not None else '?'} articles"
-            f" indexed, {articles} now, or some changed since)"
+            f"{missing:,} of {total:,} articles are not in the search index yet (loaded before it existed or"
+            " edited with SQL; the next ingest run indexes them)"
         )
     return None
 
 
 def search_articles(conn: duckdb.DuckDBPyConnection, query: str, limit: int = 10) -> SearchResult:
-    """Articles ranked by BM25 over title and text (English Porter stemming and stopwords, case and accents
-    folded); needs the rpt_ views (`create_views(conn, temporary=True)` on a read-only connection).
+    """Articles ranked by BM25 over title and text (Porter stems, English stop words left out, case and
+    accents folded); needs the rpt_ views (`create_views(conn, temporary=True)` on a read-only connection).
 
-    Uses the warehouse's stored index; when there is none yet, or it misses articles, the index is built in
-    memory for this query from a copy of the articles (slower, but right), and `note` says why. Works on a
-    read-only connection.
-    """
+    Articles the stored index misses (see search_index_state) are indexed in memory for this query, so the
+    ranking is always over every article as it is now, and `note` says how many. Works read-only."""
     if not query.strip():
         raise BadSearch("empty search: give words to look for")
     if limit < 1:
         raise BadSearch(f"--limit must be at least 1, got {limit}")
     load_fts(conn)
     note = search_index_state(conn)
-    if note is None:
-        scores, stems = _scores(conn, query), _stems(conn, query)
-        return SearchResult(_hits(conn, scores, stems, limit), "stored", None)
-    scratch = duckdb.connect()
+    stored = _has_index(conn)
+    if note is not None:
+        _tokenize(conn, _UNINDEXED if stored else "SELECT article_id FROM articles", "pending_")
     try:
-        load_fts(scratch)
-        scratch.register("copied", conn.sql("SELECT article_id, title, text FROM articles").to_arrow_table())
-        scratch.execute("CREATE TABLE articles AS SELECT * FROM copied")
-        scratch.unregister("copied")
-        scratch.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', overwrite=1)")
-        scores, stems = _scores(scratch, query), _stems(scratch, query)
+        scores = _scores(conn, query, stored, pending=note is not None)
     finally:
-        scratch.close()
-    return SearchResult(_hits(conn, scores, stems, limit), "temporary", note)
+        if note is not None:
+            conn.execute("DROP TABLE pending_postings")
+            conn.execute("DROP TABLE pending_documents")
+    return SearchResult(_hits(conn, scores, _stems(conn, query), limit), "temporary" if note else "stored", note)
 
 
-def _scores(index_conn: duckdb.DuckDBPyConnection, query: str):
-    """(article_id, score) of every article the query matches, as an Arrow table."""
-    return index_conn.sql(
-        f"""SELECT article_id, score FROM (
-                SELECT article_id, {INDEX_SCHEMA}.match_bm25(article_id, ?) AS score FROM articles)
-            WHERE score IS NOT NULL""",
-        params=[query],
+def _scores(conn: duckdb.DuckDBPyConnection, query: str, stored: bool, pending: bool):
+    """(article_id, score) of every article the query matches, as an Arrow table: over the stored index's
+    current entries and, when `pending`, the temporary tables of the articles it misses."""
+    ctes, documents, hits = [], [], []
+    if stored:
+        ctes.append(
+            """stored_documents AS (SELECT d.article_id, d.terms FROM search.documents d
+                                   JOIN articles a ON a.article_id = d.article_id AND a.ingested_at = d.ingested_at)"""
+        )
+        documents.append("SELECT * FROM stored_documents")
+        hits.append("SELECT p.*, d.terms FROM search.postings p JOIN stored_documents d USING (article_id)")
+    if pending:
+        documents.append("SELECT article_id, terms FROM pending_documents")
+        hits.append("SELECT p.*, d.terms FROM pending_postings p JOIN pending_documents d USING (article_id)")
+    return conn.sql(
+        f"""WITH query_terms AS (SELECT hash(stem) AS term FROM ({_QUERY_STEMS})),
+            {"".join(cte + "," for cte in ctes)}
+            corpus AS (SELECT count(*) AS n, avg(terms) AS avgdl FROM ({" UNION ALL ".join(documents)})),
+            hits AS (SELECT * FROM ({" UNION ALL ".join(hits)}) WHERE term IN (SELECT term FROM query_terms)),
+            frequency AS (SELECT term, count(*) AS df FROM hits GROUP BY term)
+            SELECT article_id, sum(ln((n - df + 0.5) / (df + 0.5) + 1) * tf * ({K1} + 1)
+                                   / (tf + {K1} * (1 - {B} + {B} * terms / avgdl))) AS score
+            FROM hits JOIN frequency USING (term) CROSS JOIN corpus GROUP BY article_id""",
+        params={"query": query, "stopwords": STOPWORDS},
     ).to_arrow_table()
 
 
-def _stems(index_conn: duckdb.DuckDBPyConnection, query: str) -> tuple[str, ...]:
-    """The query's words as the index sees them (Porter stems, stopwords left out), longest first."""
-    words = re.findall(r"\w+", query.lower())
-    if not words:
-        return ()
-    rows = index_conn.execute(
-        f"""SELECT DISTINCT stem(w, 'porter') FROM unnest(?::VARCHAR[]) AS t(w)
-            WHERE w NOT IN (SELECT sw FROM {INDEX_SCHEMA}.stopwords)""",
-        [words],
-    ).fetchall()
+def _stems(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[str, ...]:
+    """The query's words as the index sees them (Porter stems, stop words left out), longest first."""
+    rows = conn.execute(_QUERY_STEMS, {"query": query, "stopwords": STOPWORDS}).fetchall()
     return tuple(sorted({row[0] for row in rows if row[0]}, key=lambda stem: (-len(stem), stem)))
 
 
