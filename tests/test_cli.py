@@ -229,4 +229,4 @@ def test_cli_reporting_commands_end_to_end(seeded_db, tmp_path):
     assert reported.stdout.startswith(f"wrote {tmp_path / 'report.html'}")
     found = run("search", "roscosmos video", "--limit", "2")
     assert found.stdout.startswith("1. ") and "2. " in found.stdout and "3. " not in found.stdout
-    assert "no search index yet" in found.stderr  # seeded_db was loaded without the ingest flow
+    assert found.stderr == ""  # each load indexed its articles: the stored index covers them all
