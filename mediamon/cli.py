@@ -153,8 +153,7 @@ def configured_monitors(settings: Settings) -> dict[str, str]:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     runs = plan_ingest_runs(args, settings)
     monitors = configured_monitors(settings)
-    # The temporary server Prefect starts when no PREFECT_API_URL is set has nothing to report home.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _temporary_server_defaults()
     from flows.ingest import ingest  # Prefect is imported only by commands that run flows
 
     with _flow_session(settings):
@@ -178,6 +177,14 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _temporary_server_defaults() -> None:
+    """How the temporary server Prefect starts when no PREFECT_API_URL is set behaves (set before Prefect is
+    imported): nothing reported home, and time for its first start on a fresh machine, which creates its
+    database (Prefect's 20 s default timed out there)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
 @contextmanager
 def _flow_session(settings: Settings) -> Iterator[None]:
     """How the command line runs flows: no crash-detection heartbeat (it only slows a short run's start and end),
@@ -191,7 +198,7 @@ def _flow_session(settings: Settings) -> Iterator[None]:
 
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _temporary_server_defaults()
     from flows.backfill import backfill
 
     monitors = configured_monitors(settings)
