@@ -230,7 +230,13 @@ def load_batch(
                       count(*) FILTER (change = 'unchanged') FROM staged_changes"""
         ).fetchone()
         if loaded or updated:
-            index_articles(conn, "SELECT article_id FROM staged_changes WHERE change <> 'unchanged'")
+            # Texts from the batch, not from `articles`: reading them back would scan every stored text.
+            index_articles(
+                conn,
+                """SELECT s.article_id, a.ingested_at, s.title, s.text FROM staged s
+                   JOIN staged_changes c USING (article_id) JOIN (SELECT article_id, ingested_at FROM articles) a
+                   USING (article_id) WHERE c.change <> 'unchanged'""",
+            )
         conn.unregister("staged")
         conn.unregister("staged_rejects")
     return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))

@@ -32,6 +32,7 @@ _QUERY_STEMS = f"""SELECT DISTINCT stem(word, 'porter') AS stem FROM (SELECT unn
 # Articles out of the index: never indexed, or changed (a new ingested_at) since.
 _UNINDEXED = """SELECT a.article_id FROM articles a
                 ANTI JOIN search.documents d ON d.article_id = a.article_id AND d.ingested_at = a.ingested_at"""
+_UNINDEXED_ROWS = f"SELECT article_id, ingested_at, title, text FROM articles WHERE article_id IN ({_UNINDEXED})"
 
 
 class SearchUnavailable(ExtensionMissing):
@@ -71,29 +72,33 @@ def fts_extension_path() -> Path:
 
 
 def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
-    """Load the fts extension (for its stemmer) from the local package, never from the network."""
-    path = str(fts_extension_path()).replace("'", "''")
-    conn.execute(f"LOAD '{path}'")
+    """Load the fts extension (for its stemmer) from the local package, never from the network; once per
+    connection."""
+    loaded = conn.execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded")
+    if not loaded.fetchone()[0]:
+        path = str(fts_extension_path()).replace("'", "''")
+        conn.execute(f"LOAD '{path}'")
 
 
 def _word_counts(source: str) -> str:
-    """SQL for (article_id, term, tf) of the articles in `source` (article_id, body); each distinct word is
-    stemmed once. Takes the parameter $stopwords."""
+    """SQL for (article_id, term, tf) of the articles in `source` (article_id, body). Stop words are dropped and
+    the other words stemmed once per distinct word, after counting (filtering every occurrence cost more than
+    the counting). Takes the parameter $stopwords."""
     return f"""
         WITH words AS (SELECT article_id, unnest({_WORDS.format("body")}) AS word FROM {source}),
-        counted AS (SELECT article_id, word, count(*) AS tf FROM words WHERE {_INDEXED_WORD} GROUP BY ALL),
-        stems AS (SELECT word, hash(stem(word, 'porter')) AS term FROM (SELECT DISTINCT word FROM counted))
+        counted AS (SELECT article_id, word, count(*) AS tf FROM words GROUP BY ALL),
+        stems AS (SELECT word, hash(stem(word, 'porter')) AS term FROM (SELECT DISTINCT word FROM counted)
+                  WHERE {_INDEXED_WORD})
         SELECT article_id, term, sum(tf)::INTEGER AS tf FROM counted JOIN stems USING (word) GROUP BY ALL"""
 
 
-def _tokenize(conn: duckdb.DuckDBPyConnection, article_ids: str, prefix: str) -> None:
+def _tokenize(conn: duckdb.DuckDBPyConnection, rows: str, prefix: str) -> None:
     """Temporary tables `{prefix}documents` (article_id, ingested_at, terms) and `{prefix}postings` for the
-    articles whose ids the query `article_ids` returns."""
+    articles the query `rows` returns (article_id, ingested_at, title, text)."""
     load_fts(conn)
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE {prefix}bodies AS
-            SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM articles
-            WHERE article_id IN ({article_ids})"""
+            SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM ({rows})"""
     )
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE {prefix}postings AS {_word_counts(f'{prefix}bodies')}", {"stopwords": STOPWORDS}
@@ -106,9 +111,10 @@ def _tokenize(conn: duckdb.DuckDBPyConnection, article_ids: str, prefix: str) ->
     conn.execute(f"DROP TABLE {prefix}bodies")
 
 
-def index_articles(conn: duckdb.DuckDBPyConnection, article_ids: str) -> None:
-    """(Re)index the articles whose ids the SQL query `article_ids` returns, in the caller's transaction."""
-    _tokenize(conn, article_ids, "indexing_")
+def index_articles(conn: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """(Re)index the articles the SQL query `rows` returns (article_id, ingested_at, title, text, as in
+    `articles`), in the caller's transaction."""
+    _tokenize(conn, rows, "indexing_")
     indexed_before = conn.execute(
         "SELECT count(*) FROM search.documents WHERE article_id IN (SELECT article_id FROM indexing_documents)"
     ).fetchone()[0]
@@ -127,7 +133,7 @@ def refresh_search_index(conn: duckdb.DuckDBPyConnection) -> None:
     Loads index their articles themselves; this catches up a warehouse from before the index and rows edited
     with SQL. Call on a writing connection."""
     with transaction(conn):
-        index_articles(conn, _UNINDEXED)
+        index_articles(conn, _UNINDEXED_ROWS)
         gone = "article_id NOT IN (SELECT article_id FROM articles)"
         if conn.execute(f"SELECT count(*) FROM search.documents WHERE {gone}").fetchone()[0]:
             conn.execute(f"DELETE FROM search.postings WHERE {gone}")
@@ -173,7 +179,7 @@ def search_articles(conn: duckdb.DuckDBPyConnection, query: str, limit: int = 10
     note = search_index_state(conn)
     stored = _has_index(conn)
     if note is not None:
-        _tokenize(conn, _UNINDEXED if stored else "SELECT article_id FROM articles", "pending_")
+        _tokenize(conn, _UNINDEXED_ROWS if stored else "SELECT * FROM articles", "pending_")
     try:
         scores = _scores(conn, query, stored, pending=note is not None)
     finally:

@@ -54,12 +54,14 @@ def peak_rss_mb() -> float:
 
 
 class TaskClock:
-    """Records when each task body of a module's Prefect tasks runs, on any thread."""
+    """Records when each task body of a module's Prefect tasks runs, on any thread, and how much the process's
+    peak RSS rose while it ran (bodies that overlap both count a rise)."""
 
     def __init__(self, module) -> None:
         from prefect import Task
 
         self.intervals: list[tuple[str, float, float]] = []
+        self.peak_rises: dict[str, float] = {}
         self._lock = threading.Lock()
         for value in vars(module).values():
             if isinstance(value, Task):
@@ -68,12 +70,14 @@ class TaskClock:
     def _timed(self, name: str, fn):
         @functools.wraps(fn)  # Prefect binds submitted parameters by the wrapped signature
         def body(*args, **kwargs):
-            started = time.perf_counter()
+            started, peak = time.perf_counter(), peak_rss_mb()
             try:
                 return fn(*args, **kwargs)
             finally:
+                rise = peak_rss_mb() - peak
                 with self._lock:
                     self.intervals.append((name, started, time.perf_counter()))
+                    self.peak_rises[name] = self.peak_rises.get(name, 0.0) + rise
 
         return body
 
@@ -92,6 +96,10 @@ class TaskClock:
         for name, a, b in self.intervals:
             totals[name] = totals.get(name, 0.0) + b - a
         return {name: round(seconds, 2) for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+    def peak_rise_by_task(self) -> dict[str, int]:
+        """MB by which each task's bodies raised the peak RSS."""
+        return {name: round(mb) for name, mb in sorted(self.peak_rises.items(), key=lambda kv: -kv[1]) if mb >= 1}
 
 
 def phase_ingest(corpus: Path, db: Path, workers: int | None, batch_size: int) -> dict:
@@ -114,6 +122,7 @@ def phase_ingest(corpus: Path, db: Path, workers: int | None, batch_size: int) -
         with temporary_settings(updates={"api.url": server.api_url, "flows.heartbeat_frequency": None}):
             server_cpu = process_cpu_seconds(server.server_process.pid)
             cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
+            peak_before = peak_rss_mb()
             started = time.perf_counter()
             summary = module.ingest(paths=[str(corpus)], db=str(db), batch_size=batch_size, extract_workers=workers)
             ended = time.perf_counter()
@@ -131,8 +140,10 @@ def phase_ingest(corpus: Path, db: Path, workers: int | None, batch_size: int) -
         "server_cpu_s": server_cpu,
         "in_tasks_s": clock.covered(started, ended),
         "tasks": clock.by_task(),
+        "peak_rise_by_task_mb": clock.peak_rise_by_task(),
         "summary": {k: v for k, v in summary.items() if k not in ("run_id", "db")},
         "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_before_flow_mb": peak_before,
     }
 
 
@@ -194,6 +205,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="use (or create) the corpus in this folder")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and the warehouse (paths printed)")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the first ingest: its speed and peak RSS at a large --docs"
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--phase-args", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -220,6 +234,9 @@ def main() -> None:
         ingest_args = {"corpus": corpus, "db": db, "workers": args.workers, "batch_size": args.batch_size}
         first = run_phase("ingest", log, **ingest_args)
         print(f"first ingest {first['wall_s']:.1f} s", flush=True)
+        if args.ingest_only:
+            report_ingest(first, args)
+            return
         baseline = run_phase("baseline", log, corpus=corpus, workers=args.workers)
         print(f"baseline {baseline['wall_s']:.1f} s", flush=True)
         second = run_phase("ingest", log, **ingest_args)
@@ -229,6 +246,19 @@ def main() -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
     report(first, baseline, second, size, args)
+
+
+def report_ingest(first: dict, args: argparse.Namespace) -> None:
+    docs = first["summary"]["seen"]
+    print(
+        f"first ingest of {docs:,} documents: {docs / first['wall_s']:.1f} articles/s ({first['wall_s']:.1f} s),"
+        f" peak RSS {first['peak_rss_mb']:.0f} MB ({first['peak_rss_before_flow_mb']:.0f} MB before the flow)"
+    )
+    print(f"task bodies (s): {first['tasks']}")
+    print(f"peak RSS rise while each task ran (MB): {first['peak_rise_by_task_mb']}")
+    print(f"counts: {first['summary']}")
+    if args.json:
+        print(json.dumps(first))
 
 
 def report(first: dict, baseline: dict, second: dict, size: int, args: argparse.Namespace) -> None:
@@ -270,6 +300,10 @@ def report(first: dict, baseline: dict, second: dict, size: int, args: argparse.
     for label, value, note in rows:
         print(f"{label:<40} {value:<28} {note}")
     print(f"first ingest task bodies (s): {first['tasks']}")
+    print(
+        f"first ingest peak RSS {first['peak_rss_before_flow_mb']:.0f} MB before the flow, then rises while each"
+        f" task ran (MB): {first['peak_rise_by_task_mb']}"
+    )
     print(f"first ingest counts: {first['summary']}")
     print(f"second ingest task bodies (s): {second['tasks']}, peak RSS {second['peak_rss_mb']:.0f} MB")
     if args.json:
