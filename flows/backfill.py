@@ -34,7 +34,7 @@ from flows.ingest import (
     close_run,
     extract_fetched,
     fetch_pages,
-    load_extracted,
+    load_changes,
     prepare_warehouse,
     update_derived,
 )
@@ -138,9 +138,9 @@ def backfill(
             if responses:
                 pending.append(redo_day.submit(day, mode, responses, fetch_policy, options))
             while len(pending) > in_flight:
-                counts += load_extracted(db, pending.popleft().result(), run_id)
+                counts += load_changes(db, pending.popleft().result(), run_id)
         while pending:
-            counts += load_extracted(db, pending.popleft().result(), run_id)
+            counts += load_changes(db, pending.popleft().result(), run_id)
         counts = dataclasses.replace(counts, duplicates=update_derived(db, run_id, dedup, monitors))
     except BaseException:
         close_run(db, run_id, "failed", len(days), counts)

@@ -221,11 +221,17 @@ def _fetch_record(link: Link, result: FetchResult, source_name: str | None, raw_
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
-    """Load a batch in one transaction; a batch of unchanged documents does not open the warehouse."""
-    if not (batch.articles or batch.rejects or batch.fetches):
-        return LoadCounts(unchanged=batch.unchanged)
+    """Load a batch in one transaction."""
     with open_writer(db) as conn:
         return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
+
+
+def load_changes(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
+    """Load a batch, unless it only counts unchanged documents: those cost no task run and leave the warehouse
+    closed (a re-run over an unchanged corpus is all such batches)."""
+    if not (batch.articles or batch.rejects or batch.fetches):
+        return LoadCounts(unchanged=batch.unchanged)
+    return load_extracted(db, quote(batch), run_id)
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
@@ -341,7 +347,7 @@ def ingest(
                 nonlocal counts
                 while len(pending) > keep:
                     extracting, size = pending.popleft()
-                    counts += load_extracted(db, quote(extracting.result()), run_id)
+                    counts += load_changes(db, extracting.result(), run_id)
                     bar.advance(size)
 
             for chunk in _chunks(files, batch_size):

@@ -35,9 +35,10 @@ def seed_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """A temporary Prefect API for the whole session (starting one costs seconds)."""
+    """A temporary Prefect API for the whole session (starting one costs seconds; on a busy machine it took
+    longer than the harness's default 30 s, since it creates its database each time)."""
     from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(), temporary_settings(updates={"flows.heartbeat_frequency": None}):
+    with prefect_test_harness(server_startup_timeout=120), temporary_settings(updates={"flows.heartbeat_frequency": None}):
         yield
