@@ -81,9 +81,9 @@ def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _word_counts(source: str) -> str:
-    """SQL for (article_id, term, tf) of the articles in `source` (article_id, body). Stop words are dropped and
-    the other words stemmed once per distinct word, after counting (filtering every occurrence cost more than
-    the counting). Takes the parameter $stopwords."""
+    """SQL for (article_id, term, tf) of the articles in `source` (article_id, body). Words are counted first; stop
+    words are then dropped and the others stemmed once per distinct word, not per occurrence. Takes the
+    parameter $stopwords."""
     return f"""
         WITH words AS (SELECT article_id, unnest({_WORDS.format("body")}) AS word FROM {source}),
         counted AS (SELECT article_id, word, count(*) AS tf FROM words GROUP BY ALL),
