@@ -230,12 +230,13 @@ def load_batch(
                       count(*) FILTER (change = 'unchanged') FROM staged_changes"""
         ).fetchone()
         if loaded or updated:
-            # Texts from the batch, not from `articles`: reading them back would scan every stored text.
+            # Texts from the batch and the ingested_at just written, not read back from `articles` (a scan of
+            # every stored text).
             index_articles(
                 conn,
-                """SELECT s.article_id, a.ingested_at, s.title, s.text FROM staged s
-                   JOIN staged_changes c USING (article_id) JOIN (SELECT article_id, ingested_at FROM articles) a
-                   USING (article_id) WHERE c.change <> 'unchanged'""",
+                """SELECT s.article_id, ?::TIMESTAMP AS ingested_at, s.title, s.text FROM staged s
+                   JOIN staged_changes c USING (article_id) WHERE c.change <> 'unchanged'""",
+                [now],
             )
         conn.unregister("staged")
         conn.unregister("staged_rejects")

@@ -92,13 +92,14 @@ def _word_counts(source: str) -> str:
         SELECT article_id, term, sum(tf)::INTEGER AS tf FROM counted JOIN stems USING (word) GROUP BY ALL"""
 
 
-def _tokenize(conn: duckdb.DuckDBPyConnection, rows: str, prefix: str) -> None:
+def _tokenize(conn: duckdb.DuckDBPyConnection, rows: str, prefix: str, parameters: list | None = None) -> None:
     """Temporary tables `{prefix}documents` (article_id, ingested_at, terms) and `{prefix}postings` for the
-    articles the query `rows` returns (article_id, ingested_at, title, text)."""
+    articles the query `rows` (with its `parameters`) returns (article_id, ingested_at, title, text)."""
     load_fts(conn)
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE {prefix}bodies AS
-            SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM ({rows})"""
+            SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM ({rows})""",
+        parameters or [],
     )
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE {prefix}postings AS {_word_counts(f'{prefix}bodies')}", {"stopwords": STOPWORDS}
@@ -111,10 +112,10 @@ def _tokenize(conn: duckdb.DuckDBPyConnection, rows: str, prefix: str) -> None:
     conn.execute(f"DROP TABLE {prefix}bodies")
 
 
-def index_articles(conn: duckdb.DuckDBPyConnection, rows: str) -> None:
-    """(Re)index the articles the SQL query `rows` returns (article_id, ingested_at, title, text, as in
-    `articles`), in the caller's transaction."""
-    _tokenize(conn, rows, "indexing_")
+def index_articles(conn: duckdb.DuckDBPyConnection, rows: str, parameters: list | None = None) -> None:
+    """(Re)index the articles the SQL query `rows` (with its `parameters`) returns (article_id, ingested_at,
+    title, text, as in `articles`), in the caller's transaction."""
+    _tokenize(conn, rows, "indexing_", parameters)
     indexed_before = conn.execute(
         "SELECT count(*) FROM search.documents WHERE article_id IN (SELECT article_id FROM indexing_documents)"
     ).fetchone()[0]
