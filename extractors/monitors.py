@@ -135,5 +135,7 @@ def _parse_not(tokens: list, query: str) -> tuple[object, list]:
     raise QueryError(f"unexpected {head!r} in {query!r}")
 
 
-def matches_query(expression: object, title: str | None, text: str) -> bool:
-    return expression.matches(normalize_text(f"{title or ''}\n{text}"))
+def matching_monitors(expressions: dict[str, object], title: str | None, text: str) -> list[str]:
+    """Names of the monitors (name -> parsed query) an article matches; its text is normalized once."""
+    normalized = normalize_text(f"{title or ''}\n{text}")
+    return [name for name, expression in expressions.items() if expression.matches(normalized)]

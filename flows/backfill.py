@@ -38,6 +38,7 @@ from flows.ingest import (
     prepare_warehouse,
     update_derived,
 )
+from flows.pool import ExtractionPool, default_workers
 from flows.runners import configured_task_runner, dask_threads
 from mediamon.settings import DEFAULT_DB
 from mediamon.sources import load_sources
@@ -141,7 +142,9 @@ def backfill(
                 counts += load_changes(db, pending.popleft().result(), run_id)
         while pending:
             counts += load_changes(db, pending.popleft().result(), run_id)
-        counts = dataclasses.replace(counts, duplicates=update_derived(db, run_id, dedup, monitors))
+        with ExtractionPool(1 if threads is not None else default_workers()) as pool:  # its processes start on demand
+            duplicates = update_derived(db, run_id, dedup, monitors, pool)
+        counts = dataclasses.replace(counts, duplicates=duplicates)
     except BaseException:
         close_run(db, run_id, "failed", len(days), counts)
         raise

@@ -32,7 +32,7 @@ from extractors.records import sha256_hex
 from flows.pool import ExtractionPool, ExtractJob, default_workers
 from flows.runners import configured_task_runner, dask_threads
 from mediamon.progress import progress_bar
-from mediamon.settings import DEFAULT_DB
+from mediamon.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from warehouse.db import is_write_conflict, open_writer
 from warehouse.dedup import DedupSettings, signatures_are_current, update_duplicates
 from warehouse.load import (
@@ -221,8 +221,10 @@ def _fetch_record(link: Link, result: FetchResult, source_name: str | None, raw_
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
-    """Load a batch in one transaction."""
+    """Load a batch in one transaction, on one DuckDB thread: loads run while the extraction workers keep the
+    cores busy, where DuckDB's parallel execution only adds CPU (a third more per article, measured)."""
     with open_writer(db) as conn:
+        conn.execute("SET threads = 1")
         return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
 
 
@@ -235,19 +237,20 @@ def load_changes(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
-def deduplicate(db: str, run_id: str, settings: DedupSettings, changed: bool = True) -> int:
-    """Update duplicates and stories over the whole warehouse; returns this run's copies. A run that `changed`
-    no article skips the update when every signature is current (nothing left over from an interrupted run)."""
+def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionPool, changed: bool = True) -> int:
+    """Update duplicates and stories over the whole warehouse, per-article work on the pool; returns this run's
+    copies. A run that `changed` no article skips the update when every signature is current (nothing left over
+    from an interrupted run)."""
     with open_writer(db) as conn:
         if changed or not signatures_are_current(conn, settings):
-            update_duplicates(conn, settings)
+            update_duplicates(conn, settings, pool.map)
         return count_run_duplicates(conn, run_id)
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
-def match_monitors(db: str, run_id: str, monitors: dict[str, str]) -> None:
+def match_monitors(db: str, run_id: str, monitors: dict[str, str], pool: ExtractionPool) -> None:
     with open_writer(db) as conn:
-        update_monitor_matches(conn, monitors, run_id)
+        update_monitor_matches(conn, monitors, run_id, pool.map)
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
@@ -258,11 +261,18 @@ def refresh_search(db: str) -> None:
             refresh_search_index(conn)
 
 
-def update_derived(db: str, run_id: str, dedup: DedupSettings, monitors: dict[str, str], changed: bool = True) -> int:
+def update_derived(
+    db: str,
+    run_id: str,
+    dedup: DedupSettings,
+    monitors: dict[str, str],
+    pool: ExtractionPool,
+    changed: bool = True,
+) -> int:
     """Duplicates, the search index's catch-up, then monitor matches; returns this run's copies."""
-    duplicates = deduplicate(db, run_id, dedup, changed)
+    duplicates = deduplicate(db, run_id, dedup, pool, changed)
     refresh_search(db)
-    match_monitors(db, run_id, monitors)
+    match_monitors(db, run_id, monitors, pool)
     return duplicates
 
 
@@ -285,7 +295,7 @@ def ingest(
     url_lists: Annotated[list[str], Field(description="URLs of text files listing one article URL per line")] = (),
     db: Annotated[str, Field(description="Warehouse: a DuckDB file, or ducklake:sqlite:CATALOG")] = str(DEFAULT_DB),
     source_name: Annotated[str | None, Field(description="Name of the source being ingested, if any")] = None,
-    batch_size: Annotated[int, Field(ge=1, description="Documents per extraction and load batch")] = 200,
+    batch_size: Annotated[int, Field(ge=1, description="Documents per extraction and load batch")] = DEFAULT_BATCH_SIZE,
     max_document_bytes: Annotated[int, Field(ge=1, description="Larger documents are rejected")] = DEFAULT_MAX_BYTES,
     language_min_probability: Annotated[
         float, Field(ge=0, le=1, description="Below this langdetect probability, language is NULL")
@@ -362,8 +372,9 @@ def ingest(
                 pending.append((extracting, len(chunk)))
                 load_ready(in_flight)
             load_ready(0)
-        changed = counts.loaded + counts.updated > 0
-        counts = dataclasses.replace(counts, duplicates=update_derived(db, run_id, dedup, monitors, changed))
+            changed = counts.loaded + counts.updated > 0
+            duplicates = update_derived(db, run_id, dedup, monitors, pool, changed)
+        counts = dataclasses.replace(counts, duplicates=duplicates)
     except BaseException:
         close_run(db, run_id, "failed", seen, counts)
         raise

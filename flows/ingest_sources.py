@@ -13,7 +13,7 @@ from extractors.fetch import FetchPolicy
 from extractors.language import MIN_PROBABILITY
 from extractors.monitors import DEFAULT_MONITORS
 from flows.ingest import DEFAULT_FETCH_POLICY, ingest
-from mediamon.settings import DEFAULT_DB
+from mediamon.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from mediamon.sources import SourcesError, ingest_parameters, load_sources
 
 
@@ -22,7 +22,7 @@ def ingest_sources(
     sources: list[str],
     sources_file: str = "sources.toml",
     db: str = str(DEFAULT_DB),
-    batch_size: Annotated[int, Field(ge=1)] = 200,
+    batch_size: Annotated[int, Field(ge=1)] = DEFAULT_BATCH_SIZE,
     max_document_bytes: Annotated[int, Field(ge=1)] = DEFAULT_MAX_BYTES,
     language_min_probability: Annotated[float, Field(ge=0, le=1)] = MIN_PROBABILITY,
     fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -81,6 +82,20 @@ class ExtractionPool:
         for chunk, future in zip(chunks, futures, strict=True):
             results += self._result(future, pool) or [self._alone(job, options) for job in chunk]
         return results
+
+    def map(self, fn: Callable, *iterables: Sequence) -> list:
+        """`map` on the workers, in order; the derived stages after the loads (dedup, monitors) use it for their
+        per-article work while the workers would otherwise be idle. Small inputs, one worker, or a pool that
+        broke run in this process."""
+        if self.workers == 1 or len(iterables[0]) < self.min_jobs:
+            return list(map(fn, *iterables))
+        pool = self._pool()
+        try:
+            return list(pool.map(fn, *iterables, chunksize=4 * CHUNK_DOCUMENTS))
+        except BrokenProcessPool:
+            if self._executor is pool:
+                self.close()
+            return list(map(fn, *iterables))
 
     def _alone(self, job: ExtractJob, options: ExtractOptions) -> Article | Reject:
         pool = self._pool()

@@ -19,7 +19,7 @@ import duckdb
 from extractors.monitors import DEFAULT_MONITORS
 from flows.errors import BackfillError
 from mediamon.progress import progress_bar
-from mediamon.settings import Settings, SettingsError, load_settings
+from mediamon.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
 from mediamon.sources import SourcesError, ingest_parameters, is_url, load_monitors, load_sources, read_url_list
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect
 from warehouse.export import export_parquet, export_targets
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--user-agent", help="User-Agent for requests and robots.txt rules")
     _add_db_option(ingest)
-    ingest.add_argument("--batch-size", type=int, help="documents per batch (default 200)")
+    ingest.add_argument("--batch-size", type=int, help=f"documents per batch (default {DEFAULT_BATCH_SIZE})")
     ingest.add_argument("--max-document-bytes", type=int, help="larger documents are rejected (default 10 MB)")
     ingest.add_argument(
         "--extract-workers", type=int, help="extraction processes (default one per CPU; 1 extracts in-process)"

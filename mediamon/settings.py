@@ -12,6 +12,9 @@ from extractors.fetch import FetchPolicy
 from extractors.language import MIN_PROBABILITY
 
 DEFAULT_DB = Path("data/mediamon.duckdb")
+# Documents per extraction and load batch: per-batch costs (a writer's open, migration check and checkpoint, two
+# task runs) fall with larger batches; bench/pipeline measured 500 faster than 200.
+DEFAULT_BATCH_SIZE = 500
 TASK_RUNNERS = ("default", "dask")
 
 
@@ -22,7 +25,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     db: Path = DEFAULT_DB
-    batch_size: int = 200
+    batch_size: int = DEFAULT_BATCH_SIZE
     max_document_bytes: int = DEFAULT_MAX_BYTES
     language_min_probability: float = MIN_PROBABILITY
     busy_wait_seconds: float = 10.0

@@ -19,8 +19,9 @@ from extractors.minhash import (
     similarity,
     tokens_for_shingling,
 )
-from extractors.monitors import DEFAULT_MONITORS, QueryError, matches_query, parse_query
+from extractors.monitors import DEFAULT_MONITORS, QueryError, matching_monitors, parse_query
 from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
+from flows.pool import ExtractionPool
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, signatures_are_current, update_duplicates
@@ -184,6 +185,24 @@ def test_incremental_updates_equal_a_recompute(tmp_path):
     assert sum(1 for _, d, _ in scratch_state["articles"] if d) == sum(n % 3 for n in range(12))
 
 
+def test_dedup_and_monitors_on_the_pool_equal_in_process(tmp_path, seed_paths):
+    articles = seed_articles(seed_paths) + corpus()
+    results = []
+    with ExtractionPool(2, min_jobs=1) as pool:
+        for name, parallel_map in (("pool", pool.map), ("in-process", map)):
+            with open_writer(tmp_path / f"{name}.duckdb") as conn:
+                load_batch(conn, articles, [], "run-1")
+                update_duplicates(conn, DedupSettings(), parallel_map)
+                update_monitor_matches(conn, DEFAULT_MONITORS, "run-1", parallel_map)
+                matches = conn.execute(
+                    "SELECT m.*, a.source_uri FROM monitor_matches m JOIN articles a USING (article_id) ORDER BY ALL"
+                ).fetchall()
+                results.append((state(conn), matches))
+        assert pool._executor is not None  # the per-article work went to worker processes
+    assert results[0] == results[1]
+    assert any(duplicate for _, duplicate, _ in results[0][0]["articles"]) and len(results[0][1]) == 4
+
+
 def test_changed_settings_recompute_what_they_affect(tmp_path):
     articles = corpus()
     strict = DedupSettings(jaccard_threshold=1.0, containment_threshold=1.0)
@@ -279,13 +298,15 @@ def test_dedup_settings_validate():
     ],
 )
 def test_monitor_queries_on_seeds(seed_paths, query, expected):
-    expression = parse_query(query)
-    assert [matches_query(expression, a.title, a.text) for a in seed_articles(seed_paths)] == expected
+    monitors = {"q": parse_query(query), "never": parse_query("zzzunusedword")}
+    found = [matching_monitors(monitors, a.title, a.text) for a in seed_articles(seed_paths)]
+    assert found == [["q"] if match else [] for match in expected]
 
 
 def test_monitor_query_any_language():
-    assert matches_query(parse_query('роскосмос AND "российский сегмент"'), "Роскосмос", "Российский сегмент МКС.")
-    assert matches_query(parse_query("空间站"), None, "国际空间站的俄罗斯舱段")
+    monitors = {"ru": parse_query('роскосмос AND "российский сегмент"'), "zh": parse_query("空间站")}
+    assert matching_monitors(monitors, "Роскосмос", "Российский сегмент МКС.") == ["ru"]
+    assert matching_monitors(monitors, None, "国际空间站的俄罗斯舱段") == ["zh"]
 
 
 @pytest.mark.parametrize("query", ["(a OR b", "a AND", '"unclosed', "NOT", ")"])

@@ -56,6 +56,16 @@ def test_extraction_pool_survives_a_worker_that_dies(jobs):
     assert results[:3] + results[4:] == [extract_document(j.raw, j.source_uri, j.kind) for j in jobs]
 
 
+def test_extraction_pool_map_gives_map_in_order_on_the_workers():
+    texts = [f"word{i} " * i for i in range(100)]
+    with ExtractionPool(2, min_jobs=1) as pool:
+        assert pool.map(str.count, texts, ["word"] * len(texts)) == list(map(str.count, texts, ["word"] * 100))
+        assert pool._executor is not None
+    with ExtractionPool(2) as pool:
+        assert pool.map(len, texts[:3]) == [0, 6, 12]  # too few to start the processes
+        assert pool._executor is None
+
+
 def test_extraction_pool_with_one_worker_starts_no_process(jobs):
     with ExtractionPool(1, min_jobs=1) as pool:
         assert pool.extract(jobs[:3], OPTIONS) == [extract_document(j.raw, j.source_uri, j.kind) for j in jobs[:3]]

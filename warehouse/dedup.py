@@ -12,12 +12,12 @@ articles arrived in: an incremental update equals a recompute from scratch.
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import duckdb
 import numpy as np
@@ -25,12 +25,14 @@ import pyarrow as pa
 from scipy import sparse
 
 from extractors.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
-from extractors.normalize import normalize_text
+from extractors.stories import story_terms
 from warehouse.db import transaction
 
 _BATCH = 2000
 RECENT_CHUNKS = 3  # chunks of stale articles whose shingle sets stay in memory for verification
 HASHING_VERSION = 2  # bump when shingling or hashing changes: stored signatures are recomputed
+# A `map` for the per-article work (shingles, story terms), in order; the ingest flow passes its extraction pool's.
+ParallelMap = Callable[..., Iterable]
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,13 @@ class OrderKey:
         return (self.published_at is None, self.published_at or datetime.min, -self.word_count, self.article_id)
 
 
-def update_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+def update_duplicates(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+) -> None:
     """Bring signatures, pairs, duplicate_of and story_id up to date with the articles table."""
     with transaction(conn):
-        update_near_duplicates(conn, settings)
-        assign_stories(conn, settings)
+        update_near_duplicates(conn, settings, parallel_map)
+        assign_stories(conn, settings, parallel_map)
 
 
 def signatures_are_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> bool:
@@ -91,7 +95,9 @@ def signatures_are_current(conn: duckdb.DuckDBPyConnection, settings: DedupSetti
     ).fetchone()[0]
 
 
-def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+def update_near_duplicates(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+) -> None:
     """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of.
 
     Stale articles go in publication order, a chunk at a time: each chunk's signatures are stored, then its
@@ -99,13 +105,14 @@ def update_near_duplicates(conn: duckdb.DuckDBPyConnection, settings: DedupSetti
     chunks kept in memory, where most copies of an article are, since pickups follow within hours."""
     _forget_other_settings(conn, settings)
     stale = _forget_stale(conn)
+    shingles = partial(_shingles_of_texts, conn, params=settings.minhash, parallel_map=parallel_map)
     recent: list[dict[str, np.ndarray]] = []
     for start in range(0, len(stale), _BATCH):
         chunk = stale[start : start + _BATCH]
-        shingle_sets, chunk_bands = _store_signatures(conn, chunk, settings.minhash)
+        shingle_sets, chunk_bands = _store_signatures(conn, chunk, settings.minhash, shingles)
         recent = [*recent[-(RECENT_CHUNKS - 1) :], shingle_sets]
         known = {k: v for sets in recent for k, v in sets.items()}
-        _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known)
+        _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known, shingles)
     assign_canonicals(conn)
 
 
@@ -141,15 +148,27 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return stale
 
 
+def _shingles_of_texts(
+    conn: duckdb.DuckDBPyConnection, article_ids: list[str], params: MinHashParams, parallel_map: ParallelMap
+) -> dict[str, np.ndarray]:
+    """article_id -> shingle set, from the stored texts of these articles."""
+    conn.register("text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())}))
+    rows = conn.execute("SELECT article_id, text FROM articles JOIN text_ids USING (article_id)").fetchall()
+    conn.unregister("text_ids")
+    sets = parallel_map(partial(shingle_hashes, params=params), [text for _, text in rows])
+    return dict(zip([article_id for article_id, _ in rows], sets, strict=True))
+
+
 def _store_signatures(
-    conn: duckdb.DuckDBPyConnection, chunk: list[tuple[str, str]], params: MinHashParams
+    conn: duckdb.DuckDBPyConnection,
+    chunk: list[tuple[str, str]],
+    params: MinHashParams,
+    shingles: Callable[[list[str]], dict[str, np.ndarray]],
 ) -> tuple[dict[str, np.ndarray], pa.Table]:
     """Signatures and band keys of a chunk of stale articles; returns their shingle sets and band keys."""
     ids = [row[0] for row in chunk]
-    conn.register("chunk_ids", pa.table({"article_id": ids}))
-    texts = dict(conn.execute("SELECT article_id, text FROM articles JOIN chunk_ids USING (article_id)").fetchall())
-    conn.unregister("chunk_ids")
-    shingle_sets = [shingle_hashes(texts[article_id], params) for article_id in ids]
+    by_id = shingles(ids)
+    shingle_sets = [by_id[article_id] for article_id in ids]
     signatures = minhash_signatures(shingle_sets, params)
     keys = band_keys(signatures, params)
     filled = np.array([len(shingles) > 0 for shingles in shingle_sets])
@@ -182,6 +201,7 @@ def _store_pairs(
     changed_bands: pa.Table,
     settings: DedupSettings,
     known: dict[str, np.ndarray],
+    shingles: Callable[[list[str]], dict[str, np.ndarray]],
 ) -> None:
     """Find and verify the pairs of changed articles with every article signed so far; store the kept ones.
 
@@ -229,7 +249,7 @@ def _store_pairs(
     ).fetchall()
     conn.unregister("changed_ids")
     conn.unregister("changed_bands")
-    verified = _verify(conn, candidates, settings, known)
+    verified = _verify(candidates, settings, known, shingles)
     if verified:
         conn.register(
             "staged_pairs",
@@ -252,10 +272,10 @@ def _store_pairs(
 
 
 def _verify(
-    conn: duckdb.DuckDBPyConnection,
     candidates: list[tuple[str, str, str]],
     settings: DedupSettings,
     known: dict[str, np.ndarray],
+    shingles: Callable[[list[str]], dict[str, np.ndarray]],
 ) -> list[tuple[str, str, str, float, float]]:
     """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do).
 
@@ -264,13 +284,9 @@ def _verify(
     verified = []
     for start in range(0, len(candidates), _BATCH):
         pairs = candidates[start : start + _BATCH]
-        missing = sorted({i for a, b, _ in pairs for i in (a, b)}.difference(known))
-        conn.register("candidate_ids", pa.table({"article_id": missing}))
-        texts = conn.execute("SELECT article_id, text FROM articles JOIN candidate_ids USING (article_id)").fetchall()
-        conn.unregister("candidate_ids")
-        shingles = {article_id: shingle_hashes(text, settings.minhash) for article_id, text in texts}
+        loaded = shingles(sorted({i for a, b, _ in pairs for i in (a, b)}.difference(known)))
         for a, b, kind in pairs:
-            first, second = known.get(a, shingles.get(a)), known.get(b, shingles.get(b))
+            first, second = known.get(a, loaded.get(a)), known.get(b, loaded.get(b))
             jaccard, containment = similarity(first, second)
             enough = min(len(first), len(second)) >= settings.min_shingles
             similar = jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold
@@ -330,34 +346,20 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
 
 # Level 3: stories.
 
-_STOPWORDS = frozenset(
-    """a an and are as at be been but by for from had has have he her his in into is it its of on or our
-    she that the their them they this to was were which while who will with would you your not no than then
-    there these those what when where how all any can could may might more most over said says also after
-    before about up out new one two first last year years week day days""".split()
-)
-_TERM = re.compile(r"[^\W\d_][\w'-]{2,}")
-
-
-def story_terms(title: str | None, text: str, lead_words: int) -> Counter:
-    """Terms of the title (counted twice) and the lead, stop words removed."""
-    lead = " ".join(text.split()[:lead_words])
-    terms = [t for t in _TERM.findall(normalize_text(f"{title or ''} {title or ''} {lead}")) if t not in _STOPWORDS]
-    return Counter(terms)
-
 
 def group_stories(
     documents: Iterable[tuple[str, datetime | None, Counter]], threshold: float, window_days: int
 ) -> dict[str, str]:
     """article_id -> story_id: single-link groups of TF-IDF cosine >= threshold within the time window.
 
-    Documents are consumed one at a time into integer arrays (term ids and counts), so memory grows with
-    the term occurrences, not with per-document dicts. The story id is the id of the group's earliest
-    member (then smallest id), so it is stable."""
+    Documents are consumed one at a time into 4-byte arrays (term ids and counts), so memory grows with the term
+    occurrences, not with per-document dicts, and weights are normalized in place (float32 cosines: a pair within
+    1e-6 of the threshold may fall either side). The story id is the id of the group's earliest member (then
+    smallest id), so it is stable."""
     ids: list[str] = []
     times: list[datetime | None] = []
     vocabulary: dict[str, int] = {}
-    terms, counts, indptr = array("l"), array("d"), array("l", [0])
+    terms, counts, indptr = array("i"), array("f"), array("q", [0])
     for article_id, when, document_terms in documents:
         ids.append(article_id)
         times.append(when)
@@ -365,15 +367,20 @@ def group_stories(
         counts.extend(document_terms.values())
         indptr.append(len(terms))
     count = len(ids)
-    term_ids = np.frombuffer(terms, dtype=np.int64) if terms else np.empty(0, dtype=np.int64)
-    tf = np.frombuffer(counts, dtype=np.float64) if counts else np.empty(0)
+    term_ids = np.frombuffer(terms, dtype=np.int32) if terms else np.empty(0, dtype=np.int32)
     idf = np.log((1 + count) / (1 + np.bincount(term_ids, minlength=len(vocabulary)))) + 1
-    weights = (1 + np.log(tf)) * idf[term_ids]
+    weights = np.frombuffer(counts, dtype=np.float32).copy() if counts else np.empty(0, dtype=np.float32)
+    del counts
+    np.log(weights, out=weights)
+    weights += 1
+    weights *= idf.astype(np.float32)[term_ids]
     starts = np.frombuffer(indptr, dtype=np.int64)
-    matrix = sparse.csr_matrix((weights, term_ids, starts), shape=(count, max(1, len(vocabulary))))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    squares = np.concatenate(([0.0], np.cumsum(np.square(weights, dtype=np.float64))))
+    norms = np.sqrt(squares[starts[1:]] - squares[starts[:-1]]).astype(np.float32)
+    del squares
     norms[norms == 0] = 1.0
-    matrix = sparse.diags(1 / norms) @ matrix
+    weights /= np.repeat(norms, np.diff(starts))
+    matrix = sparse.csr_matrix((weights, term_ids, starts), shape=(count, max(1, len(vocabulary))))
     parent = list(range(count))
 
     def find(i: int) -> int:
@@ -382,7 +389,7 @@ def group_stories(
             i = parent[i]
         return i
 
-    for i, j in _story_pairs(matrix.tocsr(), times, threshold, timedelta(days=window_days)):
+    for i, j in _story_pairs(matrix, times, threshold, timedelta(days=window_days)):
         parent[find(i)] = find(j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(count):
@@ -431,7 +438,9 @@ def _story_pairs(
         yield from zip(i[keep].tolist(), j[keep].tolist(), strict=True)
 
 
-def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> None:
+def assign_stories(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+) -> None:
     """Group canonical articles into stories; copies take their canonical's story."""
     cursor = conn.execute(
         """SELECT article_id, coalesce(published_at, first_ingested_at), title,
@@ -439,10 +448,16 @@ def assign_stories(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = De
            WHERE duplicate_of IS NULL ORDER BY article_id""",
         [settings.lead_words],
     )
+    terms = partial(story_terms, lead_words=settings.lead_words)
     documents = (
-        (i, when, story_terms(title, lead, settings.lead_words))
+        document
         for rows in iter(lambda: cursor.fetchmany(_BATCH), [])
-        for i, when, title, lead in rows
+        for document in zip(
+            [row[0] for row in rows],
+            [row[1] for row in rows],
+            parallel_map(terms, [row[2] for row in rows], [row[3] for row in rows]),
+            strict=True,
+        )
     )
     story = group_stories(documents, settings.story_threshold, settings.story_window_days)
     conn.register(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import partial
+
 import duckdb
 import pyarrow as pa
 
-from extractors.monitors import matches_query, parse_query
+from extractors.monitors import matching_monitors, parse_query
 from warehouse.db import transaction
 
 # The articles a run matches against unchanged monitors: its own, and those of every run that did not complete,
@@ -13,19 +16,30 @@ from warehouse.db import transaction
 _UNMATCHED = "run_id = ? OR run_id NOT IN (SELECT run_id FROM runs WHERE status = 'completed')"
 
 
-def update_monitor_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], run_id: str) -> None:
+def update_monitor_matches(
+    conn: duckdb.DuckDBPyConnection,
+    monitors: dict[str, str],
+    run_id: str,
+    parallel_map: Callable[..., Iterable] = map,
+) -> None:
     """New or edited monitors are matched against every article, the others against the articles this
     run loaded or changed and those left by runs that did not complete (their old matches are dropped first).
 
     Monitors no longer configured are removed with their matches. Raises QueryError on a bad query
-    before anything is written.
+    before anything is written. `parallel_map` is a `map` for the matching (the ingest flow passes its pool's).
     """
     parsed = {name: parse_query(query) for name, query in monitors.items()}
     with transaction(conn):
-        _replace_matches(conn, monitors, parsed, run_id)
+        _replace_matches(conn, monitors, parsed, run_id, parallel_map)
 
 
-def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], parsed: dict, run_id: str) -> None:
+def _replace_matches(
+    conn: duckdb.DuckDBPyConnection,
+    monitors: dict[str, str],
+    parsed: dict,
+    run_id: str,
+    parallel_map: Callable[..., Iterable],
+) -> None:
     stored = dict(conn.execute("SELECT name, query FROM monitors").fetchall())
     rescan = {name for name, query in monitors.items() if stored.get(name) != query}
     conn.execute("DELETE FROM monitor_matches WHERE monitor NOT IN (SELECT unnest(?::VARCHAR[]))", [list(monitors)])
@@ -43,10 +57,11 @@ def _replace_matches(conn: duckdb.DuckDBPyConnection, monitors: dict[str, str], 
         if not names:
             continue
         params = [] if scope == "TRUE" else [run_id]
+        matching = partial(matching_monitors, {name: parsed[name] for name in names})
         cursor = conn.execute(f"SELECT article_id, title, text FROM articles WHERE {scope}", params)
         while rows := cursor.fetchmany(1000):  # a few texts at a time: memory stays flat at any warehouse size
-            for article_id, title, text in rows:
-                matches += [(name, article_id) for name in names if matches_query(parsed[name], title, text)]
+            found = parallel_map(matching, [row[1] for row in rows], [row[2] for row in rows])
+            matches += [(name, row[0]) for row, names_found in zip(rows, found, strict=True) for name in names_found]
     if matches:
         conn.register(
             "staged_matches",

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from warehouse.extensions import ExtensionMissing, extension_path
 from warehouse.transaction import transaction
@@ -19,14 +20,20 @@ from warehouse.transaction import transaction
 SNIPPET_BEFORE = 90
 SNIPPET_AFTER = 180
 K1, B = 1.2, 0.75  # Okapi BM25's term-frequency saturation and length normalization, as in the fts extension
-STOPWORDS = [
-    word
-    for word in Path(__file__).with_name("search_stopwords.txt").read_text(encoding="utf-8").splitlines()
-    if word and not word.startswith("#")
-]
+# A registered Arrow table, not a list parameter: DuckDB converts a list parameter value by value, trying
+# `import pandas` for each (a failed import is not cached), which was a third of a batch load's time.
+STOPWORDS = pa.table(
+    {
+        "word": [
+            word
+            for word in Path(__file__).with_name("search_stopwords.txt").read_text(encoding="utf-8").splitlines()
+            if word and not word.startswith("#")
+        ]
+    }
+)
 # Words: runs of letters and digits in any script, accents stripped and lowercased.
 _WORDS = r"""regexp_split_to_array(lower(strip_accents({})), '[^\p{{L}}\p{{N}}]+')"""
-_INDEXED_WORD = "word <> '' AND word NOT IN (SELECT unnest($stopwords::VARCHAR[]))"
+_INDEXED_WORD = "word <> '' AND word NOT IN (SELECT word FROM search_stopwords)"
 _QUERY_STEMS = f"""SELECT DISTINCT stem(word, 'porter') AS stem FROM (SELECT unnest({_WORDS.format("$query")}) AS word)
                    WHERE {_INDEXED_WORD}"""
 # Articles out of the index: never indexed, or changed (a new ingested_at) since.
@@ -72,8 +79,9 @@ def fts_extension_path() -> Path:
 
 
 def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
-    """Load the fts extension (for its stemmer) from the local package, never from the network; once per
-    connection."""
+    """Load the fts extension (for its stemmer) from the local package, never from the network, once per
+    connection; and register the stop words as `search_stopwords`."""
+    conn.register("search_stopwords", STOPWORDS)
     loaded = conn.execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded")
     if not loaded.fetchone()[0]:
         path = str(fts_extension_path()).replace("'", "''")
@@ -83,7 +91,7 @@ def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
 def _word_counts(source: str) -> str:
     """SQL for (article_id, term, tf) of the articles in `source` (article_id, body). Words are counted first; stop
     words are then dropped and the others stemmed once per distinct word, not per occurrence. Takes the
-    parameter $stopwords."""
+    table search_stopwords (see load_fts)."""
     return f"""
         WITH words AS (SELECT article_id, unnest({_WORDS.format("body")}) AS word FROM {source}),
         counted AS (SELECT article_id, word, count(*) AS tf FROM words GROUP BY ALL),
@@ -101,9 +109,7 @@ def _tokenize(conn: duckdb.DuckDBPyConnection, rows: str, prefix: str, parameter
             SELECT article_id, ingested_at, coalesce(title, '') || ' ' || text AS body FROM ({rows})""",
         parameters or [],
     )
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {prefix}postings AS {_word_counts(f'{prefix}bodies')}", {"stopwords": STOPWORDS}
-    )
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}postings AS {_word_counts(f'{prefix}bodies')}")
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE {prefix}documents AS
             SELECT b.article_id, b.ingested_at, coalesce(sum(p.tf), 0)::INTEGER AS terms FROM {prefix}bodies b
@@ -213,13 +219,13 @@ def _scores(conn: duckdb.DuckDBPyConnection, query: str, stored: bool, pending: 
             SELECT article_id, sum(ln((n - df + 0.5) / (df + 0.5) + 1) * tf * ({K1} + 1)
                                    / (tf + {K1} * (1 - {B} + {B} * terms / avgdl))) AS score
             FROM hits JOIN frequency USING (term) CROSS JOIN corpus GROUP BY article_id""",
-        params={"query": query, "stopwords": STOPWORDS},
+        params={"query": query},
     ).to_arrow_table()
 
 
 def _stems(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[str, ...]:
     """The query's words as the index sees them (Porter stems, stop words left out), longest first."""
-    rows = conn.execute(_QUERY_STEMS, {"query": query, "stopwords": STOPWORDS}).fetchall()
+    rows = conn.execute(_QUERY_STEMS, {"query": query}).fetchall()
     return tuple(sorted({row[0] for row in rows if row[0]}, key=lambda stem: (-len(stem), stem)))
 
 

@@ -31,6 +31,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
+from mediamon.settings import DEFAULT_BATCH_SIZE  # noqa: E402
+
 BASELINE_OPTIONS = {"include_comments": False, "favor_precision": True}
 
 
@@ -201,7 +203,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20_000, help="pages to generate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="processes for the flow's extraction and the baseline")
-    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--corpus", type=Path, help="use (or create) the corpus in this folder")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and the warehouse (paths printed)")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
