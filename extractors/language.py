@@ -68,6 +68,7 @@ def detect_language(text: str, min_probability: float = MIN_PROBABILITY) -> tupl
 
 
 def language_profiles() -> DetectorFactory:
+    """langdetect's profiles, loaded once per process."""
     global _factory
     with _PROFILES_LOCK:
         if _factory is None:
