@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from extractors.records import Reject
 
 
 def file_uri(path: Path) -> str:
-    return path.resolve().as_uri()
+    """The `file://` URI of a path as discover_documents returns it (absolute, symlinks resolved)."""
+    return path.as_uri()
 
 
 def discover_documents(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, Reject]]]:
@@ -31,17 +33,23 @@ def discover_documents(paths: Iterable[str | Path]) -> tuple[list[Path], list[tu
             if _supported(path):
                 found[path.resolve()] = None
             else:
-                missing.append((file_uri(path), Reject("unsupported_type", f"suffix of {path.name}")))
+                missing.append((file_uri(path.resolve()), Reject("unsupported_type", f"suffix of {path.name}")))
         else:
             missing.append((path.absolute().as_uri(), Reject("not_found", f"no such file or folder: {given}")))
     return list(found), missing
 
 
 def read_document(path: Path, max_bytes: int) -> bytes | Reject:
-    """The file's bytes, at most one past `max_bytes`: a huge file costs no more than the limit."""
+    """The file's bytes, at most one past `max_bytes`: a huge file costs no more than the limit.
+
+    The first read asks for the size the file has (a read of `max_bytes` would allocate that much for every
+    file); a file that grew meanwhile is read on up to the limit."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(min(size, max_bytes) + 1)
+            if size < len(raw) <= max_bytes:
+                raw += handle.read(max_bytes + 1 - len(raw))
     except OSError as exc:
         return Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
     return raw

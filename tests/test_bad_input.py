@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
+import threading
 
 import pytest
 
 from extractors import ExtractOptions, Reject, extract_document
 from extractors.decode import decode_bytes
+from extractors.files import read_document
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
 GOOD_TEXT = "A headline\n\nA paragraph about the Russian segment of the space station and its video.\n"
@@ -58,3 +61,17 @@ def test_decode_utf16_with_bom():
 def test_extract_options_validate():
     with pytest.raises(ValueError, match="max_bytes"):
         ExtractOptions(max_bytes=0)
+
+
+def test_read_document_reads_at_most_one_byte_past_the_limit(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * 5000)
+    assert read_document(path, 1000) == b"x" * 1001
+    assert read_document(path, 5000) == b"x" * 5000
+    assert read_document(tmp_path / "missing.txt", 1000).reason == "unreadable"
+    pipe = tmp_path / "pipe.txt"  # no size known up front: read on up to the limit
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes, args=(b"y" * 3000,))
+    writer.start()
+    assert read_document(pipe, 1000) == b"y" * 1001
+    writer.join()

@@ -143,7 +143,7 @@ def extract_corpus(corpus: Path) -> list:
 
     articles = []
     for path in sorted(corpus.rglob("*.html")):
-        result = extract_document(path.read_bytes(), file_uri(path), "html")
+        result = extract_document(path.read_bytes(), file_uri(path.resolve()), "html")
         if isinstance(result, Article):
             articles.append(result)
     return articles
