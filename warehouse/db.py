@@ -24,9 +24,9 @@ from warehouse.views import create_views
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # DuckDB's memory limit on writing connections (its default is 80% of RAM): beyond it, joins and aggregates spill
-# to `<db>.tmp`. The fts extension's index rebuild over 20,000 articles (before migration 007) peaked at 1,022 MB
-# without it and 445 MB with 256 MB, in the same time.
-WRITER_MEMORY_LIMIT = "512MB"
+# to `<db>.tmp`, and blocks read are evicted from its cache. Dedup reads every new article's text, whose blocks
+# DuckDB kept cached up to the limit; at 20,000 articles dedup took as long with 192 MB as with 512 MB.
+WRITER_MEMORY_LIMIT = "256MB"
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
 # What DuckLake says when asked to attach a catalog that holds no lake yet without a DATA_PATH.
