@@ -34,7 +34,7 @@ from flows.runners import configured_task_runner, dask_threads
 from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from warehouse.db import is_write_conflict, open_writer
-from warehouse.dedup import DedupSettings, signatures_are_current, update_duplicates
+from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates
 from warehouse.load import (
     FetchRecord,
     LoadCounts,
@@ -88,6 +88,12 @@ class ExtractedBatch:
     rejects: list[RejectedDocument] = field(default_factory=list)
     fetches: list[FetchRecord] = field(default_factory=list)
     unchanged: int = 0
+
+    def release(self) -> None:
+        """Drop the documents once loaded. Prefect's record of the task that returned this batch sits in a
+        reference cycle until Python's cyclic garbage collector runs, minutes later: at 100,000 pages the batches
+        kept that way held up to 250 MB."""
+        self.articles, self.rejects, self.fetches = [], [], []
 
     def add(self, source_uri: str, stage: str, result: Article | Reject) -> None:
         if isinstance(result, Reject):
@@ -230,10 +236,13 @@ def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
 
 def load_changes(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
     """Load a batch, unless it only counts unchanged documents: those cost no task run and leave the warehouse
-    closed (a re-run over an unchanged corpus is all such batches)."""
-    if not (batch.articles or batch.rejects or batch.fetches):
-        return LoadCounts(unchanged=batch.unchanged)
-    return load_extracted(db, quote(batch), run_id)
+    closed (a re-run over an unchanged corpus is all such batches). The batch is released after."""
+    try:
+        if not (batch.articles or batch.rejects or batch.fetches):
+            return LoadCounts(unchanged=batch.unchanged)
+        return load_extracted(db, quote(batch), run_id)
+    finally:
+        batch.release()
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
@@ -242,7 +251,7 @@ def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionP
     copies. A run that `changed` no article skips the update when every signature is current (nothing left over
     from an interrupted run)."""
     with open_writer(db) as conn:
-        if changed or not signatures_are_current(conn, settings):
+        if changed or not dedup_is_current(conn, settings):
             update_duplicates(conn, settings, pool.map)
         return count_run_duplicates(conn, run_id)
 

@@ -8,7 +8,7 @@ it there: no finally block, no rollback, no atexit handler runs. Points:
     fetch    a response body is about to be read (other requests of the batch in flight)
     extract  an extracted article's language is being detected (mid-batch, nothing of the batch loaded)
     load     a batch's statements have all run in its transaction; the commit has not
-    dedup    near-duplicates are updated inside dedup's transaction; stories are not, nothing is committed
+    dedup    near-duplicates and canonical copies are committed, stories are not (dedup_pending is set)
     none     no kill: the uninterrupted run, with the same journal (ending with the count of each point)
 
 Every load batch appends one JSON line to JOURNAL: its source URIs and whether it "committed" or was "killed",

@@ -22,9 +22,10 @@ from extractors.minhash import (
 from extractors.monitors import DEFAULT_MONITORS, QueryError, matching_monitors, parse_query
 from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
 from flows.pool import ExtractionPool
+from warehouse import dedup
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
-from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, signatures_are_current, update_duplicates
+from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, dedup_is_current, update_duplicates
 from warehouse.load import load_batch
 from warehouse.monitors import update_monitor_matches
 
@@ -203,15 +204,40 @@ def test_dedup_and_monitors_on_the_pool_equal_in_process(tmp_path, seed_paths):
     assert any(duplicate for _, duplicate, _ in results[0][0]["articles"]) and len(results[0][1]) == 4
 
 
+def test_dedup_cut_short_is_finished_by_the_next_update(tmp_path, monkeypatch):
+    monkeypatch.setattr(dedup, "_BATCH", 5)  # several chunks, each committed
+    articles = corpus()
+    store_pairs, calls = dedup._store_pairs, []
+
+    def killed_at_the_third_chunk(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        return store_pairs(*args)
+
+    with open_writer(tmp_path / "resumed.duckdb") as conn:
+        load_batch(conn, articles, [], "run-1")
+        monkeypatch.setattr(dedup, "_store_pairs", killed_at_the_third_chunk)
+        with pytest.raises(RuntimeError):
+            update_duplicates(conn)
+        assert conn.execute("SELECT count(*) FROM dedup_signatures").fetchone()[0] == 10  # two chunks committed
+        assert not dedup_is_current(conn)
+        monkeypatch.setattr(dedup, "_store_pairs", store_pairs)
+        update_duplicates(conn)
+        assert dedup_is_current(conn)
+        resumed = state(conn)
+    assert resumed == load_and_dedup(tmp_path / "scratch.duckdb", articles)
+
+
 def test_changed_settings_recompute_what_they_affect(tmp_path):
     articles = corpus()
     strict = DedupSettings(jaccard_threshold=1.0, containment_threshold=1.0)
     with open_writer(tmp_path / "changed.duckdb") as conn:
         load_batch(conn, articles, [], "run-1")
         update_duplicates(conn)
-        assert signatures_are_current(conn) and not signatures_are_current(conn, strict)
+        assert dedup_is_current(conn) and not dedup_is_current(conn, strict)
         update_duplicates(conn, strict)
-        assert signatures_are_current(conn, strict)
+        assert dedup_is_current(conn, strict)
         strict_state = state(conn)
         update_duplicates(conn)
         back_state = state(conn)
