@@ -1,9 +1,10 @@
 """Crash consistency and idempotency of `mediamon ingest` on real DuckDB files, real Prefect runs and the fixture site.
 
 The process is killed with SIGKILL at a chosen point (tests/crashpoint.py: during a fetch, mid-extraction, inside a
-load transaction before its commit, inside dedup's transaction), then run again with the plain `mediamon` command;
-the warehouse must then equal the one an uninterrupted run builds from the same input. The subprocesses share the
-session's Prefect server (PREFECT_API_URL), so each costs seconds rather than a temporary server's start-up.
+load transaction before its commit, inside dedup between its committed steps), then run again with the plain
+`mediamon` command; the warehouse must then equal the one an uninterrupted run builds from the same input. The
+subprocesses share the session's Prefect server (PREFECT_API_URL), so each costs seconds rather than a temporary
+server's start-up.
 """
 
 from __future__ import annotations
