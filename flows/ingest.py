@@ -248,8 +248,8 @@ def load_changes(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionPool, changed: bool = True) -> int:
     """Update duplicates and stories over the whole warehouse, per-article work on the pool; returns this run's
-    copies. A run that `changed` no article skips the update when every signature is current (nothing left over
-    from an interrupted run)."""
+    copies. A run that `changed` no article skips the update when dedup is current (every signature current and
+    no update cut short)."""
     with open_writer(db) as conn:
         if changed or not dedup_is_current(conn, settings):
             update_duplicates(conn, settings, pool.map)
