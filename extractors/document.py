@@ -88,6 +88,7 @@ def _finish(fields: ExtractedFields, source_uri: str, raw_sha256: str, options: 
         site_name=fields.site_name,
         url=fields.url,
         published_at=fields.published_at,
+        published_utc_offset=fields.published_utc_offset,
         description=fields.description,
         tags=fields.tags,
         language=language,

@@ -13,6 +13,7 @@ class ExtractedFields:
     author: str | None = None
     site_name: str | None = None
     url: str | None = None
-    published_at: datetime | None = None
+    published_at: datetime | None = None  # naive UTC
+    published_utc_offset: int | None = None  # minutes east of UTC, where the page gave a zone
     description: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)

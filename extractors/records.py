@@ -31,11 +31,13 @@ class Article:
     author: str | None = None
     site_name: str | None = None
     url: str | None = None
-    published_at: datetime | None = None
+    published_at: datetime | None = None  # naive UTC
+    published_utc_offset: int | None = None  # the page's UTC offset in minutes, where it gave one
     description: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     language: str | None = None
     language_probability: float | None = None
+    replaced_bytes: int = 0  # undecodable bytes read as U+FFFD (mostly-UTF-8 text with a few bad bytes)
     extractor_version: str = EXTRACTOR_VERSION
 
     @property

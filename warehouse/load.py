@@ -20,6 +20,7 @@ _CONTENT_COLUMNS = (
     "author",
     "site_name",
     "published_at",
+    "published_utc_offset",
     "description",
     "tags",
     "language",
@@ -27,6 +28,7 @@ _CONTENT_COLUMNS = (
     "text",
     "word_count",
     "content_hash",
+    "replaced_bytes",
 )
 _ARTICLE_SCHEMA = pa.schema(
     [
@@ -37,6 +39,7 @@ _ARTICLE_SCHEMA = pa.schema(
         ("author", pa.string()),
         ("site_name", pa.string()),
         ("published_at", pa.timestamp("us")),
+        ("published_utc_offset", pa.int32()),
         ("description", pa.string()),
         ("tags", pa.list_(pa.string())),
         ("language", pa.string()),
@@ -44,10 +47,12 @@ _ARTICLE_SCHEMA = pa.schema(
         ("text", pa.string()),
         ("word_count", pa.int32()),
         ("content_hash", pa.string()),
+        ("replaced_bytes", pa.int32()),
         ("raw_sha256", pa.string()),
         ("extractor_version", pa.string()),
     ]
 )
+_STAGED_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ def _articles_table(articles: list[Article]) -> pa.Table:
             "author": a.author,
             "site_name": a.site_name,
             "published_at": a.published_at,
+            "published_utc_offset": a.published_utc_offset,
             "description": a.description,
             "tags": list(a.tags),
             "language": a.language,
@@ -135,6 +141,7 @@ def _articles_table(articles: list[Article]) -> pa.Table:
             "text": a.text,
             "word_count": a.word_count,
             "content_hash": a.content_hash,
+            "replaced_bytes": a.replaced_bytes,
             "raw_sha256": a.raw_sha256,
             "extractor_version": a.extractor_version,
         }
@@ -195,8 +202,8 @@ def load_batch(
         )
         conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_changes AS {compared}")
         conn.execute(
-            """INSERT INTO articles
-               SELECT s.*, NULL, NULL, ?, ?, ? FROM staged s
+            f"""INSERT INTO articles ({_STAGED_COLUMNS}, first_ingested_at, ingested_at, run_id)
+               SELECT {", ".join("s." + c for c in _ARTICLE_SCHEMA.names)}, ?, ?, ? FROM staged s
                JOIN staged_changes c USING (article_id) WHERE c.change = 'new'""",
             [now, now, run_id],
         )
