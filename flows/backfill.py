@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections import deque
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,7 +24,7 @@ from extractors.fetch import FetchPolicy, FetchResult
 from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS
 from extractors.records import sha256_hex
-from flows.errors import BackfillError
+from flows.errors import backfill_days
 from flows.ingest import (
     DEFAULT_DEDUP,
     DEFAULT_FETCH_POLICY,
@@ -49,20 +49,6 @@ from warehouse.load import LoadCounts
 
 Mode = Literal["refetch", "reextract", "rededup"]
 DEFAULT_MAX_DAYS = 92
-
-
-def backfill_days(start: date, end: date, sources: list[str], known_sources: set[str], max_days: int) -> list[date]:
-    """The days to redo, or BackfillError saying what is wrong with the request."""
-    if end < start:
-        raise BackfillError(f"end {end} is before start {start}")
-    days = (end - start).days + 1
-    if days > max_days:
-        raise BackfillError(f"{days} days from {start} to {end} is over the maximum of {max_days}; split the range")
-    unknown = sorted(set(sources) - known_sources)
-    if unknown:
-        known = ", ".join(sorted(known_sources)) or "none"
-        raise BackfillError(f"unknown source(s) {', '.join(unknown)}; known: {known}")
-    return [start + timedelta(days=n) for n in range(days)]
 
 
 @task(cache_policy=NO_CACHE, task_run_name="read {day}", **WRITE_RETRIES)

@@ -15,6 +15,7 @@ from prefect.schedules import Cron, Interval, Schedule
 from prefect.types.entrypoint import EntrypointType
 
 from flows.backfill import backfill
+from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
 from mediamon.settings import Settings
 from mediamon.sources import Source, SourcesError
@@ -55,7 +56,8 @@ def schedule_groups(sources: dict[str, Source]) -> dict[str, list[str]]:
 def build_deployments(
     sources: dict[str, Source], settings: Settings, monitors: dict[str, str]
 ) -> list[RunnerDeployment]:
-    """An `ingest-sources` deployment per schedule group (named after its sources), then `backfill`.
+    """An `ingest-sources` deployment per schedule group (named after its sources), then `ingest/ad-hoc` (paths
+    or URLs typed into the UI's run form) and `backfill`, which are served even with no sources at all.
 
     The deployments carry the settings as default parameters, so a run started from the UI shows them."""
     db, sources_file = absolute_location(settings.db), str(settings.sources.absolute())
@@ -83,6 +85,22 @@ def build_deployments(
                 entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
+    deployments.append(
+        ingest.to_deployment(
+            "ad-hoc",
+            parameters={
+                "db": db,
+                "fetch_policy": settings.fetch_policy(),
+                "monitors": monitors,
+                "batch_size": settings.batch_size,
+                "max_document_bytes": settings.max_document_bytes,
+                "language_min_probability": settings.language_min_probability,
+                "extract_workers": settings.extract_workers,
+            },
+            description="Load files, folders or URLs once: fill in paths or urls, then Run.",
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+    )
     deployments.append(
         backfill.to_deployment(
             "backfill",

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from extractors.display import printable
 from extractors.monitors import DEFAULT_MONITORS
-from flows.errors import BackfillError
+from flows.errors import BackfillError, backfill_days
 from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
 from mediamon.sources import SourcesError, ingest_parameters, is_url, load_monitors, load_sources, read_url_list
@@ -198,6 +199,9 @@ def _flow_session(settings: Settings) -> Iterator[None]:
 
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    # The request is checked here, before Prefect starts a server: a wrong range is a line, not 17 s and a traceback.
+    known = set(load_sources(settings.sources)) if args.source else set()
+    backfill_days(args.start, args.end, args.source, known, args.max_days)
     _temporary_server_defaults()
     from flows.backfill import backfill
 
@@ -234,8 +238,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             "mediamon serve needs a Prefect server: start one (`prefect server start`) and set"
             " PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    deployments = build_deployments(load_sources(settings.sources), settings, configured_monitors(settings))
-    print(f"serving {len(deployments)} deployments from {settings.sources} to {api_url}", flush=True)
+    if settings.sources.exists():
+        sources, origin = load_sources(settings.sources), f"from {settings.sources}"
+    else:
+        sources, origin = {}, f"(no sources file at {settings.sources}, so no schedules: copy sources.example.toml)"
+    deployments = build_deployments(sources, settings, configured_monitors(settings))
+    names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
+    print(f"serving {len(deployments)} deployments {origin} to {api_url}: {names}", flush=True)
     # Schedules stay active when this process stops, so a restart (or a new container) picks them up again.
     serve(*deployments, pause_on_shutdown=False)
     return 0
@@ -318,26 +327,31 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         print(f"mediamon: note: {result.note}; they were indexed in memory for this query", file=sys.stderr)
     console = Console(highlight=False, soft_wrap=True)
     if not result.hits:
-        console.print(Text(f"no articles match {args.query!r}"))
+        console.print(Text(f"no articles match {printable(repr(args.query))}"))
         return 0
     for rank, hit in enumerate(result.hits, 1):
         date = f"{hit.published_at:%Y-%m-%d}" if hit.published_at else f"ingested {hit.first_ingested_at:%Y-%m-%d}"
-        snippet = Text(hit.snippet)
+        snippet = Text(printable(hit.snippet))  # same length, so the highlight spans still fit
         for start, end in highlight_spans(hit.snippet, hit.terms):
             snippet.stylize("bold yellow", start, end)
-        console.print(Text(f"{rank}. {hit.title or '(no title)'}", style="bold"))
-        console.print(Text(f"   {hit.outlet or '(unknown outlet)'} · {date} · score {hit.score:.3f}", style="dim"))
+        title, outlet = printable(hit.title or "(no title)"), printable(hit.outlet or "(unknown outlet)")
+        console.print(Text(f"{rank}. {title}", style="bold"))
+        console.print(Text(f"   {outlet} · {date} · score {hit.score:.3f}", style="dim"))
         console.print(Text("   ") + snippet)
-        console.print(Text(f"   {hit.link}", style="blue"))
+        console.print(Text(f"   {printable(hit.link)}", style="blue"))
         console.print()
     return 0
 
 
 def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
+    """The relation as a table, CSV or JSON. On a terminal, control characters in values are replaced (a title
+    can carry escape sequences that rewrite the screen); into a file or a pipe, values are written exactly."""
     if fmt == "table":
         out.write(str(relation))
         return
     columns, rows = relation.columns, relation.fetchall()
+    if out.isatty():
+        rows = [[printable(v, one_line=False) if isinstance(v, str) else v for v in row] for row in rows]
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(columns)
@@ -386,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         duckdb.Error,
         OSError,
     ) as exc:
-        print(f"mediamon: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"mediamon: {printable(str(exc).splitlines()[0])}", file=sys.stderr)
         return 1
 
 

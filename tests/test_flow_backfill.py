@@ -10,7 +10,8 @@ import pytest
 
 from extractors import EXTRACTOR_VERSION
 from extractors.fetch import FetchPolicy
-from flows.backfill import BackfillError, backfill, backfill_days
+from flows.backfill import backfill
+from flows.errors import BackfillError, backfill_days
 from flows.ingest import ingest
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT
@@ -111,11 +112,22 @@ def test_cli_backfill_runs_and_rejects_bad_ranges(site_db):
     )
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "backfill reextract of 10 days completed: 0 loaded, 0 updated, 4 unchanged" in ok.stdout
-    bad = subprocess.run(
-        [str(mediamon), "backfill", "--start", "2022-03-10", "--end", "2022-03-01", "--db", str(site_db)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert bad.returncode == 1 and "end 2022-03-01 is before start 2022-03-10" in bad.stderr
+    for argv, message in [
+        (["--start", "2022-03-10", "--end", "2022-03-01"], "end 2022-03-01 is before start 2022-03-10"),
+        (["--start", "2022-01-01", "--end", "2022-12-31"], "365 days from 2022-01-01 to 2022-12-31 is over"),
+        (
+            ["--start", "2022-03-01", "--end", "2022-03-02", "--source", "nope", "--sources", "sources.example.toml"],
+            "unknown source(s) nope",
+        ),
+    ]:
+        # Checked before Prefect starts a temporary server: the message alone, no traceback, no Prefect log.
+        bad = subprocess.run(
+            [str(mediamon), "backfill", *argv, "--db", str(site_db)],
+            env={**env, "PREFECT_API_URL": "http://127.0.0.1:9/api"},  # nothing listens: a server would be an error
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert bad.returncode == 1 and len(bad.stderr.splitlines()) == 1, bad.stderr[-2000:]
+        assert bad.stderr.startswith("mediamon: ") and message in bad.stderr and not bad.stdout

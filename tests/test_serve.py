@@ -34,6 +34,7 @@ from prefect.utilities.callables import parameter_schema
 
 from extractors import EXTRACTOR_VERSION
 from flows.backfill import backfill
+from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
 from flows.serve import build_deployments, parse_schedule, schedule_groups
 from mediamon.settings import Settings
@@ -121,15 +122,19 @@ def test_build_deployments_one_per_group_then_backfill(tmp_path):
     assert [(d.flow_name, d.name) for d in deployments] == [
         ("ingest-sources", "seeds"),
         ("ingest-sources", "feed+atom"),
+        ("ingest", "ad-hoc"),
         ("backfill", "backfill"),
     ]
-    seeds, feeds, backfill_deployment = deployments
+    seeds, feeds, ad_hoc, backfill_deployment = deployments
+    assert ad_hoc.schedules == [] and "paths" not in ad_hoc.parameters  # the run form asks for them
+    assert ad_hoc.entrypoint == "flows.ingest.ingest"
     assert [s.schedule.interval for s in seeds.schedules] == [timedelta(hours=6)]
     assert [s.schedule.cron for s in feeds.schedules] == ["0 4 * * *"] and backfill_deployment.schedules == []
     assert feeds.parameters["sources"] == ["feed", "atom"]
     for deployment in deployments:
         assert deployment.parameters["db"] == str(tmp_path / "w.duckdb")
-        assert deployment.parameters["sources_file"] == str(tmp_path / "sources.toml")
+        if deployment is not ad_hoc:
+            assert deployment.parameters["sources_file"] == str(tmp_path / "sources.toml")
         assert deployment.parameters["fetch_policy"].allow_private_hosts is True
         assert deployment.parameters["monitors"] == {"m": "roscosmos"}
     assert backfill_deployment.entrypoint == "flows.backfill.backfill"  # importable wherever the package is
@@ -137,7 +142,33 @@ def test_build_deployments_one_per_group_then_backfill(tmp_path):
 
 def test_build_deployments_from_the_example_sources_file():
     deployments = build_deployments(load_sources(REPO_ROOT / "sources.example.toml"), Settings(), {})
-    assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "backfill"]
+    assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "ad-hoc", "backfill"]
+
+
+def test_build_deployments_without_sources_serves_ad_hoc_ingest_and_backfill(tmp_path):
+    deployments = build_deployments({}, Settings(db=tmp_path / "w.duckdb", sources=tmp_path / "none.toml"), {})
+    assert [(d.flow_name, d.name) for d in deployments] == [("ingest", "ad-hoc"), ("backfill", "backfill")]
+
+
+def test_serve_without_a_sources_file_says_there_are_no_schedules(tmp_path):
+    """No sources file is no reason to stop: the ad hoc ingest and the backfill are still served (here to a port
+    where no server listens, so the command then fails, after saying what it serves)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_"))}
+    done = subprocess.run(
+        [str(BIN / "mediamon"), *SERVE_ARGV],
+        cwd=tmp_path,
+        env={
+            **env,
+            "PREFECT_HOME": str(tmp_path / "prefect-home"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+        },
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
+    assert "no sources file at" in done.stdout and "so no schedules" in done.stdout, done.stderr[-2000:]
+    assert "ingest/ad-hoc, backfill/backfill" in done.stdout
+    assert "no sources file at" not in done.stderr
 
 
 def test_build_deployments_bad_schedule_names_the_source(tmp_path):
@@ -153,7 +184,9 @@ def test_ingest_sources_unknown_source_fails_before_any_run(tmp_path):
     assert not (tmp_path / "w.db").exists()
 
 
-@pytest.mark.parametrize("deployed_flow", [backfill, ingest_sources], ids=["backfill", "ingest-sources"])
+@pytest.mark.parametrize(
+    "deployed_flow", [backfill, ingest_sources, ingest], ids=["backfill", "ingest-sources", "ingest"]
+)
 def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
     properties = parameter_schema(deployed_flow.fn).properties
     undescribed = [name for name, schema in properties.items() if not schema.get("description")]
@@ -285,7 +318,12 @@ class Served:
         stop_group(self.process)
 
 
-DEPLOYMENTS = ("ingest-sources/seeds", "ingest-sources/space-news+space-news-atom", "backfill/backfill")
+DEPLOYMENTS = (
+    "ingest-sources/seeds",
+    "ingest-sources/space-news+space-news-atom",
+    "ingest/ad-hoc",
+    "backfill/backfill",
+)
 
 
 @pytest.fixture(scope="module")
@@ -458,6 +496,23 @@ def test_served_backfill_end_before_start_fails_and_touches_nothing(served, pref
     assert run.state.is_failed()
     assert "end 2022-03-01 is before start 2022-03-10" in run.state.message
     assert digest(served.db) == before
+
+
+def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_server):
+    """What an analyst types into the `ingest/ad-hoc` run form: a folder, loaded once into the served warehouse."""
+    folder = served.root / "ad-hoc"
+    folder.mkdir(exist_ok=True)
+    note = folder / "briefing.txt"
+    note.write_text(
+        "Ad hoc briefing\n\n" + "The Russian segment undocking video was discussed again by analysts today. " * 8,
+        encoding="utf-8",
+    )
+    with prefect_server.client() as client:
+        run = wait_for_final(client, start_run(client, "ingest/ad-hoc", paths=[str(folder)]).id, served)
+    assert run.state.is_completed(), run.state.message
+    with duckdb.connect(str(served.db), read_only=True) as conn:
+        loaded = conn.execute("SELECT title, run_id FROM articles WHERE source_uri = ?", [note.as_uri()]).fetchall()
+    assert loaded == [("Ad hoc briefing", str(run.id))]
 
 
 # In the browser: the UI's custom-run form ------------------------------------------------------------------
