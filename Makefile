@@ -12,7 +12,9 @@ DEBIAN_PACKAGES := chromium docker-compose
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@# setuptools notes every editable install of a flat layout ("folders named like your package may take
+	@# precedence"): that is how this checkout is meant to be used, so the note is not printed.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +29,10 @@ system-deps:
 
 run: install
 	$(BIN)/mediamon ingest seeds
+	@echo
+	@echo "The warehouse is data/mediamon.duckdb. To put mediamon (and the duckdb shell) on your PATH:"
+	@echo "  . $(VENV)/bin/activate"
+	@echo "then try: mediamon sql \"select title, language, word_count from articles\""
 
 test: install system-deps
 	$(BIN)/python -m pytest

@@ -119,7 +119,7 @@ def collect_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
     summary = _dicts(
         conn,
         """SELECT count(*) AS articles, count(DISTINCT story_key) AS stories, count(DISTINCT outlet) AS outlets,
-                  count(*) FILTER (WHERE outlet IS NULL) AS unknown_outlet, count(DISTINCT language) AS languages,
+                  count(*) FILTER (WHERE outlet = '(unknown)') AS unknown_outlet, count(DISTINCT language) AS languages,
                   count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS copies,
                   min(day) AS first_day, max(day) AS last_day
            FROM rpt_articles""",

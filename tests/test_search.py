@@ -171,7 +171,7 @@ def test_cli_search_prints_ranked_hits(seeds_db, capsys):
     lines = out.splitlines()
     ranked = [line for line in lines if line[:2] in {f"{n}." for n in range(1, 6)}]
     assert len(ranked) == 5 and ranked[-1].startswith("5. In space, Russia is losing allies")
-    assert "(unknown outlet) · ingested " in out and "score " in out and "file://" in out
+    assert "(unknown) · ingested " in out and "score " in out and "file://" in out
 
 
 def test_cli_search_notes_missing_index_and_bad_limit(seeds_db, capsys):

@@ -9,7 +9,8 @@ cleaned AS (
     SELECT
         article_id,
         title,
-        -- the outlet: the site's own name, else the host of its URL (lower case, without "www.")
+        -- the outlet: the site's own name, else the host of its URL (lower case, without "www."), else
+        -- '(unknown)' (a local file without a site name), the label every report groups such articles under
         coalesce(
             nullif(trim(site_name), ''),
             nullif(
@@ -19,7 +20,8 @@ cleaned AS (
                     ''
                 ),
                 ''
-            )
+            ),
+            '(unknown)'
         ) AS outlet,
         language,
         word_count,

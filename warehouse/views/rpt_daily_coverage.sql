@@ -22,7 +22,7 @@ per_day AS (
         count(*) AS articles,
         count(DISTINCT story_key) AS unique_stories,
         count(*) FILTER (WHERE is_copy) AS copies,
-        count(DISTINCT outlet) AS outlets,
+        count(DISTINCT nullif(outlet, '(unknown)')) AS outlets,
         count(DISTINCT language) AS languages,
         string_agg(DISTINCT language, ', ' ORDER BY language) AS language_codes
     FROM cleaned

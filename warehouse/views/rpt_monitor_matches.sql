@@ -28,7 +28,7 @@ final AS (
         day,
         count(*) AS articles,
         count(DISTINCT story_key) AS unique_stories,
-        count(DISTINCT outlet) AS outlets
+        count(DISTINCT nullif(outlet, '(unknown)')) AS outlets
     FROM cleaned
     GROUP BY ALL
 )

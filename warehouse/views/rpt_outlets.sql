@@ -1,5 +1,5 @@
 -- One row per outlet: how much it published, when, and its share of all articles.
--- Articles whose outlet is unknown (a local file without a site name) are grouped as '(unknown)'.
+-- Articles whose outlet is unknown (a local file without a site name) are grouped as '(unknown)' (rpt_articles).
 
 WITH source AS (
     SELECT * FROM rpt_articles
@@ -7,7 +7,7 @@ WITH source AS (
 
 cleaned AS (
     SELECT
-        coalesce(outlet, '(unknown)') AS outlet,
+        outlet,
         article_id,
         story_key,
         language,

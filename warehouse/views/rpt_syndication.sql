@@ -11,6 +11,7 @@ cleaned AS (
         article_id,
         title,
         outlet,
+        nullif(outlet, '(unknown)') AS known_outlet,
         seen_at,
         duplicate_of,
         link
@@ -29,11 +30,11 @@ final AS (
     SELECT
         canonicals.article_id,
         canonicals.title,
-        coalesce(canonicals.outlet, '(unknown)') AS outlet,
+        canonicals.outlet,
         canonicals.seen_at,
         count(pickups.article_id) AS pickups,
-        count(DISTINCT pickups.outlet) AS pickup_outlets,
-        string_agg(DISTINCT pickups.outlet, ', ' ORDER BY pickups.outlet) AS pickup_outlet_names,
+        count(DISTINCT pickups.known_outlet) AS pickup_outlets,
+        string_agg(DISTINCT pickups.known_outlet, ', ' ORDER BY pickups.known_outlet) AS pickup_outlet_names,
         least(canonicals.seen_at, min(pickups.seen_at)) AS first_seen,
         greatest(canonicals.seen_at, max(pickups.seen_at)) AS last_seen,
         canonicals.link
