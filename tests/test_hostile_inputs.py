@@ -83,6 +83,11 @@ def test_hostile_inputs_one_reject_each_good_items_load_memory_bounded(tmp_path)
         args += ["--source", "hostile-web", "--sources", str(tmp_path / "sources.toml")]
         code, peak_mb = run_measured(args, env, log, timeout=600)
     assert code == 0, log.read_text(errors="replace")[-3000:]
+    output = log.read_text(errors="replace")
+    # Rejects are logged as one line per batch, counted by reason, never one line per document.
+    reject_lines = [line for line in output.splitlines() if "rejected" in line]
+    assert all(" rejected (" in line and "see the rejects table" in line for line in reject_lines), reject_lines[:5]
+    assert 1 <= len(reject_lines) <= 10
     with duckdb.connect(str(db), read_only=True) as conn:
         articles = {row[0] for row in conn.execute("SELECT source_uri FROM articles").fetchall()}
         rejects: dict[str, list[tuple]] = {}
