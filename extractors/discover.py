@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from extractors.fetch import HTML_TYPES, Fetcher, FetchResult, Validators
 from extractors.listings import Link, Listing, listing_kind, parse_listing, parse_url_list
 from extractors.records import Reject
+from extractors.urls import parse_url, reject_key
 
 MAX_SITEMAPS = 200
 
@@ -32,17 +33,21 @@ async def discover_links(
 ) -> Discovery:
     """Expand feeds and sitemaps into their article links; any other page is itself the article.
 
-    `page_validators` are sent for URLs last seen as article pages, so an unchanged page costs a 304.
+    `page_validators` are sent for URLs last seen as article pages, so an unchanged page costs a 304. Every
+    URL given or listed goes through the one parser: a malformed one, or one of another scheme, is a reject
+    (`bad_url`, `unsupported_scheme`) and the others go on.
     """
     found = Discovery()
-    for list_url in url_lists:
+    for list_url in _parsed_all(url_lists, found):
         result = await fetcher.fetch(list_url, expect="any")
         if result.reject:
             found.rejects.append((list_url, result.reject))
         else:
-            for url in parse_url_list(result.body.decode("utf-8", "replace")):
+            listed, rejects = parse_url_list(result.body.decode("utf-8", "replace"))
+            found.rejects.extend(rejects)
+            for url in listed:
                 found.add(Link(url))
-    pending = list(dict.fromkeys(urls))
+    pending = _parsed_all(urls, found)
     seen_sitemaps: set[str] = set()
     parents: dict[str, str] = {}  # sitemap -> the index that listed it, to tell a loop from a repeat
     while pending:
@@ -66,9 +71,22 @@ async def discover_links(
                 continue
             for link in listing.links:
                 found.add(link)
+            found.rejects.extend(listing.rejects)
             seen_sitemaps.add(url)
             pending.extend(_new_sitemaps(url, listing, seen_sitemaps, parents, found))
     return found
+
+
+def _parsed_all(urls: list[str], found: Discovery) -> list[str]:
+    """The given URLs through the one parser, in order and unique; the bad ones become rejects."""
+    parsed: dict[str, None] = {}
+    for text in urls:
+        url = parse_url(text)
+        if isinstance(url, Reject):
+            found.rejects.append((reject_key(text), url))
+        else:
+            parsed.setdefault(url, None)
+    return list(parsed)
 
 
 def _new_sitemaps(index: str, listing: Listing, seen: set[str], parents: dict[str, str], found: Discovery) -> list[str]:

@@ -21,6 +21,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from extractors.records import Reject
+from extractors.urls import has_scheme, parse_url, shown_url, strip_userinfo
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -126,6 +127,23 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+def _redirect_target(current: str, location: str) -> str:
+    """The absolute URL a Location header points to, through the one parser (checked, credentials removed).
+
+    A Location with a scheme is taken as it is: urljoin would read `http:///x` or `http://[::1/x` as a path
+    on the current host."""
+    location = location.strip()
+    if not has_scheme(location):
+        try:
+            location = urljoin(current, location)
+        except ValueError as exc:
+            raise _Refused("bad_url", f"redirect to a malformed URL ({exc}): {shown_url(location)}") from None
+    checked = parse_url(location, normalize=False)
+    if isinstance(checked, Reject):
+        raise _Refused(checked.reason, f"redirect refused: {checked.detail}")
+    return checked
+
+
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
@@ -185,11 +203,13 @@ class Fetcher:
         return list(await asyncio.gather(*(self.fetch(u, validators.get(u), expect) for u in urls)))
 
     async def fetch(self, url: str, validators: Validators | None = None, expect: str = "page") -> FetchResult:
-        """Fetch one URL, following redirects hop by hop; `expect` is "page", "feed" or "any"."""
+        """Fetch one URL, following redirects hop by hop; `expect` is "page", "feed" or "any".
+
+        Credentials in the URL or a redirect's Location are removed, never sent nor kept in the result."""
         started = datetime.now(UTC).replace(tzinfo=None)
         chain: list[str] = []
         attempts = 0
-        current = url
+        url = current = strip_userinfo(url)
         try:
             while True:
                 await self._check_allowed(current)
@@ -206,8 +226,8 @@ class Fetcher:
                     location = response.headers.get("location")
                     if not location:
                         raise _Refused(f"http_{response.status_code}", "redirect without a Location header")
-                    target = urljoin(current, location)
                     chain.append(current)
+                    target = _redirect_target(current, location)
                     if target in chain or target == current:
                         raise _Refused("too_many_redirects", "redirect loop: " + " -> ".join([*chain, target]))
                     if len(chain) > self.policy.max_redirects:
@@ -236,9 +256,10 @@ class Fetcher:
         return random.uniform(ceiling / 2, ceiling)
 
     async def _check_allowed(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _Refused("bad_url", f"not an http(s) URL: {url[:200]}")
+        checked = parse_url(url, normalize=False)
+        if isinstance(checked, Reject):
+            raise _Refused(checked.reason, checked.detail)
+        parts = urlsplit(checked)
         if not self.policy.allow_private_hosts:
             await self._check_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         if self.policy.respect_robots and parts.path != "/robots.txt":
@@ -297,7 +318,11 @@ class Fetcher:
                 raise _Retryable("timeout", f"no complete response within {self.policy.total_timeout} s") from None
             except httpx.TimeoutException as exc:
                 raise _Retryable("timeout", f"{type(exc).__name__} for {url[:200]}") from None
-            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+            except httpx.RemoteProtocolError as exc:
+                if str(exc).startswith("Invalid URL in location header"):  # httpx parses Location itself
+                    raise _Refused("bad_url", f"redirect to a malformed URL: {exc}"[:300]) from None
+                raise _Retryable("connect_error", f"{type(exc).__name__}: {exc}"[:300]) from None
+            except (httpx.ConnectError, httpx.ReadError, httpx.WriteError) as exc:
                 raise _Retryable("connect_error", f"{type(exc).__name__}: {exc}"[:300]) from None
 
     async def _wait_for_turn(self, host: str) -> None:

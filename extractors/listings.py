@@ -15,7 +15,7 @@ from lxml import etree
 
 from extractors.decode import GZIP_MAGIC, gunzip_capped
 from extractors.records import Reject
-from extractors.urls import normalize_url
+from extractors.urls import parse_url, reject_key
 
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -36,6 +36,7 @@ class Listing:
     kind: str  # "feed", "sitemap" or "sitemap_index"
     links: tuple[Link, ...] = ()
     sitemaps: tuple[str, ...] = ()
+    rejects: tuple[tuple[str, Reject], ...] = ()  # listed URLs that are malformed or not http(s)
 
 
 def listing_kind(body: bytes, content_type: str = "") -> str | None:
@@ -63,16 +64,16 @@ def parse_listing(body: bytes, base_url: str, max_bytes: int) -> Listing | Rejec
 
 def parse_feed(body: bytes, base_url: str) -> Listing | Reject:
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    links = []
+    links, rejects = [], {}
     for entry in parsed.entries:
-        url = normalize_url(entry.get("link") or "")
+        url = _parsed(entry.get("link"), rejects)
         if url:
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
             published = datetime.fromtimestamp(calendar.timegm(stamp), UTC).replace(tzinfo=None) if stamp else None
             links.append(Link(url, published, entry.get("title")))
-    if not links and parsed.bozo:
+    if not links and parsed.bozo:  # a malformed feed: its broken links are not worth a reject each
         return Reject("bad_feed", str(parsed.get("bozo_exception", "unreadable feed"))[:300])
-    return Listing("feed", tuple(links))
+    return Listing("feed", tuple(links), rejects=tuple(rejects.items()))
 
 
 def parse_sitemap(body: bytes, max_bytes: int) -> Listing | Reject:
@@ -89,17 +90,18 @@ def parse_sitemap(body: bytes, max_bytes: int) -> Listing | Reject:
         return Reject("bad_sitemap", "no XML root element")
     errors = _SAFE_XML.error_log  # what the recovering parser skipped over
     tag = etree.QName(root).localname
+    rejects: dict[str, Reject] = {}
     if tag == "sitemapindex":
         locs = (_text(node, f"{_SITEMAP_NS}loc") or _text(node, "loc") for node in root)
-        sitemaps = tuple(filter(None, (normalize_url(u or "") for u in locs)))
+        sitemaps = tuple(dict.fromkeys(filter(None, (_parsed(loc, rejects) for loc in locs))))
         if not sitemaps and errors:
             return Reject("bad_sitemap", f"malformed XML and no sitemap in it: {errors[0].message}"[:300])
-        return Listing("sitemap_index", sitemaps=sitemaps)
+        return Listing("sitemap_index", sitemaps=sitemaps, rejects=tuple(rejects.items()))
     if tag != "urlset":
         return Reject("bad_sitemap", f"root element <{tag}> is not urlset or sitemapindex")
     links = []
     for node in root:
-        url = normalize_url(_text(node, f"{_SITEMAP_NS}loc") or _text(node, "loc") or "")
+        url = _parsed(_text(node, f"{_SITEMAP_NS}loc") or _text(node, "loc"), rejects)
         if not url:
             continue
         news = node.find(f"{_NEWS_NS}news")
@@ -111,13 +113,36 @@ def parse_sitemap(body: bytes, max_bytes: int) -> Listing | Reject:
         links.append(Link(url, published, title))
     if not links and errors:
         return Reject("bad_sitemap", f"malformed XML and no URL in it: {errors[0].message}"[:300])
-    return Listing("sitemap", tuple(links))
+    return Listing("sitemap", tuple(links), rejects=tuple(rejects.items()))
 
 
-def parse_url_list(text: str) -> list[str]:
-    """One URL per line; blank lines and # comments are skipped, duplicates dropped in order."""
-    urls = (normalize_url(line.split("#", 1)[0].strip()) for line in text.splitlines())
-    return list(dict.fromkeys(u for u in urls if u))
+def parse_url_list(text: str) -> tuple[list[str], list[tuple[str, Reject]]]:
+    """One URL per line (blank lines and # comments skipped, duplicates dropped in order), and a reject per
+    line that is not an http(s) URL (a `file:` line too: a list fetched from the web must not make us read
+    local files)."""
+    urls: dict[str, None] = {}
+    rejects: dict[str, Reject] = {}
+    for line in url_list_lines(text):
+        url = _parsed(line, rejects)
+        if url:
+            urls.setdefault(url, None)
+    return list(urls), list(rejects.items())
+
+
+def url_list_lines(text: str) -> list[str]:
+    """The entries of a URL list: one a line, blank lines and # comments skipped."""
+    return [entry for entry in (line.split("#", 1)[0].strip() for line in text.splitlines()) if entry]
+
+
+def _parsed(text: str | None, rejects: dict[str, Reject]) -> str | None:
+    """The listed URL through the one parser; a bad one is added to `rejects` (keyed by its text)."""
+    if not text or not text.strip():
+        return None
+    url = parse_url(text)
+    if isinstance(url, Reject):
+        rejects.setdefault(reject_key(text), url)
+        return None
+    return url
 
 
 def _text(node: etree._Element, tag: str) -> str | None:

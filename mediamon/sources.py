@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from extractors.fetch import FetchPolicy
-from extractors.listings import parse_url_list
+from extractors.files import read_document
+from extractors.listings import url_list_lines
 from extractors.monitors import QueryError, parse_query
+from extractors.records import Reject
+from extractors.urls import is_file_uri, looks_like_url, parse_url, path_from_file_uri, strip_userinfo
 
+MAX_URL_LIST_BYTES = 64 * 1024 * 1024  # a million URLs of 64 characters
 KINDS = ("feed", "sitemap", "urls", "page", "files")
 # Per-source settings that override the [defaults] table and the built-in FetchPolicy.
 POLICY_KEYS = {f.name for f in fields(FetchPolicy)} - {"allow_private_hosts", "max_bytes"}
@@ -52,34 +57,69 @@ def load_sources(path: Path) -> dict[str, Source]:
             raise SourcesError(f"{path}: source name {name!r} is used twice")
         overrides = {k: v for k, v in entry.items() if k not in ("name", "kind", "location", "schedule")}
         _check_policy_keys(overrides, f"{path} source {name!r}")
-        if kind in ("files", "urls") and "://" not in location:
+        if kind in ("files", "urls") and not (is_file_uri(location) or looks_like_url(location)):
             location = str((path.parent / location).resolve())
         sources[name] = Source(name, kind, location, entry.get("schedule"), tuple({**defaults, **overrides}.items()))
     return sources
 
 
 def is_url(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
+    """Whether a target is meant as a URL (any scheme but `file:`) rather than a local path. A name that
+    exists on disk is a path even when it reads like a URL (a file called `data:x.html`)."""
+    return not is_file_uri(value) and looks_like_url(value) and not os.path.lexists(value)
+
+
+def classify_target(text: str) -> tuple[str, str]:
+    """The ingest parameter a command-line target or a local URL list's entry goes to, and its value:
+    ("urls", the URL normalized by the one parser), ("urls", the text without credentials) for a malformed
+    URL or another scheme (the flow parses it again into its reject, `bad_url` or `unsupported_scheme`,
+    so it reaches the rejects table), or ("paths", text) for a `file:` URI or a file name."""
+    if not is_url(text):
+        return "paths", strip_userinfo(text) if is_file_uri(text) else text
+    return "urls", url_parameter(text)
+
+
+def url_parameter(text: str) -> str:
+    """A URL as the ingest flow is given it: normalized by the one parser, or, when the parser rejects it, the
+    text without credentials (the flow parses it again into the same reject, which reaches the warehouse)."""
+    parsed = parse_url(text)
+    return strip_userinfo(text) if isinstance(parsed, Reject) else parsed
 
 
 def read_url_list(location: str) -> dict[str, list[str]]:
-    """A URL list as ingest parameters: a local file is read now, an http(s) one is fetched by the flow."""
-    if is_url(location):
-        return {"url_lists": [location]}
-    try:
-        return {"urls": parse_url_list(Path(location).read_text(encoding="utf-8", errors="replace"))}
-    except OSError as exc:
-        raise SourcesError(f"cannot read URL list {location}: {exc.strerror or exc}") from None
+    """A URL list as ingest parameters: a local file (a path or a `file:` URI) is read now, an http(s) one is
+    fetched by the flow. A local list's `file:` lines are paths; any other line goes through the one parser."""
+    if is_file_uri(location):
+        named = path_from_file_uri(location)
+        if isinstance(named, Reject):
+            raise SourcesError(f"cannot read URL list {strip_userinfo(location)[:200]}: {named.detail}")
+        location = str(named)
+    elif is_url(location):
+        return {"url_lists": [url_parameter(location)]}
+    raw = read_document(Path(location).expanduser(), MAX_URL_LIST_BYTES)  # never blocks on a FIFO or a device
+    if isinstance(raw, Reject):
+        raise SourcesError(f"cannot read URL list {location}: {raw.detail}")
+    if len(raw) > MAX_URL_LIST_BYTES:
+        raise SourcesError(f"cannot read URL list {location}: larger than {MAX_URL_LIST_BYTES:,} bytes")
+    text = raw.decode("utf-8", errors="replace")
+    urls: dict[str, None] = {}
+    paths: dict[str, None] = {}
+    for line in url_list_lines(text):
+        if is_file_uri(line):
+            paths.setdefault(strip_userinfo(line), None)
+        else:
+            urls.setdefault(url_parameter(line), None)
+    return {"urls": list(urls), **({"paths": list(paths)} if paths else {})}
 
 
 def ingest_parameters(source: Source, base_policy: FetchPolicy) -> dict:
     """The ingest flow's parameters for one source, for `mediamon ingest --source` and scheduled runs alike."""
     if source.kind == "files":
-        targets = {"paths": [source.location]}
+        targets = {"paths": [strip_userinfo(source.location)]}
     elif source.kind == "urls":
         targets = read_url_list(source.location)
     else:
-        targets = {"urls": [source.location]}
+        targets = {"urls": [url_parameter(source.location)]}
     return {**targets, "source_name": source.name, "fetch_policy": source.fetch_policy(base_policy)}
 
 

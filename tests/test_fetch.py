@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -27,6 +30,51 @@ def fetch(url: str, policy: FetchPolicy = LOCAL, validators: Validators | None =
 def site(fixture_site):
     fixture_site.reset()
     return fixture_site
+
+
+class RouteServer(ThreadingHTTPServer):
+    """A loopback server with routes set by the test: path -> (status, headers, body); it records every
+    request's headers. For what the fixture site does not serve (Location headers with credentials or broken
+    hosts, listings with bad URLs)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RouteHandler)
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def headers_of(self, path: str) -> list[dict[str, str]]:
+        return [headers for seen, headers in self.seen if seen == path]
+
+
+class _RouteHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.server.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        status, headers, body = self.server.routes.get(self.path, (404, {}, b"not here"))
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def route_server() -> Iterator[RouteServer]:
+    server = RouteServer()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_fetch_article_page(site):
@@ -91,6 +139,50 @@ def test_fetch_redirect_loop_is_rejected(site):
     result = fetch(site.url("/loop/a"))
     assert result.reject.reason == "too_many_redirects" and "loop" in result.reject.detail
     assert site.hits("/loop/a") == 1 and site.hits("/loop/b") == 1
+
+
+def test_fetch_credentials_in_url_are_neither_sent_nor_kept(site):
+    result = fetch(f"http://user:s3cr3t@127.0.0.1:{site.port}/articles/a1.html")
+    assert result.status == 200 and result.requested_url == result.final_url == site.url("/articles/a1.html")
+    assert "authorization" not in site.requests("/articles/a1.html")[0]
+    assert "s3cr3t" not in repr(result.headers) + result.requested_url + result.final_url
+
+
+def test_fetch_redirect_location_credentials_are_removed(site, route_server):
+    target = f"http://user:s3cr3t@127.0.0.1:{site.port}/articles/a2.html"
+    route_server.routes["/go"] = (302, {"Location": target}, b"")
+    result = fetch(f"http://user:s3cr3t@127.0.0.1:{route_server.server_address[1]}/go", _no_robots())
+    assert result.status == 200 and result.final_url == site.url("/articles/a2.html")
+    assert result.redirects == (route_server.base_url + "/go",)
+    assert "authorization" not in site.requests("/articles/a2.html")[0]
+    assert "authorization" not in route_server.headers_of("/go")[0]
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://[::1/x", "bad_url"),
+        ("http://127.0.0.1:99999/x", "bad_url"),
+        ("http:///x", "bad_url"),
+        ("file:///etc/passwd", "unsupported_scheme"),
+        ("gopher://127.0.0.1/1", "unsupported_scheme"),
+    ],
+)
+def test_fetch_redirect_to_unusable_location_is_a_reject(route_server, location, reason):
+    route_server.routes["/go"] = (302, {"Location": location}, b"")
+    result = fetch(route_server.base_url + "/go", _no_robots())
+    assert result.reject is not None and result.reject.reason == reason
+    assert result.final_url == route_server.base_url + "/go" and len(route_server.seen) == 1  # nothing else asked
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "http://127.0.0.1:99999/", "gopher://127.0.0.1/1", "http:///x"])
+def test_fetch_unusable_url_is_a_reject_not_an_exception(url):
+    result = fetch(url, _no_robots())
+    assert result.reject is not None and result.reject.reason in ("bad_url", "unsupported_scheme")
+
+
+def _no_robots() -> FetchPolicy:
+    return FetchPolicy(allowed_networks=("127.0.0.1/32",), respect_robots=False, **FAST)
 
 
 def test_fetch_slow_response_times_out(site):

@@ -65,9 +65,11 @@ def test_parse_sitemaps_gzip_and_news_dates(site):
     }
 
 
-def test_parse_url_list_skips_comments_and_blanks():
+def test_parse_url_list_skips_comments_and_blanks_rejects_bad_lines():
     text = "# picks\nhttps://a.example/x?utm_source=t\n\nhttps://a.example/x\nnot a url\nhttps://b.example/y  # c\n"
-    assert parse_url_list(text) == ["https://a.example/x", "https://b.example/y"]
+    urls, rejects = parse_url_list(text)
+    assert urls == ["https://a.example/x", "https://b.example/y"]
+    assert [(key, r.reason) for key, r in rejects] == [("not a url", "bad_url")]
 
 
 def test_parse_sitemap_rejects_bombs_and_garbage():
