@@ -9,7 +9,6 @@ import gzip
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
@@ -25,11 +24,12 @@ from extractors.discover import discover_links
 from extractors.display import printable
 from extractors.document import DEFAULT_MAX_BYTES
 from extractors.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Validators
-from extractors.files import discover_documents, file_uri, read_document
+from extractors.files import FoundFile, discover_documents, read_document
 from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
 from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
+from extractors.urls import strip_userinfo
 from flows.pool import ExtractionPool, ExtractJob, default_workers
 from flows.runners import configured_task_runner, dask_threads
 from mediamon.progress import progress_bar
@@ -112,26 +112,26 @@ def prepare_warehouse(db: str, run_id: str, parameters: dict, flow_name: str = "
 
 
 @task(cache_policy=NO_CACHE)
-def find_files(paths: list[str]) -> tuple[list[Path], list[tuple[str, Reject]]]:
-    return discover_documents(paths)
+def find_files(paths: list[str], follow_symlinks: bool = False) -> tuple[list[FoundFile], list[tuple[str, Reject]]]:
+    return discover_documents(paths, follow_symlinks)
 
 
 @task(cache_policy=NO_CACHE)
 def extract_files(
-    paths: list[Path], state: WarehouseState, options: ExtractOptions, pool: ExtractionPool
+    paths: list[FoundFile], state: WarehouseState, options: ExtractOptions, pool: ExtractionPool
 ) -> ExtractedBatch:
     """Read a batch of files and extract them on the pool; bytes already loaded by this extractor version are
     skipped before any extraction."""
     batch, jobs = ExtractedBatch(), []
-    for path in paths:
-        uri = file_uri(path)
-        raw = read_document(path, options.max_bytes)
+    for found in paths:
+        uri = found.uri  # file:// + the resolved path; a read reject is keyed by the path as named (stable)
+        raw = read_document(found.path, options.max_bytes)
         if isinstance(raw, Reject):
-            batch.add(uri, "read", raw)
+            batch.add(found.reject_uri, "read", raw)
         elif state.is_unchanged(uri, raw):
             batch.unchanged += 1
         else:
-            jobs.append(ExtractJob(raw, uri, document_kind(path.name)))
+            jobs.append(ExtractJob(raw, uri, document_kind(found.path.name)))
     for job, result in zip(jobs, pool.extract(jobs, options), strict=True):
         batch.add(job.source_uri, "extract", result)
     return batch
@@ -327,6 +327,7 @@ def ingest(
     dedup: DedupSettings = DEFAULT_DEDUP,
     monitors: dict[str, str] = DEFAULT_MONITORS,
     extract_workers: Annotated[int | None, Field(ge=1)] = None,
+    follow_symlinks: bool = False,
 ) -> dict:
     """Load documents into the warehouse; returns the run's counts.
 
@@ -345,6 +346,7 @@ def ingest(
         dedup: Near-duplicate and story thresholds
         monitors: Topic monitors, name -> boolean keyword query
         extract_workers: Extraction processes; empty means one per CPU, 1 extracts in-process
+        follow_symlinks: Read symlinks in folders that lead outside the folder (else rejects outside_root)
     """
     logger = get_run_logger()
     for query in monitors.values():
@@ -354,8 +356,8 @@ def ingest(
     policy = dataclasses.replace(fetch_policy, max_bytes=max_document_bytes)
     parameters = {
         "paths": list(paths),
-        "urls": list(urls),
-        "url_lists": list(url_lists),
+        "urls": [strip_userinfo(u) for u in urls],  # credentials are never stored
+        "url_lists": [strip_userinfo(u) for u in url_lists],
         "db": db,
         "source_name": source_name,
         "batch_size": batch_size,
@@ -364,7 +366,7 @@ def ingest(
     state = prepare_warehouse(db, run_id, parameters)
     counts, seen = LoadCounts(), 0
     try:
-        files, missing = find_files(list(paths)) if paths else ([], [])
+        files, missing = find_files(list(paths), follow_symlinks) if paths else ([], [])
         links, prefetched, listing_rejects = (
             discover_web(list(urls), list(url_lists), quote(state), policy) if (urls or url_lists) else ([], {}, [])
         )

@@ -28,6 +28,7 @@ def ingest_sources(
     fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,
     monitors: dict[str, str] = DEFAULT_MONITORS,
     extract_workers: Annotated[int | None, Field(ge=1)] = None,
+    follow_symlinks: bool = False,
 ) -> list[dict]:
     """Ingest each named source as its own ingest run, in order.
 
@@ -44,6 +45,7 @@ def ingest_sources(
         fetch_policy: Politeness, timeouts and limits; each source's settings in the sources file win
         monitors: Topic monitors, name -> boolean keyword query
         extract_workers: Extraction processes; empty means one per CPU, 1 extracts in-process
+        follow_symlinks: In `files` sources, read symlinks that lead outside the folder (else rejects outside_root)
     """
     known = load_sources(Path(sources_file))
     unknown = sorted(set(sources) - set(known))
@@ -59,6 +61,7 @@ def ingest_sources(
             language_min_probability=language_min_probability,
             monitors=monitors,
             extract_workers=extract_workers,
+            follow_symlinks=follow_symlinks,
         )
         for parameters in runs
     ]

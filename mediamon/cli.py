@@ -21,7 +21,14 @@ from extractors.monitors import DEFAULT_MONITORS
 from flows.errors import BackfillError, backfill_days
 from mediamon.progress import progress_bar
 from mediamon.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
-from mediamon.sources import SourcesError, ingest_parameters, is_url, load_monitors, load_sources, read_url_list
+from mediamon.sources import (
+    SourcesError,
+    classify_target,
+    ingest_parameters,
+    load_monitors,
+    load_sources,
+    read_url_list,
+)
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing
@@ -46,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "targets",
         nargs="*",
         metavar="PATH_OR_URL",
-        help=".txt/.html/.htm files (or .gz), folders, or http(s) URLs of feeds, sitemaps or pages",
+        help=".txt/.html/.htm files (or .gz), folders, file:// URIs, or http(s) URLs of feeds, sitemaps or pages",
     )
     ingest.add_argument(
         "--urls", action="append", default=[], metavar="FILE", help="a file (or URL) of URLs, one a line"
@@ -68,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--max-document-bytes", type=int, help="larger documents are rejected (default 10 MB)")
     ingest.add_argument(
         "--extract-workers", type=int, help="extraction processes (default one per CPU; 1 extracts in-process)"
+    )
+    ingest.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="read symlinks in folders that lead outside the folder (default: skipped, a reject outside_root)",
     )
 
     backfill = commands.add_parser("backfill", help="redo a date range day by day (the flow the Prefect UI runs)")
@@ -126,19 +138,21 @@ def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]
     base_policy = settings.fetch_policy()
     runs = []
     direct: dict[str, list[str]] = {"paths": [], "urls": [], "url_lists": []}
-    for target in args.targets:
-        direct["urls" if is_url(target) else "paths"].append(target)
+    for target in args.targets:  # a malformed URL goes on to the flow, which makes it a reject
+        key, value = classify_target(target)
+        direct[key].append(value)
     for location in args.urls:
         for key, values in read_url_list(location).items():
             direct[key] += values
+    follow = {"follow_symlinks": True} if getattr(args, "follow_symlinks", False) else {}
     if any(direct.values()):
-        runs.append({**direct, "fetch_policy": base_policy})
+        runs.append({**direct, "fetch_policy": base_policy, **follow})
     if args.source:
         sources = load_sources(settings.sources)
         for name in args.source:
             if name not in sources:
                 raise SettingsError(f"no source {name!r} in {settings.sources}; known: {', '.join(sorted(sources))}")
-            runs.append(ingest_parameters(sources[name], base_policy))
+            runs.append({**ingest_parameters(sources[name], base_policy), **follow})
     if not runs:
         raise SettingsError("nothing to ingest: give PATH_OR_URL, --urls FILE or --source NAME")
     return runs

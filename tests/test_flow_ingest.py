@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -116,3 +120,100 @@ def test_ingest_flow_keeps_loaded_article_when_its_file_turns_bad(fresh_db, seed
     summary = ingest(paths=[str(seed_copy)], db=str(fresh_db))
     assert summary["rejected"] == 1
     assert query(fresh_db, "SELECT text FROM articles ORDER BY source_uri") == before
+
+
+ARTICLE = (
+    "Outside the folder\n\nThis file sits outside the folder that was ingested, as /etc/passwd would. "
+    "A folder of articles must not hand it out through a symlink unless the user asks for that.\n"
+)
+
+
+def test_ingest_flow_symlinks_outside_folder_fifos_and_loops(fresh_db, seed_copy, tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "more").mkdir(parents=True)
+    (outside / "passwd.txt").write_text(ARTICLE)
+    (outside / "more" / "b.txt").write_text(ARTICLE.replace("Outside", "Further outside"))
+    (seed_copy / "passwd.txt").symlink_to(outside / "passwd.txt")
+    (seed_copy / "more").symlink_to(outside / "more", target_is_directory=True)
+    os.mkfifo(seed_copy / "pipe.html")
+    (seed_copy / "loop.html").symlink_to(seed_copy / "loop.html")
+    summary = ingest(paths=[str(seed_copy)], db=str(fresh_db))
+    rejects = {
+        uri.rsplit("/", 1)[1]: (stage, reason)
+        for uri, stage, reason in query(fresh_db, "SELECT source_uri, stage, reason FROM rejects")
+    }
+    assert rejects == {
+        "passwd.txt": ("read", "outside_root"),
+        "more": ("read", "outside_root"),
+        "pipe.html": ("read", "unsupported_type"),
+        "loop.html": ("read", "unreadable"),
+    }
+    assert summary["loaded"] == 5 and summary["rejected"] == 4
+    assert not query(fresh_db, "SELECT source_uri FROM articles WHERE source_uri LIKE '%outside%'")
+
+    followed = ingest(paths=[str(seed_copy)], db=str(fresh_db), follow_symlinks=True)
+    uris = {r[0] for r in query(fresh_db, "SELECT source_uri FROM articles")}
+    assert followed["loaded"] == 2
+    assert {(outside / "passwd.txt").resolve().as_uri(), (outside / "more" / "b.txt").resolve().as_uri()} <= uris
+
+
+def test_ingest_flow_proc_mem_symlink_reject_is_keyed_by_given_path(fresh_db, tmp_path):
+    link = tmp_path / "mem.html"
+    link.symlink_to("/proc/self/mem")
+    for _ in range(2):
+        summary = ingest(paths=[str(link)], db=str(fresh_db))
+        assert summary["rejected"] == 1
+    assert query(fresh_db, "SELECT source_uri, stage, reason FROM rejects") == [(link.as_uri(), "read", "unreadable")]
+
+
+def test_cli_ingest_special_targets_are_rejects_and_run_completes(seed_copy, tmp_path):
+    """Named FIFO, device, symlink loop, missing path, file: URIs, malformed URLs and other schemes, on the
+    command line and in a --urls file: each one rejects row with its reason, the good file loads, exit 0."""
+    db = tmp_path / "cli.duckdb"
+    os.mkfifo(tmp_path / "pipe.html")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    good = seed_copy / "000_95def5dfe9abb11a.txt"
+    picks = tmp_path / "picks.txt"
+    picks.write_text(
+        f"https://[::1\ndict://localhost:11211/stat\n{(seed_copy / '002_83585d02e822ea92.txt').as_uri()}\n"
+    )
+    targets = [
+        good.as_uri(),
+        str(tmp_path / "pipe.html"),
+        "/dev/zero",
+        str(tmp_path / "loop.txt"),
+        str(tmp_path / "missing.txt"),
+        "file://fileserver.example/share/x.txt",
+        "https://[::1",
+        "http://127.0.0.1:99999/",
+        "gopher://127.0.0.1/1",
+        "javascript:alert(1)",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mediamon"), "ingest", *targets, "--urls", str(picks), "--db", str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert {r[0] for r in query(db, "SELECT source_uri FROM articles")} == {
+        good.resolve().as_uri(),
+        (seed_copy / "002_83585d02e822ea92.txt").resolve().as_uri(),
+    }
+    rejects = {
+        uri: (stage, reason) for uri, stage, reason in query(db, "SELECT source_uri, stage, reason FROM rejects")
+    }
+    assert rejects == {
+        (tmp_path / "pipe.html").as_uri(): ("read", "unsupported_type"),
+        "file:///dev/zero": ("read", "unsupported_type"),
+        (tmp_path / "loop.txt").as_uri(): ("read", "unreadable"),
+        (tmp_path / "missing.txt").as_uri(): ("read", "not_found"),
+        "file://fileserver.example/share/x.txt": ("read", "bad_url"),
+        "https://[::1": ("fetch", "bad_url"),
+        "http://127.0.0.1:99999/": ("fetch", "bad_url"),
+        "gopher://127.0.0.1/1": ("fetch", "unsupported_scheme"),
+        "javascript:alert(1)": ("fetch", "unsupported_scheme"),
+        "dict://localhost:11211/stat": ("fetch", "unsupported_scheme"),
+    }
