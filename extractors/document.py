@@ -8,7 +8,7 @@ from extractors.decode import GZIP_MAGIC, decode_bytes, describe_binary, gunzip_
 from extractors.fields import ExtractedFields
 from extractors.html import extract_html_fields
 from extractors.language import MIN_PROBABILITY, detect_language
-from extractors.normalize import content_hash, count_words, tidy_paragraphs
+from extractors.normalize import content_hash, count_words, tidy_paragraphs, to_nfc
 from extractors.records import Article, Reject, sha256_hex
 from extractors.text import extract_text_fields
 
@@ -65,32 +65,38 @@ def extract_document(
     decoded = decode_bytes(raw, declared=declared_charset, html=kind == "html")
     if isinstance(decoded, Reject):
         return decoded
-    if not decoded.strip():
-        return Reject("empty", "only whitespace")
-    decoded = decoded.replace("\x00", "")
-    fields = extract_html_fields(decoded, url) if kind == "html" else extract_text_fields(decoded)
+    if not decoded.text.strip():
+        return Reject("empty", "only whitespace" if decoded.text else "only a byte-order mark")
+    source = decoded.text.replace("\x00", "")
+    fields = extract_html_fields(source, url) if kind == "html" else extract_text_fields(source)
     if isinstance(fields, Reject):
         return fields
-    return _finish(fields, source_uri, raw_sha256, options)
+    return _finish(fields, source_uri, raw_sha256, decoded.replaced_bytes, options)
 
 
-def _finish(fields: ExtractedFields, source_uri: str, raw_sha256: str, options: ExtractOptions) -> Article:
-    text = tidy_paragraphs(fields.paragraphs)
+def _finish(
+    fields: ExtractedFields, source_uri: str, raw_sha256: str, replaced_bytes: int, options: ExtractOptions
+) -> Article | Reject:
+    text = to_nfc(tidy_paragraphs(fields.paragraphs))
+    word_count = count_words(text)
+    if not word_count:  # only emoji, symbols or punctuation
+        return Reject("no_text", f"no words in {len(text)} characters of text")
     language, probability = detect_language(text, options.language_min_probability)
     return Article(
         source_uri=source_uri,
         text=text,
-        word_count=count_words(text),
+        word_count=word_count,
         content_hash=content_hash(text),
         raw_sha256=raw_sha256,
-        title=fields.title,
-        author=fields.author,
-        site_name=fields.site_name,
+        title=to_nfc(fields.title),
+        author=to_nfc(fields.author),
+        site_name=to_nfc(fields.site_name),
         url=fields.url,
         published_at=fields.published_at,
         published_utc_offset=fields.published_utc_offset,
-        description=fields.description,
-        tags=fields.tags,
+        description=to_nfc(fields.description),
+        tags=tuple(to_nfc(tag) for tag in fields.tags),
         language=language,
         language_probability=probability,
+        replaced_bytes=replaced_bytes,
     )

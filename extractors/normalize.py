@@ -34,6 +34,13 @@ def normalize_text(text: str) -> str:
     return " ".join(folded.casefold().split())  # str.split's whitespace is exactly re's \s
 
 
+def to_nfc(value: str | None) -> str | None:
+    """Unicode NFC (composed accents), the form stored: equal-looking text compares and searches equal."""
+    if value is None or unicodedata.is_normalized("NFC", value):
+        return value
+    return unicodedata.normalize("NFC", value)
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
 

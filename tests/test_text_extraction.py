@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from extractors import Article, extract_document
 from extractors.furniture import is_caption
+from extractors.normalize import to_nfc
 from extractors.text import looks_like_headline
 from tests.conftest import SEEDS_DIR
 
@@ -134,3 +137,20 @@ def test_extract_text_caption_heading_goes_with_caption():
 )
 def test_a_long_line_is_a_caption_only_when_it_ends_in_a_credit(line, expected):
     assert is_caption(line) is expected
+
+
+def test_extract_text_stores_nfc():
+    decomposed = "Cafe\u0301 cre\u0300me a\u0300 Sa\u0303o Paulo"  # what macOS file names and some CMSs give
+    raw = f"{decomposed}\n\nLe cafe\u0301 est servi a\u0300 la terrasse depuis le matin, dit le patron.\n".encode()
+    article = extract_document(raw, "file:///nfc.txt", "text")
+    assert article.title == "Caf\u00e9 cr\u00e8me \u00e0 S\u00e3o Paulo"
+    assert article.text == "Le caf\u00e9 est servi \u00e0 la terrasse depuis le matin, dit le patron."
+    assert unicodedata.is_normalized("NFC", article.text)
+
+
+def test_to_nfc_leaves_none_and_composed_text_alone():
+    assert to_nfc(None) is None
+    text = "d\u00e9j\u00e0"
+    assert to_nfc(text) is text
+    assert to_nfc("\u212b") == "\u00c5"  # the angstrom sign's canonical form; NFKC would be the same here
+    assert to_nfc("\ufb01") == "\ufb01"  # a compatibility ligature stays: NFC, not NFKC
