@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import time
 from datetime import datetime
 
 import pytest
 
 from extractors import Article, Reject, extract_document
+from extractors.html import describe_exception, flatten_deep_nesting
 from tests.conftest import FIXTURES_DIR
 
 HTML_DIR = FIXTURES_DIR / "html"
@@ -89,3 +91,104 @@ def test_extract_html_declared_charset_wins_over_meta():
 def test_extract_html_without_body_is_reject(raw, reason):
     result = extract_document(raw, "file:///empty.html", "html")
     assert isinstance(result, Reject) and result.reason == reason
+
+
+STATION = "The station crew reported that the cargo ship docked on schedule and the hatches were opened on day {}."
+
+
+def station_page(head: str = "", wrap: tuple[str, str] = ("", "")) -> str:
+    paragraphs = "".join(f"<p>{STATION.format(n)}</p>" for n in range(6))
+    return (
+        f"<html><head><title>Cargo ship docks</title>{head}</head>"
+        f"<body>{wrap[0]}<article>{paragraphs}</article>{wrap[1]}</body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "head, utc, offset",
+    [
+        (
+            '<meta property="article:published_time" content="2022-03-30T22:46:00-03:00">',
+            datetime(2022, 3, 31, 1, 46),
+            -180,
+        ),
+        (
+            '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
+            ' "headline": "Cargo ship docks", "datePublished": "2022-03-30T22:46:00-03:00"}</script>',
+            datetime(2022, 3, 31, 1, 46),
+            -180,
+        ),
+        (
+            '<meta property="article:published_time" content="2022-03-30T22:46:00+05:30">',
+            datetime(2022, 3, 30, 17, 16),
+            330,
+        ),
+        ('<meta property="article:published_time" content="2022-03-30T22:46:00Z">', datetime(2022, 3, 30, 22, 46), 0),
+        ('<meta property="article:published_time" content="2022-03-30T22:46:00">', datetime(2022, 3, 30, 22, 46), None),
+    ],
+)
+def test_extract_html_keeps_utc_offset(head, utc, offset):
+    article = extract_document(station_page(head).encode(), "file:///dated.html", "html")
+    assert (article.published_at, article.published_utc_offset) == (utc, offset)
+
+
+def test_extract_html_svg_with_script_extracts_its_text():
+    raw = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><text>Hello world</text></svg>'
+    article = extract_document(raw, "file:///drawing.html", "html")  # was bad_html "AssertionError: "
+    assert isinstance(article, Article), article
+    assert article.text == "Hello world"
+
+
+@pytest.mark.parametrize("root", ["svg", "nav", "footer", "aside", "form"])
+def test_extract_html_any_root_element_is_a_clear_outcome(root):
+    raw = f"<{root}><script>x()</script><p>{STATION.format(1)}</p><p>{STATION.format(2)}</p></{root}>".encode()
+    result = extract_document(raw, f"file:///{root}.html", "html")
+    assert isinstance(result, Article) or (result.reason == "no_text" and result.detail), result
+
+
+def test_describe_exception_names_where_an_empty_exception_was_raised():
+    def fails():
+        raise AssertionError
+
+    try:
+        fails()
+    except AssertionError as exc:
+        detail = describe_exception(exc)
+    assert detail.startswith("AssertionError: raised with no message at ") and detail.endswith(" in fails")
+    assert describe_exception(ValueError("bad depth")) == "ValueError: bad depth"
+
+
+@pytest.mark.parametrize(
+    "name, wrap",
+    [
+        ("100,000 nested divs", ("<div>" * 100_000, "</div>" * 100_000)),
+        ("5,000 nested tables", ("<table><tr><td>" * 5000, "</td></tr></table>" * 5000)),
+        ("300 unclosed divs", ("<div>" * 300, "")),
+        ("100,000 divs, stray closing spans", ("<div>" * 100_000, "</span>" * 100_000)),
+    ],
+)
+def test_extract_html_deep_nesting_keeps_text(name, wrap):
+    raw = station_page(wrap=wrap).encode()
+    started = time.perf_counter()
+    article = extract_document(raw, "file:///deep.html", "html")
+    assert isinstance(article, Article), (name, article)
+    assert article.text.split("\n\n") == [STATION.format(n) for n in range(6)]
+    assert time.perf_counter() - started < 10  # about 0.5 s for the 1.1 MB of divs on a shared 2-core machine
+
+
+def test_extract_html_page_inside_deep_divs_loads():
+    raw = ("<div>" * 100_000 + station_page() + "</div>" * 100_000).encode()  # trafilatura's load_html refused it
+    article = extract_document(raw, "file:///deep.html", "html")
+    assert isinstance(article, Article), article
+    assert STATION.format(5) in article.text
+
+
+def test_flatten_deep_nesting_bounds_depth_and_keeps_text():
+    html = "<body>" + "<div><span>" * 1000 + "<!-- <div> --><script>'<div>'</script>deep text" + "</span></div>" * 1000
+    flat = flatten_deep_nesting(html, max_depth=10)
+    raw_text = "<!-- <div> --><script>'<div>'</script>deep text"
+    assert raw_text in flat
+    tags = flat.replace(raw_text, "")
+    assert tags.count("<div>") + tags.count("<span>") == 9  # <body> is the tenth level
+    assert tags.count("</div>") + tags.count("</span>") == 9
+    assert flatten_deep_nesting("<p>a<br>b<img src=x/></p>", max_depth=1) == "<p>a<br>b<img src=x/></p>"
