@@ -89,8 +89,8 @@ def read_document(path: Path, max_bytes: int) -> bytes | Reject:
     limit."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        return _stat_reject(exc, str(path)) if exc.errno == errno.ENOENT else _unreadable(exc)
+    except OSError as exc:  # found, then gone or changed: a read failure, not a path the user got wrong
+        return _unreadable(exc)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

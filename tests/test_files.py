@@ -170,11 +170,3 @@ def test_read_document_never_blocks_on_fifo(tmp_path):
 def test_read_document_device_is_unsupported_type():
     result = read_document(Path("/dev/zero"), 1000)
     assert not isinstance(result, bytes) and result.reason == "unsupported_type"
-
-
-def test_read_document_regular_file_and_cap(tmp_path):
-    path = tmp_path / "a.txt"
-    path.write_bytes(b"x" * 5000)
-    assert read_document(path, 10_000) == b"x" * 5000
-    assert len(read_document(path, 1000)) == 1001
-    assert read_document(tmp_path / "gone.txt", 1000).reason == "not_found"

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from extractors.fetch import FetchPolicy
 from extractors.listings import parse_feed, parse_sitemap, parse_url_list
 from flows.ingest import ingest
 from tests import fixture_site as fs
+from tests.test_fetch import RouteServer, run_route_server
 from warehouse.checks import run_data_checks, table_checksum
 
 POLICY = FetchPolicy(
@@ -39,6 +41,12 @@ def query(db, sql, params=()):
 def site(fixture_site):
     fixture_site.reset()
     return fixture_site
+
+
+@pytest.fixture
+def route_server() -> Iterator[RouteServer]:
+    """A loopback server whose routes the test sets (listings and redirects the fixture site lacks)."""
+    yield from run_route_server()
 
 
 def test_parse_every_feed_format(site):
@@ -211,3 +219,71 @@ def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path):
     assert "1 seen, 0 loaded" in done.stdout and "1 rejects" in done.stdout
     assert query(db, "SELECT stage, reason FROM rejects") == [("fetch", "private_address")]
     assert site.hits(fs.RSS_PATH) == 0
+
+
+def test_cli_ingest_credentials_never_stored_nor_sent_and_bad_urls_are_rejects(site, tmp_path, route_server):
+    """URLs with user:password@ on the command line, in a --urls file, in a sitemap and in a redirect's
+    Location: the pages load, no request carries the credentials, and the secret is in no table; malformed
+    URLs beside them are rejects and the run completes."""
+    secret = "s3cr3t-Pa55"
+    port = route_server.server_address[1]
+    sitemap = (
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>http://user:{secret}@127.0.0.1:{site.port}{fs.A1_PATH}</loc></url>"
+        f"<url><loc>https://[::1</loc></url>"
+        f"<url><loc>gopher://127.0.0.1/1</loc></url>"
+        f"<url><loc>{site.url(fs.A3_PATH)}</loc></url>"
+        f"</urlset>"
+    ).encode()
+    route_server.routes["/sitemap.xml"] = (200, {"Content-Type": "application/xml"}, sitemap)
+    location = f"http://user:{secret}@127.0.0.1:{site.port}{fs.A2_PATH}"
+    route_server.routes["/go"] = (302, {"Location": location}, b"")
+    picks = tmp_path / "picks.txt"
+    picks.write_text(f"http://user:{secret}@127.0.0.1:{port}/go\nhttps://[::1\nftp://127.0.0.1/x\n")
+    db = tmp_path / "web.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    done = subprocess.run(
+        [
+            str(MEDIAMON),
+            "ingest",
+            f"http://user:{secret}@127.0.0.1:{site.port}{fs.A4_PATH}",
+            f"http://:{secret}@127.0.0.1:{port}/sitemap.xml",
+            f"http://user:{secret}@[::1",
+            "--urls",
+            str(picks),
+            "--allow-private-hosts",
+            "--db",
+            str(db),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert secret not in done.stdout + done.stderr
+    assert {r[0] for r in query(db, "SELECT source_uri FROM articles")} == {
+        site.url(p) for p in (fs.A1_PATH, fs.A2_PATH, fs.A3_PATH, fs.A4_PATH)
+    }
+    assert dict(query(db, "SELECT source_uri, reason FROM rejects")) == {
+        "https://[::1": "bad_url",
+        "http://[::1": "bad_url",
+        "gopher://127.0.0.1/1": "unsupported_scheme",
+        "ftp://127.0.0.1/x": "unsupported_scheme",
+    }
+    (redirects,) = query(db, "SELECT redirects FROM fetches WHERE final_url = ?", [site.url(fs.A2_PATH)])[0]
+    assert redirects == [f"{route_server.base_url}/go"]
+    for path in (fs.A1_PATH, fs.A2_PATH, fs.A4_PATH):
+        assert site.requests(path) and all("authorization" not in h for h in site.requests(path)), path
+    assert route_server.seen and all("authorization" not in h for _, h in route_server.seen)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        columns = conn.execute(
+            "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c"
+            " JOIN duckdb_tables() t USING (database_name, schema_name, table_name) WHERE NOT c.internal"
+        ).fetchall()
+        assert len({(schema, table) for schema, table, _ in columns}) >= 5
+        for schema, table, column in columns:
+            found = conn.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" WHERE CAST("{column}" AS VARCHAR) LIKE ?', [f"%{secret}%"]
+            )
+            assert found.fetchone() == (0,), f"{schema}.{table}.{column}"
