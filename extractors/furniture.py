@@ -15,6 +15,7 @@ Everything else, quotes and editorial notes inside the article included, is kept
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _I = re.IGNORECASE
 
@@ -142,21 +143,37 @@ def strip_furniture(blocks: list[list[str]]) -> list[str]:
     return [line for block in cleaned for line in block]
 
 
+SITE_WORDS = 8
+_SITE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022\u00bb~/]+|-+|:{2,})\s+")
 _DATELINE = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 _WORDS = re.compile(r"\w+")
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORDS.findall(text.casefold()))
-
-
 def matches_headline(line: str, headlines: list[str]) -> bool:
-    """Most of the line's words are a headline's, and it carries most of that headline."""
-    words = _words(line)
-    return bool(words) and any(
-        len(words & head) >= 0.8 * len(words) and len(words & head) >= 0.5 * len(head)
-        for head in map(_words, headlines)
-    )
+    """The line is one of the headlines, up to case, punctuation and spacing, or a headline without its
+    site name ("Title - Site", "Site | Title"). Sharing many words is not enough: a first paragraph often
+    repeats most of the title's words, and it is the article."""
+    key = headline_key(line)
+    return bool(key) and any(key in headline_forms(head) for head in headlines)
+
+
+def headline_key(text: str) -> tuple[str, ...]:
+    return tuple(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def headline_forms(headline: str) -> set[tuple[str, ...]]:
+    """The headline's words, and those of what is left when up to SITE_WORDS words of site name (no
+    more words than are left) are split off its end or start at a separator (" - ", " | ", " :: ", ...)."""
+    parts = [headline_key(part) for part in _SITE_SEPARATOR.split(headline)]
+    forms = {tuple(word for part in parts for word in part)}
+    for cut in range(1, len(parts)):
+        head, tail = parts[:cut], parts[cut:]
+        for kept, dropped in ((head, tail), (tail, head)):
+            kept_words, dropped_words = sum(map(len, kept)), sum(map(len, dropped))
+            if dropped_words <= SITE_WORDS and kept_words >= dropped_words:  # the site name is the shorter side
+                forms.add(tuple(word for part in kept for word in part))
+    forms.discard(())
+    return forms
 
 
 def looks_like_title(line: str) -> bool:
