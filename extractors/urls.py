@@ -26,6 +26,7 @@ SHOWN_CHARS = 200  # of the offending text, in a reject's detail
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # The userinfo of an authority, found without parsing, so it can be removed from malformed text too.
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*:[/\\]{2})[^/\\?#]*@")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # C0, DEL, C1, lone surrogates
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9_\-]{1,63}(?<!-)")
 # Schemes taken for URLs (rather than file names) even without "//" after them.
 _OPAQUE_SCHEMES = frozenset({"javascript", "data", "mailto", "about", "blob", "vbscript", "tel", "news", "urn"})
@@ -40,40 +41,48 @@ def parse_url(text: str, normalize: bool = True) -> str | Reject:
     if not isinstance(text, str):
         return Reject("bad_url", f"not text: {type(text).__name__}")
     text = strip_userinfo(text)  # first, so a URL is judged the same with or without its credentials
-    shown = shown_url(text)
+    checked = _check_url(text, normalize)
+    if isinstance(checked, tuple):  # the offending text is shown only when there is a reject to explain
+        reason, problem = checked
+        return Reject(reason, f"{problem}: {shown_url(text)}" if text else problem)
+    return checked
+
+
+def _check_url(text: str, normalize: bool) -> str | tuple[str, str]:
+    """The URL, or (reason, what is wrong)."""
     if not text:
-        return Reject("bad_url", "empty URL")
+        return "bad_url", "empty URL"
     if len(text) > MAX_URL_LENGTH:
-        return Reject("bad_url", f"longer than {MAX_URL_LENGTH} characters ({len(text):,}): {shown}")
-    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000 for c in text):
-        return Reject("bad_url", f"control character in URL: {shown}")
+        return "bad_url", f"longer than {MAX_URL_LENGTH} characters ({len(text):,})"
+    if _CONTROL.search(text):
+        return "bad_url", "control character in URL"
     scheme = _SCHEME.match(text)
     if scheme is None:
-        return Reject("bad_url", f"no scheme (expected http:// or https://): {shown}")
+        return "bad_url", "no scheme (expected http:// or https://)"
     if scheme.group(1).lower() not in ("http", "https"):
-        return Reject("unsupported_scheme", f"{scheme.group(1).lower()}: URLs are not fetched: {shown}")
-    if "\\" in text[: _authority_end(text)]:
-        return Reject("bad_url", f"backslash in the host part: {shown}")
+        return "unsupported_scheme", f"{scheme.group(1).lower()}: URLs are not fetched"
+    if "\\" in text and "\\" in text[: _authority_end(text)]:
+        return "bad_url", "backslash in the host part"
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        return Reject("bad_url", f"malformed URL ({exc}): {shown}")
+        return "bad_url", f"malformed URL ({exc})"
     if not text[scheme.end() :].startswith("//"):
-        return Reject("bad_url", f"no // after the scheme: {shown}")
+        return "bad_url", "no // after the scheme"
     hostport = parts.netloc.rpartition("@")[2]
     host = _check_host(hostport.rpartition(":")[0] if port is not None or hostport.endswith(":") else hostport)
     if isinstance(host, Reject):
-        return Reject(host.reason, f"{host.detail}: {shown}")
+        return host.reason, host.detail
     if port == 0:
-        return Reject("bad_url", f"port 0: {shown}")
+        return "bad_url", "port 0"
     clean = parts._replace(scheme=parts.scheme.lower(), netloc=hostport).geturl()
     if not normalize:
         return clean
     try:
         return courlan.normalize_url(clean, strict=True)
     except ValueError as exc:
-        return Reject("bad_url", f"malformed URL ({exc}): {shown}")
+        return "bad_url", f"malformed URL ({exc})"
 
 
 def normalize_url(url: str) -> str | None:
