@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Bump when extraction output can change for the same input, so stored rows are re-extracted.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 
 @dataclass(frozen=True)
