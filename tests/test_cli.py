@@ -1,4 +1,4 @@
-"""The `mediamon` command: README commands, read-only SQL, output formats, busy warehouse."""
+"""The `mediamon` command: README and docs commands, read-only SQL, output formats, busy warehouse."""
 
 from __future__ import annotations
 
@@ -27,12 +27,20 @@ from warehouse.load import load_batch
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 
 
-def readme_commands() -> list[str]:
-    """Every `$ ...` line in the README's console blocks, comments stripped."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
-    lines = [line for block in blocks for line in block.splitlines() if line.startswith("$ ")]
-    return [line[2:].split("  #")[0].strip() for line in lines]
+def documented_pages() -> list[Path]:
+    """The README, then the reference pages in docs/ (docs/sql.md's commands are run by test_sql_sandbox)."""
+    docs = sorted(p for p in (REPO_ROOT / "docs").glob("*.md") if p.name != "sql.md")
+    return [REPO_ROOT / "README.md", *docs]
+
+
+def documented_commands() -> list[str]:
+    """Every `$ ...` line in the console blocks of the README and docs/, in page order, comments stripped."""
+    commands = []
+    for page in documented_pages():
+        blocks = re.findall(r"```console\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+        lines = [line for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+        commands += [line[2:].split("  #")[0].strip() for line in lines]
+    return commands
 
 
 @pytest.fixture
@@ -56,10 +64,22 @@ def run_readme_command(command: str, cwd: Path, env: dict) -> str:
     return done.stdout
 
 
+def test_readme_links_point_at_files():
+    """Every relative link of the README and docs/ names a file of the repository."""
+    for page in [*documented_pages(), REPO_ROOT / "docs" / "sql.md"]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), (page.name, target)
+
+
 def test_readme_commands_work(tmp_path, fixture_site):
-    """Every `$ mediamon` line of the README, in order; web examples point at the local fixture site."""
-    commands = readme_commands()
+    """Every `$ mediamon` line of the README and docs/, in order; web examples point at the local fixture site."""
+    commands = documented_commands()
     assert commands[:2] == ["make run", "make test"]
+    others = [c for c in commands[2:] if not c.startswith("mediamon ")]
+    assert others == [  # test_serve runs these two; nothing else may be shown as a `$` command
+        "prefect server start",
+        "PREFECT_API_URL=http://127.0.0.1:4200/api mediamon serve",
+    ]
     dry_run = subprocess.run(["make", "-n", "run"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert "mediamon ingest seeds" in dry_run.stdout
     shutil.copytree(SEEDS_DIR, tmp_path / "seeds")

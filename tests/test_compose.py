@@ -82,3 +82,21 @@ def test_scale_override_runs_what_test_scale_out_runs():
     assert worker["environment"]["PREFECT_API_URL"] == compose_services()["serve"]["environment"]["PREFECT_API_URL"]
     settings = load_settings(serve["environment"])  # the settings the scaled-out serve runs with are valid
     assert (settings.task_runner, str(settings.db)) == ("dask", "ducklake:sqlite:/data/lake.sqlite")
+
+
+def test_docs_compose_commands_name_real_files_and_services():
+    """docs/deployment.md's compose lines (not run here: they build images) use these files and services."""
+    page = (REPO_ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    lines = [line.strip().split("  #")[0] for line in page.splitlines() if line.strip().startswith("docker compose ")]
+    assert len(lines) >= 4, lines
+    services = {**compose_services(), **yaml.safe_load(SCALE.read_text(encoding="utf-8"))["services"]}
+    for line in lines:
+        words = line.split()
+        for i, word in enumerate(words):
+            if word == "-f":
+                assert (REPO_ROOT / words[i + 1]).exists(), line
+            if word.startswith("dask-worker=") or (i > 0 and words[i - 1] in ("restart", "--rm")):
+                assert word.split("=")[0] in services, line
+    assert "docker compose --profile seeds run --rm ingest" in lines
+    assert 'docker compose run --rm serve sql "select count(*) from articles"' in lines
+    build_parser().parse_args(["sql", "select count(*) from articles"])

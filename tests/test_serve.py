@@ -41,7 +41,7 @@ from mediamon.settings import Settings
 from mediamon.sources import Source, SourcesError, load_sources
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
-from tests.test_cli import readme_commands
+from tests.test_cli import documented_commands
 from tests.test_report import ARTIFACTS, chromium  # noqa: F401  (Debian's Chromium; skips, or fails in CI)
 
 BIN = Path(sys.executable).parent
@@ -194,8 +194,9 @@ def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
 
 
 def test_readme_serving_commands_are_the_ones_run_here():
-    """The README's server and serve lines are what the fixtures below start (they add a free port)."""
-    commands = [shlex.split(line) for line in readme_commands() if "serve" in line]
+    """The documented server and serve lines (docs/scheduling-and-backfills.md) are what the fixtures below start
+    (they add a free port); no other documented command mentions serve."""
+    commands = [shlex.split(line) for line in documented_commands() if "serve" in line]
     assert commands == [SERVER_ARGV, ["PREFECT_API_URL=http://127.0.0.1:4200/api", "mediamon", *SERVE_ARGV]]
 
 
