@@ -32,7 +32,7 @@ from mediamon.sources import (
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing
-from warehouse.query import WritingStatement, open_query
+from warehouse.query import WritingStatement, open_query, write_parquet
 from warehouse.search import BadSearch, highlight_spans, search_articles
 from warehouse.views import create_views
 
@@ -112,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(serve)
 
     sql = commands.add_parser("sql", help="run read-only SQL against the warehouse")
-    sql.add_argument("query", help="one SELECT (or WITH/EXPLAIN/SHOW/DESCRIBE) statement")
+    sql.add_argument(
+        "query", help="exactly one SELECT (or WITH, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN [ANALYZE] SELECT): docs/sql.md"
+    )
     _add_db_option(sql)
     sql.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
     sql.add_argument("--out", help="write to this file instead of standard output (required for parquet)")
@@ -270,7 +272,7 @@ def run_sql(args: argparse.Namespace, settings: Settings) -> int:
     conn, relation = open_query(settings.db, args.query, settings.busy_wait_seconds, on_busy=_busy_notice(settings))
     try:
         if args.format == "parquet":
-            relation.write_parquet(args.out)
+            write_parquet(relation, args.out)
             return 0
         with open(args.out, "w", encoding="utf-8", newline="") if args.out else nullcontext(sys.stdout) as out:
             write_relation(relation, args.format, out)

@@ -35,6 +35,9 @@ _NEW_LAKE_NEEDS_DATA_PATH = "data_path is not set"
 # relies on them: upserts are anti-joins or delete-then-insert, and warehouse/checks/ test uniqueness).
 _COMMENT = re.compile(r"--[^\n]*")
 _CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQUE\b", re.IGNORECASE)
+# Readers never download or auto-load an extension: the ones the project needs come from their pip packages
+# (warehouse/extensions.py) and are loaded by name before a reader is locked down (see connect_reader).
+READER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class WarehouseBusy(RuntimeError):
@@ -88,7 +91,7 @@ def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only:
             raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
         catalog.parent.mkdir(parents=True, exist_ok=True)
-    config = {} if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
+    config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
     conn = duckdb.connect(config=config)
     try:
         load_extension(conn, "ducklake")
@@ -142,9 +145,9 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
+    config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
     while True:
         try:
-            config = {} if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
             return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
@@ -158,6 +161,60 @@ def connect(
                 on_busy = None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def connect_reader(
+    path: str | Path,
+    *,
+    wait_seconds: float = 30.0,
+    on_busy: Callable[[], None] | None = None,
+    extensions: tuple[str, ...] = (),
+    writable_dir: str | Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that DuckDB itself confines to the warehouse, for SQL a person wrote or reads.
+
+    After the `extensions` (from their pip packages) are loaded, external access is turned off: no file or URL
+    is opened except the warehouse (a DuckDB file with its WAL, or a lake's catalog and the data files of its
+    current snapshot, listed in a transaction the connection keeps, so every query reads that snapshot), DuckDB's
+    temporary directory and `writable_dir` (an export's folder); no extension is installed or loaded, no Python
+    variable is scanned; then the configuration is locked, so no SET or RESET can undo any of it."""
+    conn = connect(path, read_only=True, wait_seconds=wait_seconds, on_busy=on_busy)
+    try:
+        for name in extensions:
+            load_extension(conn, name)
+        allowed_paths = _lake_data_files(conn) if is_lake(path) else []
+        if allowed_paths:
+            conn.execute("SET allowed_paths = " + _sql_list(allowed_paths))
+        if writable_dir is not None:
+            conn.execute("SET allowed_directories = " + _sql_list([str(Path(writable_dir).absolute())]))
+        conn.execute("SET enable_external_access = false")
+        conn.execute("SET python_enable_replacements = false")
+        conn.execute("SET lock_configuration = true")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'{}'".format(item.replace("'", "''")) for item in items) + "]"
+
+
+def _lake_data_files(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The data and delete files of every table of the lake's snapshot, read in a transaction left open: the
+    reader's queries run in it, so they read exactly these files (a writer's later commit is not seen)."""
+    conn.begin()
+    tables = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    files: set[str] = set()
+    for schema, table in tables:
+        rows = conn.execute(
+            "SELECT data_file, delete_file FROM ducklake_list_files(current_database(), ?, schema => ?)",
+            [table, schema],
+        ).fetchall()
+        files.update(name for row in rows for name in row if name)
+    return sorted(files)
 
 
 def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[str]:

@@ -32,3 +32,23 @@ def extension_path(name: str) -> Path:
 def load_extension(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     path = str(extension_path(name)).replace("'", "''")
     conn.execute(f"LOAD '{path}'")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m warehouse.extensions fts` prints the fts extension file's path (for the DuckDB shell's LOAD)."""
+    import sys
+
+    names = sys.argv[1:] if argv is None else argv
+    if len(names) != 1:
+        print("usage: python -m warehouse.extensions NAME   (fts, ducklake, sqlite_scanner)", file=sys.stderr)
+        return 2
+    try:
+        print(extension_path(names[0]))
+    except ExtensionMissing as exc:
+        print(f"mediamon: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
