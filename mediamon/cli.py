@@ -29,7 +29,7 @@ from mediamon.sources import (
     load_sources,
     read_url_list,
 )
-from warehouse.db import WarehouseBusy, WarehouseMissing, connect
+from warehouse.db import WarehouseBusy, WarehouseMissing, connect, connect_reader
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing
 from warehouse.query import WritingStatement, open_query, write_parquet
@@ -121,7 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write every table and reporting view to files for BI tools")
     export.add_argument("--format", choices=("parquet",), default="parquet", help="file format (default parquet)")
-    export.add_argument("--out", required=True, metavar="DIR", help="folder for the files, one <name>.parquet each")
+    export.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the files: <name>.parquet per table and view, search.<name>.parquet for the index",
+    )
     _add_db_option(export)
 
     report = commands.add_parser("report", help="write a self-contained HTML report with charts")
@@ -311,7 +316,12 @@ def _size(n: float) -> str:
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    with closing(_open_reader(settings)) as conn:
+    # Locked down like `mediamon sql`, except that DuckDB may write into the export folder.
+    reader = connect_reader(
+        settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings), writable_dir=args.out
+    )
+    with closing(reader) as conn:
+        create_views(conn, temporary=True)
         targets = export_targets(conn)
         with progress_bar("export", total=len(targets), unit="files") as bar:
             for exported in export_parquet(conn, targets, args.out):

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from mediamon.cli import main
 from mediamon.progress import progress_bar, track
-from warehouse.db import connect, open_writer
+from warehouse.db import connect, connect_reader, open_writer
 from warehouse.export import export_parquet, export_targets
 from warehouse.search import refresh_search_index
 from warehouse.views import create_views, view_names
@@ -36,11 +36,13 @@ TABLES = [  # at least these (migrations may add more)
 
 
 def stored_tables(db: Path) -> list[str]:
+    """The tables of schema main by name, then the others (the search index) as `<schema>.<table>`."""
     with duckdb.connect(str(db), read_only=True) as conn:
         return [
             r[0]
             for r in conn.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+                """SELECT CASE WHEN schema_name = 'main' THEN table_name ELSE schema_name || '.' || table_name END
+                   FROM duckdb_tables() ORDER BY schema_name <> 'main', schema_name, table_name"""
             ).fetchall()
         ]
 
@@ -48,7 +50,7 @@ def stored_tables(db: Path) -> list[str]:
 def test_export_every_table_and_view_reads_back(reporting_db, tmp_path, capsys):
     db, _ = reporting_db
     with open_writer(db) as conn:
-        refresh_search_index(conn)  # the index's own tables (schema search) are not exported
+        refresh_search_index(conn)  # the index's own tables (schema search) are exported too
     out = tmp_path / "exports"
     assert main(["export", "--format", "parquet", "--out", str(out), "--db", str(db)]) == 0
     printed = capsys.readouterr().out
@@ -142,3 +144,32 @@ def test_progress_bar_silent_elsewhere():
         bar.advance(10)
     assert screen.getvalue() == ""
     assert list(track([1, 2, 3], "reading")) == [1, 2, 3]
+
+
+def test_export_writes_the_search_index(reporting_db, tmp_path, capsys):
+    db, _ = reporting_db
+    out = tmp_path / "exports"
+    assert main(["export", "--out", str(out), "--db", str(db)]) == 0
+    printed = capsys.readouterr().out
+    with duckdb.connect(str(db), read_only=True) as conn:
+        for table in ("documents", "postings"):
+            expected = conn.execute(f"SELECT count(*) FROM search.{table}").fetchone()[0]
+            exported = out / f"search.{table}.parquet"
+            assert expected > 0 and duckdb.sql(f"SELECT count(*) FROM '{exported}'").fetchone()[0] == expected
+            assert f"wrote {exported} (table, " in printed
+    columns = duckdb.sql(f"DESCRIBE SELECT * FROM '{out}/search.postings.parquet'").fetchall()
+    assert [c[0] for c in columns] == ["article_id", "term", "tf"]
+
+
+def test_export_writes_nothing_outside_its_folder(reporting_db, tmp_path, monkeypatch):
+    """The export's connection is locked down like `mediamon sql`'s: its folder is the one place it may write."""
+    db, _ = reporting_db
+    monkeypatch.chdir(tmp_path)
+    before = {p.name for p in tmp_path.iterdir()}
+    assert main(["export", "--out", "exports", "--db", str(db)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} - before == {"exports"}
+    with connect_reader(db, writable_dir=tmp_path / "exports") as conn:
+        with pytest.raises(duckdb.PermissionException):
+            conn.execute(f"COPY (SELECT 1) TO '{tmp_path}/elsewhere.csv'")
+        conn.execute(f"COPY (SELECT 1) TO '{tmp_path}/exports/inside.csv'")
+    assert not (tmp_path / "elsewhere.csv").exists() and (tmp_path / "exports" / "inside.csv").exists()

@@ -1,4 +1,5 @@
-"""Exports for BI tools and notebooks: every table and reporting view as one Parquet file each."""
+"""Exports for BI tools and notebooks: every table (the search index's too) and reporting view, one Parquet file
+each."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from warehouse.views import view_names
 
 @dataclass(frozen=True)
 class ExportedFile:
-    name: str
+    name: str  # `articles`, or `search.documents` for a table outside the main schema
     kind: str  # "table" or "view"
     path: Path
     rows: int
@@ -23,20 +24,27 @@ class ExportedFile:
 
 
 def export_targets(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(name, kind) of what an export writes: the warehouse's tables (schema main, so not the search
-    index's internals), then the reporting views in creation order."""
+    """(name, kind) of what an export writes: the tables of schema main, then those of the other schemas (the
+    search index, `search.documents` and `search.postings`) named `<schema>.<table>`, then the reporting views in
+    creation order."""
     tables = conn.execute(
-        """SELECT table_name FROM duckdb_tables()
-           WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
-           ORDER BY table_name"""
+        """SELECT CASE WHEN schema_name = 'main' THEN table_name ELSE schema_name || '.' || table_name END
+           FROM duckdb_tables()
+           WHERE database_name = current_database() AND NOT temporary
+           ORDER BY schema_name <> 'main', schema_name, table_name"""
     ).fetchall()
     return [(name, "table") for (name,) in tables] + [(name, "view") for name in view_names()]
+
+
+def _quoted(name: str) -> str:
+    return ".".join('"{}"'.format(part.replace('"', '""')) for part in name.split("."))
 
 
 def export_parquet(
     conn: duckdb.DuckDBPyConnection, targets: list[tuple[str, str]], out_dir: str | Path
 ) -> Iterator[ExportedFile]:
-    """Write each target to `out_dir/<name>.parquet`, yielding as each file lands.
+    """Write each target to `out_dir/<name>.parquet` (`search.documents.parquet`: the file name is what one
+    types in SQL), yielding as each file lands.
 
     Each file is written under a temporary name in the same folder and renamed into place, so a reader (or an
     interrupted export) never sees a half-written file; a file from an earlier export is replaced whole.
@@ -48,7 +56,7 @@ def export_parquet(
         temp = out_dir / f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet.tmp"  # created with the umask's mode
         try:
             quoted = str(temp).replace("'", "''")
-            rows = conn.execute(f"""COPY (SELECT * FROM "{name}") TO '{quoted}' (FORMAT parquet)""").fetchone()[0]
+            rows = conn.execute(f"COPY (SELECT * FROM {_quoted(name)}) TO '{quoted}' (FORMAT parquet)").fetchone()[0]
             os.replace(temp, target)
         except BaseException:
             temp.unlink(missing_ok=True)
