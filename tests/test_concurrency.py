@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,33 @@ def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(
     out, err = reader.communicate(timeout=300)
     assert notice == f"mediamon: warehouse {db} is busy (a flow is writing); retrying for up to 60 s\n"
     assert reader.returncode == 0 and out.splitlines() == ["n", "0"] and err == ""
+
+
+def test_writer_logs_waiting_for_the_lock_and_getting_it(tmp_path, caplog):
+    """A writer blocked by another process says so once, and says when it got the lock and how long it waited."""
+    import logging
+    import time
+
+    from tests.test_cli import hold_write_lock
+    from warehouse.db import connect, open_writer
+
+    db = tmp_path / "held.duckdb"
+    with caplog.at_level(logging.INFO, logger="mediamon"), open_writer(db):
+        pass
+    assert caplog.records == []  # nobody held it: nothing to say
+    holder = hold_write_lock(db, 1.5)  # another process holds the file for 1.5 s
+    try:
+        with caplog.at_level(logging.INFO, logger="mediamon"):
+            started = time.monotonic()
+            connect(db, wait_seconds=60).close()
+            waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0][:2] == ("mediamon", "WARNING")
+    assert lines[0][2] == f"waiting for the lock on warehouse {db}: another process holds it (up to 60 s)"
+    assert lines[1][:2] == ("mediamon", "INFO")
+    said = re.fullmatch(rf"got the lock on warehouse {re.escape(str(db))} after waiting ([0-9.]+) s", lines[1][2])
+    logged = float(said[1])
+    assert 0.5 <= logged <= waited + 0.1

@@ -10,6 +10,7 @@ file-based lake keeps its Parquet files in `<catalog>.files/`.
 from __future__ import annotations
 
 import fcntl
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ _CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQU
 # Readers never download or auto-load an extension: the ones the project needs come from their pip packages
 # (warehouse/extensions.py) and are loaded by name before a reader is locked down (see connect_reader).
 READER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+log = logging.getLogger("mediamon")
 
 
 class WarehouseBusy(RuntimeError):
@@ -143,12 +145,14 @@ def connect(
         raise WarehouseMissing(f"no warehouse at {path}: run `mediamon ingest` first or pass --db")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait_seconds
+    started = time.monotonic()
+    deadline = started + wait_seconds
     delay = 0.05
+    waiting = False
     config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            conn = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 if _is_lock_conflict(exc):
@@ -156,11 +160,20 @@ def connect(
                         f"warehouse {path} is busy: another process is writing (waited {wait_seconds:.0f} s)"
                     ) from exc
                 raise
+            if not waiting and not read_only:
+                log.warning(
+                    "waiting for the lock on warehouse %s: another process holds it (up to %.0f s)", path, wait_seconds
+                )
+            waiting = True
             if on_busy:
                 on_busy()
                 on_busy = None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+            continue
+        if waiting and not read_only:
+            log.info("got the lock on warehouse %s after waiting %.1f s", path, time.monotonic() - started)
+        return conn
 
 
 def connect_reader(
