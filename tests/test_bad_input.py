@@ -68,7 +68,7 @@ def test_read_document_reads_at_most_one_byte_past_the_limit(tmp_path):
     path.write_bytes(b"x" * 5000)
     assert read_document(path, 1000) == b"x" * 1001
     assert read_document(path, 5000) == b"x" * 5000
-    assert read_document(tmp_path / "missing.txt", 1000).reason == "unreadable"
+    assert read_document(tmp_path / "missing.txt", 1000).reason == "not_found"
     pipe = tmp_path / "pipe.txt"  # no size known up front: read on up to the limit
     os.mkfifo(pipe)
     writer = threading.Thread(target=pipe.write_bytes, args=(b"y" * 3000,))
