@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import threading
 
 import pytest
 
@@ -68,10 +67,7 @@ def test_read_document_reads_at_most_one_byte_past_the_limit(tmp_path):
     path.write_bytes(b"x" * 5000)
     assert read_document(path, 1000) == b"x" * 1001
     assert read_document(path, 5000) == b"x" * 5000
-    assert read_document(tmp_path / "missing.txt", 1000).reason == "not_found"
-    pipe = tmp_path / "pipe.txt"  # no size known up front: read on up to the limit
+    assert read_document(tmp_path / "missing.txt", 1000).reason == "unreadable"
+    pipe = tmp_path / "pipe.txt"  # a FIFO is not read at all (9d9f38d): it could block the run
     os.mkfifo(pipe)
-    writer = threading.Thread(target=pipe.write_bytes, args=(b"y" * 3000,))
-    writer.start()
-    assert read_document(pipe, 1000) == b"y" * 1001
-    writer.join()
+    assert read_document(pipe, 1000).reason == "unsupported_type"
