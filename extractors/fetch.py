@@ -20,6 +20,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from extractors.decode import GZIP_MAGIC
 from extractors.records import Reject
 from extractors.urls import has_scheme, parse_url, shown_url, strip_userinfo
 
@@ -359,7 +360,10 @@ class Fetcher:
 
 
 async def _read_capped(response: httpx.Response, encoding: str, max_bytes: int) -> bytes:
-    """Read the raw stream, decompressing ourselves so the decompressed size is capped chunk by chunk."""
+    """Read the raw stream, decompressing ourselves so the decompressed size is capped chunk by chunk.
+
+    A gzip body may hold several members (`cat a.gz b.gz` is one valid stream): each is inflated in turn.
+    Bytes after the last member that do not start another one (padding) are ignored, as gzip(1) does."""
     if encoding in ("gzip", "x-gzip"):
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     elif encoding == "deflate":
@@ -370,23 +374,34 @@ async def _read_capped(response: httpx.Response, encoding: str, max_bytes: int) 
         raise _Refused("bad_encoding", f"unsupported Content-Encoding {encoding}")
     parts: list[bytes] = []
     size = 0
+    held = b""  # bytes after a finished member, too few to tell whether another member starts
+    finished = False  # the last member ended and what followed is not another one
     async for chunk in response.aiter_raw():
-        pending = chunk
-        while pending:
+        pending = held + chunk if held else chunk
+        held = b""
+        while pending and not finished:
             if inflater is None:
                 out, pending = pending, b""
+            elif inflater.eof:
+                if encoding == "deflate" or (len(pending) >= 2 and not pending.startswith(GZIP_MAGIC)):
+                    finished = True
+                elif len(pending) < 2:
+                    held, pending = pending, b""
+                else:
+                    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+                continue
             else:
                 try:
                     out = inflater.decompress(pending, max_bytes + 1 - size)
                 except zlib.error as exc:
                     raise _Refused("bad_encoding", f"corrupt {encoding} body: {exc}") from None
-                pending = inflater.unconsumed_tail
+                pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+                if not out and pending and not inflater.eof:
+                    break
             size += len(out)
             if size > max_bytes:
                 raise _Refused("too_large", f"body over the {max_bytes}-byte limit (after decompression)")
             parts.append(out)
-            if inflater is not None and not out and pending:
-                break
     if inflater is not None and not inflater.eof:
         raise _Refused("bad_encoding", f"truncated {encoding} body: the stream ends before its end marker")
     return b"".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import time
 import tracemalloc
@@ -299,3 +300,44 @@ def test_fetch_policy_validates():
         FetchPolicy(per_host_concurrency=0)
     with pytest.raises(ValueError):
         FetchPolicy(allowed_networks=("not-a-network",))
+
+
+_PAGE_HALVES = (b"<html><body><p>First member: the Russian segment undocks.</p>", b"<p>Second member: it leaves.</p>")
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "encoding", "expected"),
+    [
+        (
+            "two members",
+            gzip.compress(_PAGE_HALVES[0]) + gzip.compress(_PAGE_HALVES[1]),
+            "gzip",
+            b"".join(_PAGE_HALVES),
+        ),
+        # A member boundary split so that only one byte of the next member's magic is in the first chunk.
+        ("many small members", b"".join(gzip.compress(bytes([b])) for b in _PAGE_HALVES[1]), "gzip", _PAGE_HALVES[1]),
+        ("zero padding after the member", gzip.compress(_PAGE_HALVES[0]) + bytes(600), "gzip", _PAGE_HALVES[0]),
+        ("x-gzip, two members", gzip.compress(_PAGE_HALVES[0]) + gzip.compress(_PAGE_HALVES[1]), "x-gzip", None),
+    ],
+)
+def test_fetch_gzip_reads_every_member(route_server, name, body, encoding, expected):
+    route_server.routes["/z"] = (200, {"Content-Type": "text/html", "Content-Encoding": encoding}, body)
+    result = fetch(route_server.base_url + "/z", _no_robots())
+    assert result.reject is None, (name, result.reject)
+    assert result.body == (expected or b"".join(_PAGE_HALVES)), name
+
+
+def test_fetch_gzip_truncated_second_member_is_bad_encoding(route_server):
+    second = gzip.compress(_PAGE_HALVES[1])
+    body = gzip.compress(_PAGE_HALVES[0]) + second[: len(second) // 2]
+    route_server.routes["/z"] = (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, body)
+    result = fetch(route_server.base_url + "/z", _no_robots())
+    assert result.reject is not None and result.reject.reason == "bad_encoding"
+
+
+def test_fetch_gzip_members_together_over_the_cap_are_too_large(route_server):
+    """Each member is under the cap; together they are over it."""
+    member = gzip.compress(b"<p>" + b"x" * 600_000 + b"</p>")
+    route_server.routes["/z"] = (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, member * 4)
+    policy = FetchPolicy(allowed_networks=("127.0.0.1/32",), respect_robots=False, max_bytes=2_000_000, **FAST)
+    assert fetch(route_server.base_url + "/z", policy).reject.reason == "too_large"
