@@ -29,7 +29,7 @@ from mediamon.sources import (
     load_sources,
     read_url_list,
 )
-from warehouse.db import WarehouseBusy, WarehouseMissing, connect, connect_reader
+from warehouse.db import WarehouseBusy, WarehouseMissing, connect_reader
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing
 from warehouse.query import WritingStatement, open_query, write_parquet
@@ -295,9 +295,12 @@ def _busy_notice(settings: Settings) -> Callable[[], None]:
     return partial(print, message, file=sys.stderr, flush=True)
 
 
-def _open_reader(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with the reporting views of this code (as temporary views)."""
-    conn = connect(settings.db, read_only=True, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings))
+def _open_reader(settings: Settings, extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
+    """A locked-down read-only connection (as `mediamon sql` has) with the reporting views of this code (as
+    temporary views)."""
+    conn = connect_reader(
+        settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings), extensions=extensions
+    )
     try:
         create_views(conn, temporary=True)
     except Exception:
@@ -347,7 +350,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    with closing(_open_reader(settings)) as conn:
+    with closing(_open_reader(settings, extensions=("fts",))) as conn:
         result = search_articles(conn, args.query, args.limit)
     if result.note:
         print(f"mediamon: note: {result.note}; they were indexed in memory for this query", file=sys.stderr)

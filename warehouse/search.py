@@ -82,7 +82,9 @@ def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
     """Load the fts extension (for its stemmer) from the local package, never from the network, once per
     connection; and register the stop words as `search_stopwords`."""
     conn.register("search_stopwords", STOPWORDS)
-    loaded = conn.execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'fts' AND loaded")
+    # duckdb_functions(), not duckdb_extensions(): the latter lists the extension folder, which a locked-down
+    # reader (warehouse.db.connect_reader) may not touch.
+    loaded = conn.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stem'")
     if not loaded.fetchone()[0]:
         path = str(fts_extension_path()).replace("'", "''")
         conn.execute(f"LOAD '{path}'")
