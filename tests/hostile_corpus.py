@@ -8,8 +8,10 @@ generator: the 50 MB page and the bombs are written at test time.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gzip
+import os
 import random
 import socket
 import socketserver
@@ -84,23 +86,50 @@ def write_hostile_files(root: Path) -> list[Kind]:
             (good[: good.index("</article>")] + "<p>Filler paragraph about the station.</p>\n" * 1_200_000).encode(),
             "reject:too_large",
         ),
-        "deeply-nested.html": (("<div>" * 100_000 + good + "</div>" * 100_000).encode(), "reject:bad_html"),
+        "5000-nested-tables.html": (("<table><tr><td>" * 5_000 + good).encode(), "loaded"),  # nesting flattened
+        "deeply-nested.html": (("<div>" * 100_000 + good + "</div>" * 100_000).encode(), "loaded"),
         "only-scripts.html": (
             ("<html><head><script>var a = 1;</script></head><body>" + "<script>track();</script>" * 5000).encode(),
             "reject:no_text",
         ),
         "only-comments.html": (b"<html><body><!-- " + b"hidden " * 5000 + b"--></body></html>", "reject:no_text"),
-        "invalid-utf8.txt": (
-            article_text(2).encode() + b"\xc3\x28\xff\xfe" + "caf\u00e9 ".encode() * 50,
-            "reject:undecodable",
-        ),
+        # Mostly UTF-8 with a few bad bytes: read with U+FFFD for them (browsers and trafilatura read these).
+        "invalid-utf8.txt": (article_text(2).encode() + b"\xc3\x28\xff\xfe" + "caf\u00e9 ".encode() * 50, "loaded"),
         "mixed-encodings.txt": (
             "Caf\u00e9 r\u00e9sum\u00e9 na\u00efve ".encode() * 20
             + "ferm\u00e9 l'\u00e9coutille ".encode("cp1252") * 3,
-            "reject:undecodable",
+            "loaded",
+        ),
+        "one-bad-byte.html": (article_html(13).encode().replace(b"<p>", b"<p>\xff", 1), "loaded"),
+        # As many broken sequences as good ones: no reading of it is right.
+        "broken-utf8.txt": ("Caf\u00e9 r\u00e9sum\u00e9 ".encode() * 20 + b"d\xc3\x28y " * 40, "reject:undecodable"),
+        "cp1252-undeclared.txt": (
+            ("Le segment russe quitte la station \u2014 l'\u00e9quipage a film\u00e9 la sc\u00e8ne. " * 30).encode(
+                "cp1252"
+            ),
+            "loaded",
         ),
         "nul-bytes.html": (good.replace(" ", "\x00 ").encode(), "reject:binary"),
-        "utf16-without-bom.html": (good.encode("utf-16-le"), "reject:binary"),
+        "utf16-without-bom.html": (good.encode("utf-16-le"), "loaded"),  # the NUL pattern says UTF-16LE
+        "utf16-be-without-bom.html": (article_html(14).encode("utf-16-be"), "loaded"),
+        "utf32-le-without-bom.html": (article_html(15).encode("utf-32-le"), "loaded"),
+        "meta-utf16-on-ascii.html": (article_html(16, extra_head='<meta charset="utf-16">').encode(), "loaded"),
+        "multi-member.html.gz": (  # `cat a.gz b.gz`: both members' text is the document's
+            gzip.compress(article_html(17).encode()[:900]) + gzip.compress(article_html(17).encode()[900:]),
+            "loaded",
+        ),
+        "bom-only.txt": (codecs.BOM_UTF8, "reject:empty"),
+        "emoji-only.txt": (("\U0001f680\U0001f6f0\ufe0f " * 200).encode(), "reject:no_text"),
+        "svg-with-script.html": (
+            article_html(18, extra_body="<svg><script>alert(1)</script><text>logo</text></svg>").encode(),
+            "loaded",
+        ),
+        "utc-offset.html": (
+            article_html(
+                19, extra_head='<meta property="article:published_time" content="2022-03-05T10:00:00-03:00">'
+            ).encode(),
+            "loaded",
+        ),
         "entity-bomb.html": (
             b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
             b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><html><body><p>&c;&c;&c;&c;</p></body></html>',
@@ -130,16 +159,44 @@ def write_hostile_files(root: Path) -> list[Kind]:
         (folder / name).write_bytes(raw)
     (root / "report.docx").write_bytes(b"PK\x03\x04 not a document we read")
     (root / "dangling.html").symlink_to(root / "gone.html")
+    # Links that leave the folder, loops and special files: rejects keyed by the path as found, never a hang.
+    outside = root / "outside"
+    (outside / "more").mkdir(parents=True)
+    (outside / "passwd.txt").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (outside / "more" / "b.html").write_bytes(article_html(30).encode())
+    (folder / "passwd.txt").symlink_to(outside / "passwd.txt")
+    (folder / "more").symlink_to(outside / "more", target_is_directory=True)
+    (folder / "loop-a.html").symlink_to(folder / "loop-b.html")
+    (folder / "loop-b.html").symlink_to(folder / "loop-a.html")
+    os.mkfifo(folder / "pipe.html")
+    os.mkfifo(root / "named-pipe.html")
+    (root / "zero.html").symlink_to("/dev/zero")
+    (root / "mem.html").symlink_to("/proc/self/mem")
     kinds = [Kind(name, f"corpus/{name}", expected) for name, (_, expected) in files.items()]
     kinds += [
         Kind("unsupported type named", "report.docx", "reject:unsupported_type"),
         Kind("missing path", "missing.html", "reject:not_found"),
         Kind("dangling symlink", "dangling.html", "reject:not_found"),
+        Kind("symlink to a file outside the folder", "corpus/passwd.txt", "reject:outside_root"),
+        Kind("symlink to a folder outside the folder", "corpus/more", "reject:outside_root"),
+        Kind("symlink loop (first)", "corpus/loop-a.html", "reject:unreadable"),
+        Kind("symlink loop (second)", "corpus/loop-b.html", "reject:unreadable"),
+        Kind("FIFO in the folder", "corpus/pipe.html", "reject:unsupported_type"),
+        Kind("FIFO named", "named-pipe.html", "reject:unsupported_type"),
+        Kind("link to /dev/zero named", "zero.html", "reject:unsupported_type"),
+        Kind("link to /proc/self/mem named", "mem.html", "reject:unreadable"),
     ]
     return kinds
 
 
-# --- the raw server ----------------------------------------------------------------------------------------------
+# --- the raw server ---
+
+# A sitemap <loc> and a feed link no fetcher may follow; the pages listed beside them must still load.
+BAD_LOC = "http://[::1/bad-loc"
+JS_LINK = "javascript:alert(1)"
+# Pages a run reaches only through a listing (or, for /g5.html, through a URL with credentials).
+LINKED_ONLY = ("/g1.html", "/g3.html", "/g4.html", "/g5.html")
+
 
 _BIG = 50 * 1024 * 1024
 
@@ -180,6 +237,10 @@ def _page(body: bytes, content_type: str | None = "text/html; charset=utf-8", **
         h.send(_response("200 OK", body, headers))
 
     return route
+
+
+def _redirect(location: str):
+    return lambda h: h.send(_response("302 Found", b"", {"Location": location, "Content-Length": "0"}))
 
 
 def _raw(data: bytes):
@@ -253,6 +314,29 @@ class HostileServer(socketserver.ThreadingTCPServer):
         table: list[tuple[str, object, str]] = [
             ("/g1.html", _page(article_html(23).encode()), "good"),  # only linked by /feed-100k.xml
             ("/g2.html", _page(article_html(24).encode()), "good"),
+            ("/g3.html", _page(article_html(27).encode()), "good"),  # only listed by /sitemap-bad-loc.xml
+            ("/g4.html", _page(article_html(28).encode()), "good"),  # only linked by /feed-javascript.xml
+            ("/g5.html", _page(article_html(29).encode()), "good"),  # only listed with credentials in its URL
+            (
+                "/sitemap-bad-loc.xml",
+                _page(
+                    f'<?xml version="1.0"?><urlset><url><loc>{BAD_LOC}</loc></url>'
+                    f"<url><loc>{self.base_url}/g3.html</loc></url></urlset>".encode(),
+                    "application/xml",
+                ),
+                "listing",
+            ),
+            (
+                "/feed-javascript.xml",
+                _page(
+                    f'<?xml version="1.0"?><rss version="2.0"><channel><title>js</title><item><link>{JS_LINK}</link>'
+                    f"</item><item><link>{self.base_url}/g4.html</link></item></channel></rss>".encode(),
+                    "application/rss+xml",
+                ),
+                "listing",
+            ),
+            ("/redirect-malformed.html", _redirect("http://[::1/x"), "reject:bad_url"),
+            ("/redirect-to-file.html", _redirect("file:///etc/passwd"), "reject:unsupported_scheme"),
             ("/no-content-type.html", _page(article_html(25).encode(), None), "loaded"),
             ("/bogus-charset-header.html", _page(article_html(26).encode(), "text/html; charset=x-klingon"), "loaded"),
             ("/feed-100k.xml", _big_feed, "listing"),
@@ -264,7 +348,7 @@ class HostileServer(socketserver.ThreadingTCPServer):
                 _page(good.replace(b"day", b"d\xc3\x28y") + "\u00e9".encode() * 99),
                 "reject:undecodable",
             ),
-            ("/deeply-nested.html", _page(b"<div>" * 50_000 + good), "reject:bad_html"),
+            ("/deeply-nested.html", _page(b"<div>" * 50_000 + good), "loaded"),
             ("/wrong-content-type.html", _page(good, "image/png"), "reject:not_html"),
             ("/length-short.html", _length_short, "reject:connect_error"),
             ("/length-long.html", _length_long, "reject:no_text"),

@@ -110,17 +110,34 @@ def test_discover_named_special_files(tmp_path):
     }
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_discover_named_file_without_permission_is_unreadable(tmp_path):
+def test_discover_named_file_without_permission_is_unreadable(tmp_path, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()
     (locked / "a.txt").write_text(ARTICLE)
+    if os.geteuid() == 0:  # root reads whatever the mode: refuse as the kernel would refuse anyone else
+        real_stat, real_open = os.stat, os.open
+
+        def refused(real):
+            def call(path, *args, **kwargs):
+                if str(path).startswith(str(locked)):
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real(path, *args, **kwargs)
+
+            return call
+
+        monkeypatch.setattr(os, "stat", refused(real_stat))
+        monkeypatch.setattr(os, "open", refused(real_open))
     locked.chmod(0)
     try:
         found, rejects = discover_documents([locked / "a.txt"])
+        opened = read_document(locked / "a.txt", 1000)
     finally:
+        monkeypatch.undo()
         locked.chmod(0o755)
-    assert found == [] and [r.reason for _, r in rejects] == ["unreadable"]
+    assert found == [] and [(r.reason, r.detail) for _, r in rejects] == [
+        ("unreadable", "PermissionError: Permission denied")
+    ]
+    assert opened.reason == "unreadable" and "Permission denied" in opened.detail
 
 
 def test_discover_named_symlink_keyed_by_given_path(tmp_path):

@@ -87,7 +87,10 @@ def test_ingest_flow_bad_files_are_rejected_while_good_files_load(fresh_db, seed
     (bad / "empty.txt").write_bytes(b"")
     (bad / "whitespace.txt").write_bytes(b"  \n\n\t \n")
     (bad / "picture.txt").write_bytes(PNG + bytes(range(256)))
-    (bad / "invalid-utf8.txt").write_bytes("Caf\u00e9 r\u00e9sum\u00e9 ".encode() * 20 + b"\xc3\x28\xff")
+    (bad / "invalid-utf8.txt").write_bytes(
+        "Caf\u00e9 r\u00e9sum\u00e9 ".encode() * 20 + b"\xc3\x28\xff"
+    )  # 2 stray bytes
+    (bad / "broken-utf8.txt").write_bytes("Caf\u00e9 r\u00e9sum\u00e9 ".encode() * 20 + b"d\xc3\x28y " * 40)
     (bad / "huge.txt").write_bytes(b"Headline\n\n" + b"word " * 60_000)
     (bad / "nobody.html").write_bytes(b"<html><head><title>No body at all</title></head></html>")
     (bad / "bomb.html.gz").write_bytes(gzip.compress(b"<p>" + b"x" * 5_000_000))
@@ -103,14 +106,20 @@ def test_ingest_flow_bad_files_are_rejected_while_good_files_load(fresh_db, seed
         "empty.txt": ("extract", "empty"),
         "whitespace.txt": ("extract", "empty"),
         "picture.txt": ("extract", "binary"),
-        "invalid-utf8.txt": ("extract", "undecodable"),
+        "broken-utf8.txt": ("extract", "undecodable"),  # as many broken sequences as good ones: not UTF-8
         "huge.txt": ("extract", "too_large"),
         "nobody.html": ("extract", "no_text"),
         "bomb.html.gz": ("extract", "too_large"),
         "missing": ("read", "not_found"),
     }
-    assert summary["loaded"] == 6 and summary["rejected"] == 8
-    assert query(fresh_db, "SELECT language, count(*) FROM articles GROUP BY 1 ORDER BY 1") == [("en", 5), ("ru", 1)]
+    assert summary["loaded"] == 7 and summary["rejected"] == 8
+    by_file = {
+        uri.rsplit("/", 1)[1]: (lang, replaced)
+        for uri, lang, replaced in query(fresh_db, "SELECT source_uri, language, replaced_bytes FROM articles")
+    }
+    assert by_file["invalid-utf8.txt"][1] == 2  # read with U+FFFD for its two bad bytes, and the count kept
+    del by_file["invalid-utf8.txt"]
+    assert sorted(by_file.values()) == [("en", 0)] * 5 + [("ru", 0)]
 
 
 def test_ingest_flow_keeps_loaded_article_when_its_file_turns_bad(fresh_db, seed_copy):

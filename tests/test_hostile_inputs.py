@@ -1,4 +1,4 @@
-"""Hostile inputs: one real `mediamon ingest` over 40-odd kinds of bad files and misbehaving servers, good articles
+"""Hostile inputs: one real `mediamon ingest` over 80-odd kinds of bad files and misbehaving servers, good articles
 mixed in. The run completes, every bad item is one `rejects` row with a reason, every good item loads, and the
 process's peak memory stays bounded."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tests import fixture_site as fs
-from tests.hostile_corpus import HostileServer, Kind, write_hostile_files
+from tests.hostile_corpus import BAD_LOC, JS_LINK, LINKED_ONLY, HostileServer, Kind, write_hostile_files
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 # The web kinds are served on 127.0.0.2, the one address the run allows: localhost and 127.0.0.1 stay refused.
@@ -65,16 +65,26 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
 def test_hostile_inputs_one_reject_each_good_items_load_memory_bounded(tmp_path):
     kinds = write_hostile_files(tmp_path)
     named = [tmp_path / k.location for k in kinds if "/" not in k.location]  # given by name, not in the folder
-    expected = {}
-    for kind in kinds:
-        path = tmp_path / kind.location
-        expected[(path.resolve() if path.exists() else path.absolute()).as_uri()] = kind
+    expected = {(tmp_path / kind.location).absolute().as_uri(): kind for kind in kinds}  # keyed as found
     with fs.FixtureSite(HOST) as site, HostileServer(HOST) as server:
         for kind in SITE_KINDS:
             expected[site.url(kind.location)] = kind
         for kind in server.kinds:
             expected[server.base_url + kind.location] = kind
-        listed = [url for url, kind in expected.items() if url.startswith("http") and kind.location != "/g1.html"]
+        listed = [url for url, kind in expected.items() if url.startswith("http") and kind.location not in LINKED_ONLY]
+        port = server.server_address[1]
+        listed.append(f"http://analyst:s3cret@{HOST}:{port}/g5.html")  # loads; the credentials are never stored
+        bad_urls = [
+            Kind("broken IPv6 bracket", "https://[::1", "reject:bad_url"),
+            Kind("port out of range", f"http://{HOST}:99999/x", "reject:bad_url"),
+            Kind("gopher URL", f"gopher://{HOST}:{port}/1", "reject:unsupported_scheme"),
+            Kind("ftp URL", f"ftp://{HOST}:{port}/x", "reject:unsupported_scheme"),
+        ]
+        for kind in bad_urls:
+            expected[kind.location] = kind
+            listed.append(kind.location)
+        expected[BAD_LOC] = Kind("malformed sitemap <loc>", BAD_LOC, "reject:bad_url")
+        expected[JS_LINK] = Kind("javascript: feed link", JS_LINK, "reject:unsupported_scheme")
         (tmp_path / "urls.txt").write_text("\n".join(listed) + "\n")
         (tmp_path / "sources.toml").write_text(SOURCES.format(host=HOST))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
@@ -85,7 +95,8 @@ def test_hostile_inputs_one_reject_each_good_items_load_memory_bounded(tmp_path)
     assert code == 0, log.read_text(errors="replace")[-3000:]
     output = log.read_text(errors="replace")
     # Rejects are logged as one line per batch, counted by reason, never one line per document.
-    reject_lines = [line for line in output.splitlines() if "rejected" in line]
+    lines = [line for line in output.splitlines() if "ingest finished:" not in line]  # the run's summary counts
+    reject_lines = [line for line in lines if "rejected" in line or "see the rejects table" in line]
     assert all(" rejected (" in line and "see the rejects table" in line for line in reject_lines), reject_lines[:5]
     assert 1 <= len(reject_lines) <= 10
     with duckdb.connect(str(db), read_only=True) as conn:
@@ -96,6 +107,10 @@ def test_hostile_inputs_one_reject_each_good_items_load_memory_bounded(tmp_path)
         ).fetchall():
             rejects.setdefault(uri, []).append((stage, reason, detail))
         statuses = conn.execute("SELECT status FROM runs").fetchall()
+        stored = conn.execute(
+            "SELECT count(*) FROM (SELECT url FROM articles UNION ALL SELECT source_uri FROM articles "
+            "UNION ALL SELECT url FROM fetches UNION ALL SELECT source_uri FROM rejects) WHERE url LIKE '%s3cret%'"
+        ).fetchone()[0]
     wrong = []
     for uri, kind in expected.items():
         got = [reason for _, reason, detail in rejects.get(uri, []) if detail]
@@ -108,12 +123,14 @@ def test_hostile_inputs_one_reject_each_good_items_load_memory_bounded(tmp_path)
         if not ok:
             wrong.append((kind.name, kind.expected, "article" if uri in articles else rejects.get(uri)))
     hostile = [k for k in expected.values() if k.expected != "good"]
+    outcomes = [k.expected.split(":")[0] for k in hostile]
     print(
-        f"hostile kinds tried: {len(hostile)} ({sum(k.expected.startswith('reject:') for k in hostile)} rejects, "
-        f"{sum(k.expected == 'loaded' for k in hostile)} loaded, 1 listing); peak RSS {peak_mb} MB"
+        f"hostile kinds tried: {len(hostile)} ({outcomes.count('reject')} rejects, {outcomes.count('loaded')} loaded, "
+        f"{outcomes.count('listing')} listings); peak RSS {peak_mb} MB"
     )
-    assert wrong == []
+    assert wrong == [], wrong
     assert articles <= set(expected) and set(rejects) <= set(expected)  # nothing unexpected was loaded or rejected
     assert statuses == [("completed",), ("completed",)]
+    assert stored == 0  # URL credentials are stripped before anything is stored
     assert len(hostile) >= 30
     assert peak_mb < MEMORY_BOUND_MB
