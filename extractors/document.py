@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.defaults import DEFAULT_MAX_BYTES  # noqa: F401 (re-exported)
 from extractors.decode import GZIP_MAGIC, decode_bytes, describe_binary, gunzip_capped
 from extractors.fields import ExtractedFields
 from extractors.html import extract_html_fields
@@ -12,7 +13,6 @@ from extractors.normalize import content_hash, count_words, tidy_paragraphs, to_
 from extractors.records import Article, Reject, sha256_hex
 from extractors.text import extract_text_fields
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 SUPPORTED_SUFFIXES = tuple(s + gz for s in TEXT_SUFFIXES + HTML_SUFFIXES for gz in ("", ".gz"))

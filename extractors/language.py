@@ -14,6 +14,8 @@ from langdetect.lang_detect_exception import LangDetectException
 from langdetect.language import Language
 from langdetect.utils.ngram import NGram
 
+from config.defaults import MIN_PROBABILITY  # noqa: F401 (re-exported)
+
 DetectorFactory.seed = 0
 # The profiles are loaded on first use, once: a thread detecting while another was still loading them got
 # nonsense ("af" for English), so loading is serialized.
@@ -24,7 +26,6 @@ _factory: DetectorFactory | None = None
 # seeds, 1,500 bench articles and all 556 non-English ones) 2,000 characters gave the same language as 5,000
 # for every text (1,500 did too), in half the time.
 SAMPLE_CHARS = 2000
-MIN_PROBABILITY = 0.70
 MIN_LETTERS = 20
 
 

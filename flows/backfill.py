@@ -19,12 +19,11 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from config.settings import DEFAULT_DB
 from extractors import ExtractOptions
-from extractors.fetch import FetchPolicy, FetchResult
 from extractors.listings import Link
-from extractors.monitors import DEFAULT_MONITORS
 from extractors.records import sha256_hex
-from flows.errors import backfill_days
+from fetching.fetch import FetchPolicy, FetchResult
 from flows.ingest import (
     DEFAULT_DEDUP,
     DEFAULT_FETCH_POLICY,
@@ -38,10 +37,11 @@ from flows.ingest import (
     prepare_warehouse,
     update_derived,
 )
-from flows.pool import ExtractionPool, default_workers
 from flows.runners import configured_task_runner, dask_threads
-from mediamon.settings import DEFAULT_DB
-from mediamon.sources import load_sources
+from pipeline.backfill import backfill_days
+from pipeline.pool import ExtractionPool, default_workers
+from pipeline.sources import load_sources
+from similarity.monitors import DEFAULT_MONITORS
 from warehouse.backfill import forget_signatures, stored_responses
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings

@@ -19,21 +19,21 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
+from config.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from extractors import EXTRACTOR_VERSION, Article, ExtractOptions, Reject, document_kind
-from extractors.discover import discover_links
 from extractors.display import printable
 from extractors.document import DEFAULT_MAX_BYTES
-from extractors.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Validators
-from extractors.files import FoundFile, discover_documents, read_document
 from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
-from extractors.monitors import DEFAULT_MONITORS, parse_query
 from extractors.records import sha256_hex
 from extractors.urls import strip_userinfo
-from flows.pool import ExtractionPool, ExtractJob, default_workers
+from fetching.discover import discover_links
+from fetching.fetch import HTML_TYPES, Fetcher, FetchPolicy, FetchResult, Validators
+from fetching.files import FoundFile, discover_documents, read_document
 from flows.runners import configured_task_runner, dask_threads
-from mediamon.progress import progress_bar
-from mediamon.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
+from pipeline.pool import ExtractionPool, ExtractJob, default_workers
+from pipeline.progress import progress_bar
+from similarity.monitors import DEFAULT_MONITORS, parse_query
 from warehouse.db import is_write_conflict, open_writer
 from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates
 from warehouse.load import (

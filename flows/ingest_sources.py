@@ -8,13 +8,13 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
+from config.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from extractors.document import DEFAULT_MAX_BYTES
-from extractors.fetch import FetchPolicy
 from extractors.language import MIN_PROBABILITY
-from extractors.monitors import DEFAULT_MONITORS
+from fetching.fetch import FetchPolicy
 from flows.ingest import DEFAULT_FETCH_POLICY, ingest
-from mediamon.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
-from mediamon.sources import SourcesError, ingest_parameters, load_sources
+from pipeline.sources import SourcesError, ingest_parameters, load_sources
+from similarity.monitors import DEFAULT_MONITORS
 
 
 @flow(name="ingest-sources")

@@ -16,8 +16,8 @@ from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows.pool import default_workers
-from mediamon.settings import Settings, SettingsError, load_settings
+from config.settings import Settings, SettingsError, load_settings
+from pipeline.pool import default_workers
 
 
 def dask_task_runner(address: str | None = None, workers: int | None = None) -> TaskRunner:

@@ -14,11 +14,11 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 from prefect.types.entrypoint import EntrypointType
 
+from config.settings import Settings
 from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
-from mediamon.settings import Settings
-from mediamon.sources import Source, SourcesError
+from pipeline.sources import Source, SourcesError
 from warehouse.db import absolute_location
 
 INTERVAL = re.compile(r"every\s+(\d+)\s*([smhd])", re.IGNORECASE)

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import duckdb
 
+from config.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
 from extractors.display import printable
-from extractors.monitors import DEFAULT_MONITORS
-from flows.errors import BackfillError, backfill_days
-from mediamon.progress import progress_bar
-from mediamon.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
-from mediamon.sources import (
+from pipeline.backfill import BackfillError, backfill_days
+from pipeline.progress import progress_bar
+from pipeline.sources import (
     SourcesError,
     classify_target,
     ingest_parameters,
@@ -29,6 +28,7 @@ from mediamon.sources import (
     load_sources,
     read_url_list,
 )
+from similarity.monitors import DEFAULT_MONITORS
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect_reader
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing

@@ -34,7 +34,7 @@ import duckdb
 import extractors.document
 import warehouse.dedup
 import warehouse.load
-from extractors.fetch import Fetcher
+from fetching.fetch import Fetcher
 from warehouse.checks import table_checksum
 from warehouse.db import connect
 

@@ -70,7 +70,7 @@ def test_dockerfile_copies_what_exists():
 
 
 def test_scale_override_runs_what_test_scale_out_runs():
-    from mediamon.settings import load_settings
+    from config.settings import load_settings
     from tests.test_scale_out import SCHEDULER_ARGV, WORKER_ARGV
 
     services = yaml.safe_load(SCALE.read_text(encoding="utf-8"))["services"]

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from extractors import Article, extract_document
-from extractors.minhash import (
+from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
+from pipeline.pool import ExtractionPool
+from similarity.minhash import (
     EMPTY_MINIMUM,
     MinHashParams,
     minhash_signatures,
@@ -19,9 +21,7 @@ from extractors.minhash import (
     similarity,
     tokens_for_shingling,
 )
-from extractors.monitors import DEFAULT_MONITORS, QueryError, matching_monitors, parse_query
-from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
-from flows.pool import ExtractionPool
+from similarity.monitors import DEFAULT_MONITORS, QueryError, matching_monitors, parse_query
 from warehouse import dedup
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from mediamon.cli import main
-from mediamon.progress import progress_bar, track
+from pipeline.progress import progress_bar, track
 from warehouse.db import connect, connect_reader, open_writer
 from warehouse.export import export_parquet, export_targets
 from warehouse.search import refresh_search_index

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from config.settings import SettingsError, load_settings
 from extractors import Article, ExtractOptions, Reject, document_kind, extract_document
-from flows.pool import ExtractionPool, ExtractJob
-from mediamon.settings import SettingsError, load_settings
+from pipeline.pool import ExtractionPool, ExtractJob
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 
 OPTIONS = ExtractOptions()

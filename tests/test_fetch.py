@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from extractors.fetch import Fetcher, FetchPolicy, Validators, is_public_address, retry_after_seconds
+from fetching.fetch import Fetcher, FetchPolicy, Validators, is_public_address, retry_after_seconds
 
 FAST = dict(min_host_interval=0.0, backoff_base=0.01, max_attempts=3, connect_timeout=2, read_timeout=2)
 LOCAL = FetchPolicy(allowed_networks=("127.0.0.1/32",), **FAST)

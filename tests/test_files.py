@@ -1,4 +1,4 @@
-"""Finding and reading local files (extractors/files.py): symlinks that leave a folder, FIFOs, devices, loops
+"""Finding and reading local files (fetching/files.py): symlinks that leave a folder, FIFOs, devices, loops
 and /proc files are rejects with their own reasons, never a hang, never a file from outside the folder."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.files import discover_documents, read_document
+from fetching.files import discover_documents, read_document
 
 ARTICLE = "Roscosmos video\n\nThe agency posted a clip of the Russian segment leaving the station.\n"
 

@@ -9,10 +9,10 @@ import duckdb
 import pytest
 
 from extractors import EXTRACTOR_VERSION
-from extractors.fetch import FetchPolicy
+from fetching.fetch import FetchPolicy
 from flows.backfill import backfill
-from flows.errors import BackfillError, backfill_days
 from flows.ingest import ingest
+from pipeline.backfill import BackfillError, backfill_days
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT
 from warehouse.checks import table_checksum

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extractors.fetch import FetchPolicy
 from extractors.listings import parse_feed, parse_sitemap, parse_url_list
+from fetching.fetch import FetchPolicy
 from flows.ingest import ingest
 from tests import fixture_site as fs
 from tests.test_fetch import RouteServer, run_route_server

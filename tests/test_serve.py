@@ -32,13 +32,13 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.utilities.callables import parameter_schema
 
+from config.settings import Settings
 from extractors import EXTRACTOR_VERSION
 from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
 from flows.serve import build_deployments, parse_schedule, schedule_groups
-from mediamon.settings import Settings
-from mediamon.sources import Source, SourcesError, load_sources
+from pipeline.sources import Source, SourcesError, load_sources
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.test_cli import documented_commands

@@ -20,7 +20,7 @@ from extractors.urls import (
     reject_key,
     strip_userinfo,
 )
-from mediamon.sources import SourcesError, classify_target, read_url_list
+from pipeline.sources import SourcesError, classify_target, read_url_list
 
 NORMAL_URLS = [
     "https://space-news.example/articles/a3.html",

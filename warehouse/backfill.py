@@ -7,8 +7,8 @@ from datetime import date
 
 import duckdb
 
-from extractors.fetch import FetchResult
 from extractors.listings import Link
+from fetching.fetch import FetchResult
 
 # An article's day: its publication date, else the listing's date, else when it was fetched or loaded.
 _RESPONSES = """

@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 from scipy import sparse
 
-from extractors.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
-from extractors.stories import story_terms
+from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
+from similarity.stories import story_terms
 from warehouse.db import transaction
 
 _BATCH = 2000

@@ -8,7 +8,7 @@ from functools import partial
 import duckdb
 import pyarrow as pa
 
-from extractors.monitors import matching_monitors, parse_query
+from similarity.monitors import matching_monitors, parse_query
 from warehouse.db import transaction
 
 # The articles a run matches against unchanged monitors: its own, and those of every run that did not complete,

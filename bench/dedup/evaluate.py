@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import LabelledSet, generate  # noqa: E402
 
-from extractors.minhash import MinHashParams, shingle_hashes, similarity  # noqa: E402
+from similarity.minhash import MinHashParams, shingle_hashes, similarity  # noqa: E402
 from warehouse.db import open_writer  # noqa: E402
 from warehouse.dedup import DedupSettings, update_near_duplicates  # noqa: E402
 from warehouse.load import load_batch  # noqa: E402

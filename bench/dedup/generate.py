@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from extractors import Article, extract_document  # noqa: E402
-from extractors.minhash import tokens_for_shingling  # noqa: E402
 from extractors.normalize import content_hash, count_words  # noqa: E402
+from similarity.minhash import tokens_for_shingling  # noqa: E402
 
 BENCHMARK = REPO.parent / "shared" / "eval" / "article-extraction-benchmark" / "ground-truth.json"
 SEED_EVENT = ("000", "001", "003", "004")  # four different articles about the Roscosmos ISS video

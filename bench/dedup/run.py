@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate import count_outcomes  # noqa: E402
 from generate import BENCHMARK, START, LabelledSet, Original, build_set  # noqa: E402
 
-from extractors.minhash import MinHashParams, tokens_for_shingling  # noqa: E402
+from similarity.minhash import MinHashParams, tokens_for_shingling  # noqa: E402
 from warehouse.db import connect, open_writer  # noqa: E402
 from warehouse.dedup import DedupSettings, update_near_duplicates  # noqa: E402
 from warehouse.load import load_batch  # noqa: E402

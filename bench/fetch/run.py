@@ -22,7 +22,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from extractors.fetch import Fetcher, FetchPolicy  # noqa: E402
+from fetching.fetch import Fetcher, FetchPolicy  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only, never any other address
 WORDS = (

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from mediamon.settings import DEFAULT_BATCH_SIZE  # noqa: E402
+from config.settings import DEFAULT_BATCH_SIZE  # noqa: E402
 
 BASELINE_OPTIONS = {"include_comments": False, "favor_precision": True}
 

@@ -39,7 +39,7 @@ def run_variant(variant: str, paths: list[str], workers: int) -> dict:
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     from extractors import Article, ExtractOptions, document_kind
-    from flows.pool import ExtractionPool, ExtractJob
+    from pipeline.pool import ExtractionPool, ExtractJob
 
     batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
 

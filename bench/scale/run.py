@@ -139,7 +139,7 @@ def run_loads(db: str, parts: list[list], batch_size: int) -> dict:
 
 def extract_corpus(corpus: Path) -> list:
     from extractors import Article, extract_document
-    from extractors.files import file_uri
+    from fetching.files import file_uri
 
     articles = []
     for path in sorted(corpus.rglob("*.html")):

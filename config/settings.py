@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from extractors.document import DEFAULT_MAX_BYTES
-from extractors.fetch import FetchPolicy
-from extractors.language import MIN_PROBABILITY
+from config.defaults import DEFAULT_MAX_BYTES, MIN_PROBABILITY
+from config.fetch_policy import FetchPolicy
 
 DEFAULT_DB = Path("data/mediamon.duckdb")
 # Documents per extraction and load batch: per-batch costs (a writer's open, migration check and checkpoint, two

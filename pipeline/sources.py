@@ -7,12 +7,12 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from extractors.fetch import FetchPolicy
-from extractors.files import read_document
 from extractors.listings import url_list_lines
-from extractors.monitors import QueryError, parse_query
 from extractors.records import Reject
 from extractors.urls import is_file_uri, looks_like_url, parse_url, path_from_file_uri, strip_userinfo
+from fetching.fetch import FetchPolicy
+from fetching.files import read_document
+from similarity.monitors import QueryError, parse_query
 
 MAX_URL_LIST_BYTES = 64 * 1024 * 1024  # a million URLs of 64 characters
 KINDS = ("feed", "sitemap", "urls", "page", "files")

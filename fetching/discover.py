@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from extractors.fetch import HTML_TYPES, Fetcher, FetchResult, Validators
 from extractors.listings import Link, Listing, listing_kind, parse_listing, parse_url_list
 from extractors.records import Reject
 from extractors.urls import parse_url, reject_key
+from fetching.fetch import HTML_TYPES, Fetcher, FetchResult, Validators
 
 MAX_SITEMAPS = 200
 

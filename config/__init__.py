@@ -1,0 +1,2 @@
+"""Configuration: settings from the environment, the fetch policy and shared defaults. The bottom layer: it
+imports nothing of the project."""

@@ -1,0 +1,1 @@
+"""DuckDB, and only DuckDB: connections, migrations, loads, views and queries (SQL only)."""
