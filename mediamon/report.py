@@ -4,8 +4,6 @@ the rpt_ views, readable offline and with no network access."""
 from __future__ import annotations
 
 import html
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +12,7 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from warehouse.atomic import atomic_write
 from warehouse.views import create_views
 
 # Colours: one calm blue for volume, amber for stories, and a stable colour per stage and per outcome.
@@ -636,17 +635,12 @@ def render_report(data: ReportData, *, source: str, generated_at: datetime) -> s
 
 
 def write_report(conn: duckdb.DuckDBPyConnection, out: str | Path, *, source: str, generated_at: datetime) -> Path:
-    """Write the report to `out` (under a temporary name first, so a reader never sees half a page)."""
+    """Write the report to `out` with `atomic_write`, so a reader never sees half a page."""
     out = Path(out)
     page = render_report(collect_report_data(conn), source=source, generated_at=generated_at)
     out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_write(out) as temp:
         temp.write_text(page, encoding="utf-8")
-        os.replace(temp, out)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return out
 
 

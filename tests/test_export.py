@@ -13,6 +13,7 @@ from rich.console import Console
 
 from mediamon.cli import main
 from pipeline.progress import progress_bar, track
+from warehouse.atomic import atomic_write
 from warehouse.db import connect, connect_reader, open_writer
 from warehouse.export import export_parquet, export_targets
 from warehouse.search import refresh_search_index
@@ -173,3 +174,24 @@ def test_export_writes_nothing_outside_its_folder(reporting_db, tmp_path, monkey
             conn.execute(f"COPY (SELECT 1) TO '{tmp_path}/elsewhere.csv'")
         conn.execute(f"COPY (SELECT 1) TO '{tmp_path}/exports/inside.csv'")
     assert not (tmp_path / "elsewhere.csv").exists() and (tmp_path / "exports" / "inside.csv").exists()
+
+
+def test_atomic_write_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "page.html"
+    target.write_text("old", encoding="utf-8")
+    with atomic_write(target) as temp:
+        assert temp.parent == tmp_path and temp.name.startswith(".page.html.") and temp.suffix == ".tmp"
+        temp.write_text("new", encoding="utf-8")
+        assert target.read_text(encoding="utf-8") == "old"  # nothing visible until the block ends
+    assert target.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+def test_atomic_write_error_keeps_the_old_file(tmp_path):
+    target = tmp_path / "articles.parquet"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(target) as temp:
+        temp.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["articles.parquet"]  # the temporary file is gone

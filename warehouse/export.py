@@ -3,14 +3,13 @@ each."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from warehouse.atomic import atomic_write
 from warehouse.views import view_names
 
 
@@ -46,19 +45,15 @@ def export_parquet(
     """Write each target to `out_dir/<name>.parquet` (`search.documents.parquet`: the file name is what one
     types in SQL), yielding as each file lands.
 
-    Each file is written under a temporary name in the same folder and renamed into place, so a reader (or an
-    interrupted export) never sees a half-written file; a file from an earlier export is replaced whole.
+    Each file is written with `atomic_write` (a temporary name in the same folder, flushed to disk, renamed into
+    place), so a reader (or an interrupted export) never sees a half-written file; a file from an earlier export
+    is replaced whole.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, kind in targets:
         target = out_dir / f"{name}.parquet"
-        temp = out_dir / f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet.tmp"  # created with the umask's mode
-        try:
+        with atomic_write(target) as temp:
             quoted = str(temp).replace("'", "''")
             rows = conn.execute(f"COPY (SELECT * FROM {_quoted(name)}) TO '{quoted}' (FORMAT parquet)").fetchone()[0]
-            os.replace(temp, target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
         yield ExportedFile(name, kind, target, rows, target.stat().st_size)
