@@ -5,18 +5,28 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 from extractors import Article, Reject, extract_document
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import MIGRATIONS_DIR, connect, migrate, open_writer
 from warehouse.load import FetchRecord, LoadCounts, RejectedDocument, known_documents, load_batch
+from warehouse.staging import registered
 
 VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
 
 
 def seed_articles(seed_paths) -> list[Article]:
     return [extract_document(p.read_bytes(), p.as_uri(), "text") for p in seed_paths]
+
+
+def registered_names(conn) -> set[str]:
+    """Arrow tables registered on the connection (they are temporary views), but for the search stop words,
+    registered once for the connection's life by load_fts."""
+    rows = conn.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()
+    return {name for (name,) in rows} - {"search_stopwords"}
 
 
 def test_migrate_records_versions_and_is_rerunnable(fresh_db):
@@ -101,6 +111,22 @@ def test_load_batch_rolls_back_whole_batch_on_failure(fresh_db, seed_paths, monk
             )
         assert table_checksum(conn, "articles") == before
         assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+        assert registered_names(conn) == set()  # staged, staged_rejects and staged_fetches were unregistered
+
+
+def test_registered_unregisters_when_the_block_raises(fresh_db):
+    with open_writer(fresh_db) as conn:
+        with registered(conn, "staged", pa.table({"n": [1, 2]})) as name:
+            assert conn.execute(f"SELECT sum(n) FROM {name}").fetchone()[0] == 3
+        assert registered_names(conn) == set()
+        with pytest.raises(RuntimeError), registered(conn, "staged", pa.table({"n": [1]})):
+            raise RuntimeError("failed mid-load")
+        assert registered_names(conn) == set()
+        conn.begin()  # in a transaction that failed too: unregistering still works, and the error is kept
+        with pytest.raises(duckdb.ConstraintException), registered(conn, "staged", pa.table({"version": ["001_init"]})):
+            conn.execute("INSERT INTO schema_migrations (version) SELECT version FROM staged")
+        conn.rollback()
+        assert registered_names(conn) == set()
 
 
 def test_known_documents_lists_loaded_bytes(fresh_db, seed_paths):

@@ -27,6 +27,7 @@ from scipy import sparse
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
 from similarity.stories import story_terms
 from warehouse.db import transaction
+from warehouse.staging import registered
 
 _BATCH = 2000
 RECENT_CHUNKS = 3  # chunks of stale articles whose shingle sets stay in memory for verification
@@ -147,15 +148,14 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
            WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
            ORDER BY a.published_at NULLS LAST, a.article_id"""
     ).fetchall()
-    conn.register("stale_ids", pa.table({"article_id": [row[0] for row in stale]}))
 
     def gone(column: str) -> str:
         return f"{column} IN (SELECT article_id FROM stale_ids) OR {column} NOT IN (SELECT article_id FROM articles)"
 
-    conn.execute(f"DELETE FROM dedup_signatures WHERE {gone('article_id')}")
-    conn.execute(f"DELETE FROM dedup_bands WHERE {gone('article_id')}")
-    conn.execute(f"DELETE FROM near_duplicates WHERE {gone('article_id')} OR {gone('other_id')}")
-    conn.unregister("stale_ids")
+    with registered(conn, "stale_ids", pa.table({"article_id": [row[0] for row in stale]})):
+        conn.execute(f"DELETE FROM dedup_signatures WHERE {gone('article_id')}")
+        conn.execute(f"DELETE FROM dedup_bands WHERE {gone('article_id')}")
+        conn.execute(f"DELETE FROM near_duplicates WHERE {gone('article_id')} OR {gone('other_id')}")
     return stale
 
 
@@ -163,9 +163,8 @@ def _shingles_of_texts(
     conn: duckdb.DuckDBPyConnection, article_ids: list[str], params: MinHashParams, parallel_map: ParallelMap
 ) -> dict[str, np.ndarray]:
     """article_id -> shingle set, from the stored texts of these articles."""
-    conn.register("text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())}))
-    rows = conn.execute("SELECT article_id, text FROM articles JOIN text_ids USING (article_id)").fetchall()
-    conn.unregister("text_ids")
+    with registered(conn, "text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())})):
+        rows = conn.execute("SELECT article_id, text FROM articles JOIN text_ids USING (article_id)").fetchall()
     sets = parallel_map(partial(shingle_hashes, params=params), [text for _, text in rows])
     return dict(zip([article_id for article_id, _ in rows], sets, strict=True))
 
@@ -200,9 +199,9 @@ def _store_signatures(
         }
     )
     for table, staged in (("dedup_signatures", staged_signatures), ("dedup_bands", staged_bands)):
-        conn.register("staged", staged)
-        conn.execute(f"INSERT INTO {table} SELECT * FROM staged")
-        conn.unregister("staged")
+        columns = ", ".join(staged.column_names)
+        with registered(conn, "staged", staged):
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staged")
     return dict(zip(ids, shingle_sets, strict=True)), staged_bands
 
 
@@ -217,8 +216,6 @@ def _store_pairs(
     """Find and verify the pairs of changed articles with every article signed so far; store the kept ones.
 
     The changed articles' band keys come from memory, so each chunk scans the stored bands once."""
-    conn.register("changed_ids", pa.table({"article_id": changed}))
-    conn.register("changed_bands", changed_bands)
     window = f"INTERVAL {int(settings.window_days)} DAY" if settings.window_days is not None else None
     within = (
         f"(x.published_at IS NULL OR y.published_at IS NULL OR abs(epoch(x.published_at) - epoch(y.published_at))"
@@ -226,7 +223,36 @@ def _store_pairs(
         if window
         else "TRUE"
     )
-    candidates = conn.execute(
+    with (
+        registered(conn, "changed_ids", pa.table({"article_id": changed})),
+        registered(conn, "changed_bands", changed_bands),
+    ):
+        candidates = _candidates(conn, settings, within)
+    verified = _verify(candidates, settings, known, shingles)
+    if verified:
+        staged = pa.table(
+            {
+                "article_id": [v[0] for v in verified],
+                "other_id": [v[1] for v in verified],
+                "kind": [v[2] for v in verified],
+                "jaccard": [v[3] for v in verified],
+                "containment": [v[4] for v in verified],
+            }
+        )
+        with registered(conn, "staged_pairs", staged):
+            conn.execute(
+                """INSERT INTO near_duplicates (article_id, other_id, kind, jaccard, containment)
+                   SELECT DISTINCT ON (article_id, other_id) article_id, other_id, kind, jaccard, containment
+                   FROM staged_pairs s
+                   WHERE NOT EXISTS (SELECT 1 FROM near_duplicates n
+                                     WHERE n.article_id = s.article_id AND n.other_id = s.other_id)"""
+            )
+
+
+def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within: str) -> list[tuple[str, str, str]]:
+    """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
+    near a threshold, and their exact text and URL matches. Reads the views changed_ids and changed_bands."""
+    return conn.execute(
         f"""WITH pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
                 FROM changed_bands n JOIN dedup_bands o USING (band, band_key)
@@ -258,28 +284,6 @@ def _store_pairs(
             "containment": settings.containment_threshold - settings.estimate_slack,
         },
     ).fetchall()
-    conn.unregister("changed_ids")
-    conn.unregister("changed_bands")
-    verified = _verify(candidates, settings, known, shingles)
-    if verified:
-        conn.register(
-            "staged_pairs",
-            pa.table(
-                {
-                    "article_id": [v[0] for v in verified],
-                    "other_id": [v[1] for v in verified],
-                    "kind": [v[2] for v in verified],
-                    "jaccard": [v[3] for v in verified],
-                    "containment": [v[4] for v in verified],
-                }
-            ),
-        )
-        conn.execute(
-            """INSERT INTO near_duplicates SELECT DISTINCT ON (article_id, other_id) * FROM staged_pairs s
-               WHERE NOT EXISTS (SELECT 1 FROM near_duplicates n
-                                 WHERE n.article_id = s.article_id AND n.other_id = s.other_id)"""
-        )
-        conn.unregister("staged_pairs")
 
 
 def _verify(
@@ -339,20 +343,17 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
         ).fetchall()
     }
     canonical = choose_canonicals(order, pairs)
-    conn.register(
-        "staged_canonicals",
-        pa.table(
-            {"article_id": list(canonical), "canonical": list(canonical.values())},
-            schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())]),
-        ),
+    staged = pa.table(
+        {"article_id": list(canonical), "canonical": list(canonical.values())},
+        schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())]),
     )
-    conn.execute(
-        """UPDATE articles a SET duplicate_of = c.canonical
-           FROM (SELECT a.article_id, s.canonical FROM articles a
-                 LEFT JOIN staged_canonicals s USING (article_id)) c
-           WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
-    )
-    conn.unregister("staged_canonicals")
+    with registered(conn, "staged_canonicals", staged):
+        conn.execute(
+            """UPDATE articles a SET duplicate_of = c.canonical
+               FROM (SELECT a.article_id, s.canonical FROM articles a
+                     LEFT JOIN staged_canonicals s USING (article_id)) c
+               WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
+        )
 
 
 # Level 3: stories.
@@ -471,18 +472,15 @@ def assign_stories(
         )
     )
     story = group_stories(documents, settings.story_threshold, settings.story_window_days)
-    conn.register(
-        "staged_stories",
-        pa.table(
-            {"article_id": list(story), "story_id": list(story.values())},
-            schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())]),
-        ),
+    staged = pa.table(
+        {"article_id": list(story), "story_id": list(story.values())},
+        schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())]),
     )
-    conn.execute(
-        """UPDATE articles a SET story_id = s.story_id
-           FROM (SELECT a.article_id, coalesce(c.story_id, d.story_id) AS story_id FROM articles a
-                 LEFT JOIN staged_stories c ON c.article_id = a.article_id
-                 LEFT JOIN staged_stories d ON d.article_id = a.duplicate_of) s
-           WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
-    )
-    conn.unregister("staged_stories")
+    with registered(conn, "staged_stories", staged):
+        conn.execute(
+            """UPDATE articles a SET story_id = s.story_id
+               FROM (SELECT a.article_id, coalesce(c.story_id, d.story_id) AS story_id FROM articles a
+                     LEFT JOIN staged_stories c ON c.article_id = a.article_id
+                     LEFT JOIN staged_stories d ON d.article_id = a.duplicate_of) s
+               WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
+        )

@@ -12,6 +12,7 @@ import pyarrow as pa
 from extractors import Article, Reject
 from warehouse.db import transaction
 from warehouse.search import index_articles
+from warehouse.staging import registered
 
 # Columns whose change makes a re-ingested document a new version (bumps ingested_at).
 _CONTENT_COLUMNS = (
@@ -183,8 +184,11 @@ def load_batch(
     staged_rejects = _rejects_table(rejects)
     changed = " OR ".join(f"s.{c} IS DISTINCT FROM a.{c}" for c in _CONTENT_COLUMNS)
     assignments = ", ".join(f"{c} = s.{c}" for c in _CONTENT_COLUMNS)
-    with transaction(conn):
-        conn.register("staged", staged)
+    with (
+        transaction(conn),
+        registered(conn, "staged", staged),
+        registered(conn, "staged_rejects", staged_rejects),
+    ):
         # Only article_id is scanned to find the rows already loaded; their other columns (text included) are
         # read only when there are some, so a batch of new documents costs the same at any warehouse size.
         conn.execute(
@@ -222,7 +226,6 @@ def load_batch(
                      AND (a.raw_sha256, a.extractor_version) IS DISTINCT FROM (s.raw_sha256, s.extractor_version)"""
             )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
-        conn.register("staged_rejects", staged_rejects)
         conn.execute(
             """INSERT INTO rejects
                SELECT DISTINCT ON (source_uri, stage, reason) *, ?, ? FROM staged_rejects s
@@ -245,8 +248,6 @@ def load_batch(
                    JOIN staged_changes c USING (article_id) WHERE c.change <> 'unchanged'""",
                 [now],
             )
-        conn.unregister("staged")
-        conn.unregister("staged_rejects")
     return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))
 
 
@@ -254,11 +255,10 @@ def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], 
     rows = [{f.name: getattr(record, f.name) for f in fields(FetchRecord)} for record in fetches]
     for row in rows:
         row["redirects"] = list(row["redirects"])
-    conn.register("staged_fetches", pa.Table.from_pylist(rows, schema=_FETCH_SCHEMA))
     columns = [f.name for f in fields(FetchRecord)]
-    conn.execute("DELETE FROM fetches WHERE url IN (SELECT url FROM staged_fetches)")  # one response per URL
-    conn.execute(f"INSERT INTO fetches ({', '.join(columns)}, run_id) SELECT *, ? FROM staged_fetches", [run_id])
-    conn.unregister("staged_fetches")
+    with registered(conn, "staged_fetches", pa.Table.from_pylist(rows, schema=_FETCH_SCHEMA)):
+        conn.execute("DELETE FROM fetches WHERE url IN (SELECT url FROM staged_fetches)")  # one response per URL
+        conn.execute(f"INSERT INTO fetches ({', '.join(columns)}, run_id) SELECT *, ? FROM staged_fetches", [run_id])
 
 
 def stored_fetches(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None, str]]:

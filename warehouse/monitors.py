@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from similarity.monitors import matching_monitors, parse_query
 from warehouse.db import transaction
+from warehouse.staging import registered
 
 # The articles a run matches against unchanged monitors: its own, and those of every run that did not complete,
 # since a run that was killed or failed after loading never matched them (a re-run finds them unchanged).
@@ -63,13 +64,11 @@ def _replace_matches(
             found = parallel_map(matching, [row[1] for row in rows], [row[2] for row in rows])
             matches += [(name, row[0]) for row, names_found in zip(rows, found, strict=True) for name in names_found]
     if matches:
-        conn.register(
-            "staged_matches",
-            pa.table({"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]}),
-        )
-        conn.execute(
-            """INSERT INTO monitor_matches SELECT DISTINCT * FROM staged_matches s
-               WHERE NOT EXISTS (SELECT 1 FROM monitor_matches m
-                                 WHERE m.monitor = s.monitor AND m.article_id = s.article_id)"""
-        )
-        conn.unregister("staged_matches")
+        staged = pa.table({"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]})
+        with registered(conn, "staged_matches", staged):
+            conn.execute(
+                """INSERT INTO monitor_matches (monitor, article_id) SELECT DISTINCT monitor, article_id
+                   FROM staged_matches s
+                   WHERE NOT EXISTS (SELECT 1 FROM monitor_matches m
+                                     WHERE m.monitor = s.monitor AND m.article_id = s.article_id)"""
+            )

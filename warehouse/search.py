@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.extensions import ExtensionMissing, extension_path
+from warehouse.staging import registered
 from warehouse.transaction import transaction
 
 SNIPPET_BEFORE = 90
@@ -232,8 +233,7 @@ def _stems(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[str, ...]:
 
 
 def _hits(conn: duckdb.DuckDBPyConnection, scores, stems: tuple[str, ...], limit: int) -> list[SearchHit]:
-    conn.register("search_scores", scores)
-    try:
+    with registered(conn, "search_scores", scores):
         rows = conn.execute(
             """SELECT a.article_id, s.score, a.title, r.outlet, a.published_at, a.first_ingested_at, r.link, a.text
                FROM search_scores s
@@ -243,8 +243,6 @@ def _hits(conn: duckdb.DuckDBPyConnection, scores, stems: tuple[str, ...], limit
                LIMIT ?""",
             [limit],
         ).fetchall()
-    finally:
-        conn.unregister("search_scores")
     return [
         SearchHit(article_id, score, title, outlet, published, ingested, link, make_snippet(text, stems), stems)
         for article_id, score, title, outlet, published, ingested, link, text in rows
