@@ -29,6 +29,7 @@ from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, dedup_is
 from warehouse.load import load_batch
 from warehouse.monitors import update_monitor_matches
 
+pytestmark = pytest.mark.warehouse
 VOCABULARY = [f"w{i}" for i in range(5000)]
 
 

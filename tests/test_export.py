@@ -20,6 +20,7 @@ from warehouse.search import refresh_search_index
 from warehouse.views import create_views, view_names
 
 pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
+pytestmark = pytest.mark.warehouse
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 TABLES = [  # at least these (migrations may add more)

@@ -13,6 +13,7 @@ from tests.conftest import REPO_ROOT
 from warehouse.db import open_writer
 
 pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
+pytestmark = pytest.mark.warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -15,6 +15,7 @@ from warehouse.views import VIEWS_DIR, create_views, view_names
 
 # fixtures: seeds_db, reporting_warehouse (file and DuckLake), empty_db, seed_ids, seed_day
 pytest_plugins = ["tests.reporting_fixtures"]
+pytestmark = pytest.mark.warehouse
 
 VIEWS = [
     "rpt_articles",

@@ -15,6 +15,7 @@ from warehouse.db import MIGRATIONS_DIR, connect, migrate, open_writer
 from warehouse.load import FetchRecord, LoadCounts, RejectedDocument, known_documents, load_batch
 from warehouse.staging import registered
 
+pytestmark = pytest.mark.warehouse
 VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
 
 
