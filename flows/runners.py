@@ -1,8 +1,10 @@
 """Where the flows' fetch and extraction batches run: Prefect's default runner (threads in the flow's process,
 extraction on its process pool), or a Dask cluster through prefect-dask. Loads always run in the flow's process.
 
-The runner is chosen by settings when the flows are imported (`MEDIAMON_TASK_RUNNER`, `MEDIAMON_DASK_ADDRESS`,
-`MEDIAMON_DASK_WORKERS`), so runs started by `mediamon ingest` and by `mediamon serve`'s deployments use the same.
+The runner is chosen by settings when a flow run starts, never at import: the command line passes the runner of
+its settings (`flow.with_options(task_runner=configured_task_runner(settings))`), and the flows' own runner,
+`SettingsTaskRunner`, reads `MEDIAMON_TASK_RUNNER`, `MEDIAMON_DASK_ADDRESS` and `MEDIAMON_DASK_WORKERS` as each
+run starts, so runs of `mediamon serve`'s deployments and the schedule group's ingests use the same.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ def configured_task_runner(settings: Settings | None = None) -> TaskRunner:
     if settings.task_runner == "dask":
         return dask_task_runner(settings.dask_address, settings.dask_workers)
     return ThreadPoolTaskRunner()
+
+
+class SettingsTaskRunner(ThreadPoolTaskRunner):
+    """The flows' default runner: a placeholder that Prefect duplicates as each flow run starts, and whose
+    duplicate is the runner the settings name then (the default runner, or Dask)."""
+
+    def duplicate(self) -> TaskRunner:
+        return configured_task_runner()
 
 
 def dask_threads() -> int | None:

@@ -29,6 +29,7 @@ from pipeline.sources import (
     read_url_list,
 )
 from similarity.monitors import DEFAULT_MONITORS
+from warehouse.checks import DataChecksFailed, check_files, failing_checks
 from warehouse.db import WarehouseBusy, WarehouseMissing, connect_reader
 from warehouse.export import export_parquet, export_targets
 from warehouse.extensions import ExtensionMissing
@@ -133,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
     _add_db_option(report)
 
+    check = commands.add_parser(
+        "check", help="run the data checks (warehouse/checks/*.sql); exit 1 naming each failing check"
+    )
+    check.add_argument("--rows", type=int, default=5, help="offending rows shown per failing check (default 5)")
+    _add_db_option(check)
+
     search = commands.add_parser("search", help="full-text search of articles, best matches (BM25) first")
     search.add_argument("query", help='words to look for, e.g. "roscosmos video"')
     search.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
@@ -177,7 +184,9 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     monitors = configured_monitors(settings)
     _temporary_server_defaults()
     from flows.ingest import ingest  # Prefect is imported only by commands that run flows
+    from flows.runners import configured_task_runner
 
+    ingest = ingest.with_options(task_runner=configured_task_runner(settings))  # chosen now, not at import
     with _flow_session(settings):
         for parameters in runs:
             started = time.monotonic()
@@ -225,7 +234,9 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
     backfill_days(args.start, args.end, args.source, known, args.max_days)
     _temporary_server_defaults()
     from flows.backfill import backfill
+    from flows.runners import configured_task_runner
 
+    backfill = backfill.with_options(task_runner=configured_task_runner(settings))
     monitors = configured_monitors(settings)
     with _flow_session(settings):
         summary = backfill(
@@ -372,6 +383,26 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    """The data checks the flows run at their end, on demand: each failing check with its row count and first
+    rows; exit 1 when any fails."""
+    reader = connect_reader(settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings))
+    with closing(reader) as conn:
+        failures = failing_checks(conn, sample=max(args.rows, 0))
+    total = len(check_files())
+    for failure in failures:
+        rows = f"{failure.rows:,} row{'' if failure.rows == 1 else 's'}"
+        print(f"FAILED {failure.name}: {rows} ({printable(failure.description)})")
+        print("  " + " | ".join(failure.columns))
+        for row in failure.sample:
+            print("  " + " | ".join(printable(str(value))[:120] for value in row))
+    if failures:
+        print(f"{len(failures)} of {total} checks failed -> {settings.db}")
+        return 1
+    print(f"all {total} checks passed -> {settings.db}")
+    return 0
+
+
 def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
     """The relation as a table, CSV or JSON. On a terminal, control characters in values are replaced (a title
     can carry escape sequences that rewrite the screen); into a file or a pipe, values are written exactly."""
@@ -415,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             "export": run_export,
             "report": run_report,
             "search": run_search,
+            "check": run_check,
         }[args.command]
         return handler(args, settings)
     except (
@@ -425,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         WarehouseMissing,
         WritingStatement,
         BadSearch,
+        DataChecksFailed,
         ExtensionMissing,  # SearchUnavailable (fts) included
         duckdb.Error,
         OSError,

@@ -1,0 +1,105 @@
+"""An ingest run without Prefect: find the documents (files, feeds, sitemaps, URL lists, pages), read or fetch
+and extract them in batches, load each batch in one transaction, then update the derived tables.
+
+The steps are injected (`IngestSteps`): plain functions by default, the flow's tasks in `flows/ingest.py`, so
+the same run loop serves both, and tests drive it with a plain executor or direct calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from extractors import ExtractOptions
+from extractors.listings import Link
+from fetching.fetch import FetchPolicy, FetchResult
+from fetching.files import FoundFile, discover_documents
+from pipeline.batches import ExtractedBatch, extract_fetched, extract_files
+from pipeline.pool import ExtractionPool, default_workers
+from pipeline.progress import progress_bar
+from pipeline.runs import Pending, Run, RunSteps, Submit, call_now, chunks, load_in_order, open_run
+from pipeline.web import discover_web, fetch_pages
+from warehouse.dedup import DedupSettings
+from warehouse.load import RejectedDocument
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """What to ingest and how; `parameters` is what the run's row records."""
+
+    db: str
+    run_id: str
+    paths: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    url_lists: list[str] = field(default_factory=list)
+    source_name: str | None = None
+    batch_size: int = 100
+    options: ExtractOptions = field(default_factory=ExtractOptions)
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    monitors: dict[str, str] = field(default_factory=dict)
+    follow_symlinks: bool = False
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass
+class IngestSteps:
+    """The steps of an ingest run. `submit(step, *args)` starts the batch steps (extraction, fetching);
+    `max_pending` bounds the batches started and not yet loaded; `extract_workers` sizes the extraction pool."""
+
+    run: RunSteps = field(default_factory=RunSteps)
+    find_files: Callable[..., tuple[list[FoundFile], list]] = discover_documents
+    discover_web: Callable[..., tuple[list[Link], dict[str, FetchResult], list]] = discover_web
+    fetch_pages: Callable[..., list[FetchResult]] = fetch_pages
+    extract_files: Callable[..., ExtractedBatch] = extract_files
+    extract_fetched: Callable[..., ExtractedBatch] = extract_fetched
+    submit: Submit = call_now
+    max_pending: int = 2
+    extract_workers: int | None = None
+
+
+def ingest_documents(request: IngestRequest, steps: IngestSteps | None = None) -> dict:
+    """Run an ingest; returns its summary (run id, warehouse, seen and the load counts)."""
+    steps = steps or IngestSteps()
+    with open_run(request.db, request.run_id, request.parameters, "ingest", steps.run) as run:
+        _ingest(run, request, steps)
+    return {"run_id": request.run_id, "db": request.db, "seen": run.seen, **run.counts.as_dict()}
+
+
+def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
+    state, submit = run.state, steps.submit
+    files, missing = steps.find_files(list(request.paths), request.follow_symlinks) if request.paths else ([], [])
+    links, prefetched, listing_rejects = (
+        steps.discover_web(list(request.urls), list(request.url_lists), state, request.policy)
+        if (request.urls or request.url_lists)
+        else ([], {}, [])
+    )
+    early = [RejectedDocument(uri, "read", r) for uri, r in missing]
+    early += [RejectedDocument(uri, "fetch", r) for uri, r in listing_rejects]
+    run.seen = len(files) + len(links) + len(early)
+    if early:
+        run.load(ExtractedBatch(rejects=early))
+    with (
+        progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
+        ExtractionPool(steps.extract_workers or default_workers()) as pool,
+    ):
+
+        def load(chunk: list, batch: ExtractedBatch) -> None:
+            run.load(batch)
+            bar.advance(len(chunk))
+
+        def start_files(chunk: list[FoundFile]) -> Pending:
+            return submit(steps.extract_files, chunk, state, request.options, pool)
+
+        def start_links(chunk: list[Link]) -> Pending:
+            # One fetch batch at a time, so the per-host politeness limits hold for the run.
+            listed = {link.url: prefetched[link.url] for link in chunk if link.url in prefetched}
+            results = submit(steps.fetch_pages, chunk, listed, state, request.policy).result()
+            return submit(steps.extract_fetched, chunk, results, state, request.source_name, request.options, pool)
+
+        # Files first, then pages, through one loop: the first page batch starts while the last files load.
+        work = [(start_files, chunk) for chunk in chunks(files, request.batch_size)]
+        work += [(start_links, chunk) for chunk in chunks(links, request.batch_size)]
+        load_in_order(work, lambda item: item[0](item[1]), lambda item, batch: load(item[1], batch), steps.max_pending)
+        changed = run.counts.loaded + run.counts.updated > 0
+        run.update_derived(request.dedup, request.monitors, pool, changed)

@@ -1,0 +1,97 @@
+"""A backfill run without Prefect: redo a date range day by day (refetch, re-extract stored responses, or
+re-dedup), each day read, redone on the injected `submit`, and loaded in order; then the derived tables."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from extractors import ExtractOptions
+from extractors.listings import Link
+from fetching.fetch import FetchPolicy, FetchResult
+from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched, stored_state
+from pipeline.pool import ExtractionPool, default_workers
+from pipeline.runs import Done, Pending, RunSteps, Submit, call_now, load_in_order, log, open_run
+from pipeline.web import fetch_pages
+from warehouse.backfill import forget_signatures, stored_responses
+from warehouse.db import open_writer
+from warehouse.dedup import DedupSettings
+
+Mode = Literal["refetch", "reextract", "rededup"]
+Logger = logging.Logger | logging.LoggerAdapter
+
+
+def day_responses(
+    db: str, day: date, mode: Mode, sources: list[str], logger: Logger = log
+) -> list[tuple[Link, FetchResult]]:
+    """The day's stored responses; for rededup, the day's signatures are dropped instead (none returned)."""
+    with open_writer(db) as conn:
+        if mode == "rededup":
+            logger.info("%s: %d articles to deduplicate again", day, forget_signatures(conn, day, sources))
+            return []
+        return stored_responses(conn, day, sources)
+
+
+def redo_day(
+    day: date,
+    mode: Mode,
+    responses: list[tuple[Link, FetchResult]],
+    policy: FetchPolicy,
+    options: ExtractOptions,
+    logger: Logger = log,
+) -> ExtractedBatch:
+    """Extract the day's stored responses again, or fetch its URLs again and extract those."""
+    links = [link for link, _ in responses]
+    results = fetch_pages(links, {}, WarehouseState(), policy) if mode == "refetch" else [r for _, r in responses]
+    batch = extract_fetched(links, results, stored_state(responses), None, options)
+    logger.info("%s: %d responses, %d articles, %d rejects", day, len(links), len(batch.articles), len(batch.rejects))
+    return batch
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    db: str
+    run_id: str
+    days: list[date]
+    mode: Mode = "reextract"
+    sources: list[str] = field(default_factory=list)
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    monitors: dict[str, str] = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass
+class BackfillSteps:
+    """The steps of a backfill run; `submit(step, *args)` starts a day's redo, `max_pending` bounds the days
+    started and not yet loaded."""
+
+    run: RunSteps = field(default_factory=RunSteps)
+    read_day: Callable[..., list[tuple[Link, FetchResult]]] = day_responses
+    redo_day: Callable[..., ExtractedBatch] = redo_day
+    submit: Submit = call_now
+    max_pending: int = 1
+    extract_workers: int | None = None
+
+
+def backfill_range(request: BackfillRequest, steps: BackfillSteps | None = None) -> dict:
+    """Run a backfill; returns its summary (run id, warehouse, days, mode and the load counts)."""
+    steps = steps or BackfillSteps()
+    options = ExtractOptions(max_bytes=request.policy.max_bytes)
+    with open_run(request.db, request.run_id, request.parameters, "backfill", steps.run) as run:
+        run.seen = len(request.days)
+
+        def start(day: date) -> Pending:
+            responses = steps.read_day(request.db, day, request.mode, list(request.sources))
+            if not responses:
+                return Done(ExtractedBatch())
+            return steps.submit(steps.redo_day, day, request.mode, responses, request.policy, options)
+
+        load_in_order(request.days, start, lambda day, batch: run.load(batch), steps.max_pending)
+        with ExtractionPool(steps.extract_workers or default_workers()) as pool:  # its processes start on demand
+            run.update_derived(request.dedup, request.monitors, pool)
+    summary = {"run_id": request.run_id, "db": request.db, "days": len(request.days), "mode": request.mode}
+    return {**summary, **run.counts.as_dict()}
