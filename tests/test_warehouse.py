@@ -221,3 +221,26 @@ def test_connect_read_only_missing_file_says_what_to_do(tmp_path):
 
     with pytest.raises(WarehouseMissing, match="mediamon ingest"):
         connect(tmp_path / "none.duckdb", read_only=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoredArticle(Article):
+    sentiment: float | None = None
+
+
+def test_load_batch_stages_the_columns_a_migration_adds(fresh_db, seed_paths):
+    """The staged schema is read from the live table: a new column is filled from the record's field of that name,
+    and one the records do not carry fails the load, naming it, before anything is written."""
+    original = seed_articles(seed_paths)[0]
+    with open_writer(fresh_db) as conn:
+        conn.execute("ALTER TABLE articles ADD COLUMN sentiment DOUBLE")  # as a migration 0xx would
+    with open_writer(fresh_db) as conn:
+        with pytest.raises(TypeError, match="sentiment.*_SET_BY_WAREHOUSE"):
+            load_batch(conn, [original], [], "run-1")
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+        scored = ScoredArticle(
+            **{f.name: getattr(original, f.name) for f in dataclasses.fields(Article)}, sentiment=0.5
+        )
+        assert load_batch(conn, [scored], [], "run-1") == LoadCounts(loaded=1)
+        row = conn.execute("SELECT article_id, sentiment, tags, text FROM articles").fetchone()
+    assert row == (original.article_id, 0.5, list(original.tags), original.text)

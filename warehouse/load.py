@@ -12,48 +12,19 @@ import pyarrow as pa
 from extractors import Article, Reject
 from warehouse.db import transaction
 from warehouse.search import index_articles
-from warehouse.staging import registered
+from warehouse.staging import registered, table_schema
 
-# Columns whose change makes a re-ingested document a new version (bumps ingested_at).
-_CONTENT_COLUMNS = (
-    "url",
-    "title",
-    "author",
-    "site_name",
-    "published_at",
-    "published_utc_offset",
-    "description",
-    "tags",
-    "language",
-    "language_probability",
-    "text",
-    "word_count",
-    "content_hash",
-    "replaced_bytes",
-)
-_ARTICLE_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("source_uri", pa.string()),
-        ("url", pa.string()),
-        ("title", pa.string()),
-        ("author", pa.string()),
-        ("site_name", pa.string()),
-        ("published_at", pa.timestamp("us")),
-        ("published_utc_offset", pa.int32()),
-        ("description", pa.string()),
-        ("tags", pa.list_(pa.string())),
-        ("language", pa.string()),
-        ("language_probability", pa.float64()),
-        ("text", pa.string()),
-        ("word_count", pa.int32()),
-        ("content_hash", pa.string()),
-        ("replaced_bytes", pa.int32()),
-        ("raw_sha256", pa.string()),
-        ("extractor_version", pa.string()),
-    ]
-)
-_STAGED_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
+# The staged tables take their columns and types from the live tables (the migrations), less the columns the
+# warehouse sets itself; each staged column is read from the record's attribute of the same name, so a migration
+# that adds a column the records do not carry fails the first load, naming it.
+_SET_BY_WAREHOUSE = {
+    "articles": ("duplicate_of", "story_id", "first_ingested_at", "ingested_at", "run_id"),
+    "rejects": ("run_id", "at"),
+    "fetches": ("run_id",),
+}
+# Article columns whose change does not make a new version (bump ingested_at): the keys, and how the bytes were
+# read rather than what they say. Every other staged column is content.
+_NOT_CONTENT = ("article_id", "source_uri", "raw_sha256", "extractor_version")
 
 
 @dataclass(frozen=True)
@@ -84,27 +55,6 @@ class FetchRecord:
     attempts: int
 
 
-_FETCH_SCHEMA = pa.schema(
-    [
-        ("url", pa.string()),
-        ("final_url", pa.string()),
-        ("status", pa.int32()),
-        ("redirects", pa.list_(pa.string())),
-        ("content_type", pa.string()),
-        ("charset", pa.string()),
-        ("etag", pa.string()),
-        ("last_modified", pa.string()),
-        ("body_gzip", pa.binary()),
-        ("body_bytes", pa.int32()),
-        ("raw_sha256", pa.string()),
-        ("listed_published_at", pa.timestamp("us")),
-        ("source_name", pa.string()),
-        ("fetched_at", pa.timestamp("us")),
-        ("attempts", pa.int32()),
-    ]
-)
-
-
 @dataclass
 class LoadCounts:
     loaded: int = 0
@@ -124,43 +74,41 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _articles_table(articles: list[Article]) -> pa.Table:
-    rows = [
-        {
-            "article_id": a.article_id,
-            "source_uri": a.source_uri,
-            "url": a.url,
-            "title": a.title,
-            "author": a.author,
-            "site_name": a.site_name,
-            "published_at": a.published_at,
-            "published_utc_offset": a.published_utc_offset,
-            "description": a.description,
-            "tags": list(a.tags),
-            "language": a.language,
-            "language_probability": a.language_probability,
-            "text": a.text,
-            "word_count": a.word_count,
-            "content_hash": a.content_hash,
-            "replaced_bytes": a.replaced_bytes,
-            "raw_sha256": a.raw_sha256,
-            "extractor_version": a.extractor_version,
-        }
-        for a in articles
-    ]
-    return pa.Table.from_pylist(rows, schema=_ARTICLE_SCHEMA)
+def _staged_schema(conn: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:
+    return table_schema(conn, table, leave_out=_SET_BY_WAREHOUSE[table])
 
 
-def _rejects_table(rejects: list[RejectedDocument]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [
-            {"source_uri": r.source_uri, "stage": r.stage, "reason": r.reject.reason, "detail": r.reject.detail}
-            for r in rejects
-        ],
-        schema=pa.schema(
-            [("source_uri", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("detail", pa.string())]
-        ),
-    )
+def _staged_table(schema: pa.Schema, records: list, table: str) -> pa.Table:
+    """One row per record, a column per field of `schema`, read from the record's attribute of that name (a tuple
+    becomes a list)."""
+    missing = [name for name in schema.names if records and not hasattr(records[0], name)]
+    if missing:
+        raise TypeError(
+            f"{table} has column(s) {', '.join(missing)} that {type(records[0]).__name__} does not carry: give the"
+            f" record the field, or list the column in warehouse/load.py _SET_BY_WAREHOUSE"
+        )
+    columns = {name: [getattr(record, name) for record in records] for name in schema.names}
+    for name, field in zip(schema.names, schema, strict=True):
+        if pa.types.is_list(field.type):
+            columns[name] = [None if value is None else list(value) for value in columns[name]]
+    return pa.table(columns, schema=schema)
+
+
+def _articles_table(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> pa.Table:
+    return _staged_table(_staged_schema(conn, "articles"), articles, "articles")
+
+
+@dataclass(frozen=True)
+class _RejectRow:
+    source_uri: str
+    stage: str
+    reason: str
+    detail: str | None
+
+
+def _rejects_table(conn: duckdb.DuckDBPyConnection, rejects: list[RejectedDocument]) -> pa.Table:
+    rows = [_RejectRow(r.source_uri, r.stage, r.reject.reason, r.reject.detail) for r in rejects]
+    return _staged_table(_staged_schema(conn, "rejects"), rows, "rejects")
 
 
 def load_batch(
@@ -180,10 +128,12 @@ def load_batch(
     now = utc_now()
     unique = list({a.article_id: a for a in articles}.values())  # one document fetched twice in a batch
     unchanged += len(articles) - len(unique)
-    staged = _articles_table(unique)
-    staged_rejects = _rejects_table(rejects)
-    changed = " OR ".join(f"s.{c} IS DISTINCT FROM a.{c}" for c in _CONTENT_COLUMNS)
-    assignments = ", ".join(f"{c} = s.{c}" for c in _CONTENT_COLUMNS)
+    staged = _articles_table(conn, unique)
+    staged_rejects = _rejects_table(conn, rejects)
+    content = [c for c in staged.column_names if c not in _NOT_CONTENT]
+    changed = " OR ".join(f"s.{c} IS DISTINCT FROM a.{c}" for c in content)
+    assignments = ", ".join(f"{c} = s.{c}" for c in content)
+    columns = ", ".join(staged.column_names)
     with (
         transaction(conn),
         registered(conn, "staged", staged),
@@ -206,8 +156,8 @@ def load_batch(
         )
         conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_changes AS {compared}")
         conn.execute(
-            f"""INSERT INTO articles ({_STAGED_COLUMNS}, first_ingested_at, ingested_at, run_id)
-               SELECT {", ".join("s." + c for c in _ARTICLE_SCHEMA.names)}, ?, ?, ? FROM staged s
+            f"""INSERT INTO articles ({columns}, first_ingested_at, ingested_at, run_id)
+               SELECT {", ".join("s." + c for c in staged.column_names)}, ?, ?, ? FROM staged s
                JOIN staged_changes c USING (article_id) WHERE c.change = 'new'""",
             [now, now, run_id],
         )
@@ -227,8 +177,9 @@ def load_batch(
             )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.execute(
-            """INSERT INTO rejects
-               SELECT DISTINCT ON (source_uri, stage, reason) *, ?, ? FROM staged_rejects s
+            """INSERT INTO rejects (source_uri, stage, reason, detail, run_id, "at")
+               SELECT DISTINCT ON (source_uri, stage, reason) source_uri, stage, reason, detail, ?, ?
+               FROM staged_rejects s
                WHERE NOT EXISTS (SELECT 1 FROM rejects r WHERE (r.source_uri, r.stage, r.reason)
                                                            = (s.source_uri, s.stage, s.reason))""",
             [run_id, now],
@@ -252,13 +203,11 @@ def load_batch(
 
 
 def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], run_id: str) -> None:
-    rows = [{f.name: getattr(record, f.name) for f in fields(FetchRecord)} for record in fetches]
-    for row in rows:
-        row["redirects"] = list(row["redirects"])
-    columns = [f.name for f in fields(FetchRecord)]
-    with registered(conn, "staged_fetches", pa.Table.from_pylist(rows, schema=_FETCH_SCHEMA)):
+    staged = _staged_table(_staged_schema(conn, "fetches"), fetches, "fetches")
+    columns = ", ".join(staged.column_names)
+    with registered(conn, "staged_fetches", staged):
         conn.execute("DELETE FROM fetches WHERE url IN (SELECT url FROM staged_fetches)")  # one response per URL
-        conn.execute(f"INSERT INTO fetches ({', '.join(columns)}, run_id) SELECT *, ? FROM staged_fetches", [run_id])
+        conn.execute(f"INSERT INTO fetches ({columns}, run_id) SELECT {columns}, ? FROM staged_fetches", [run_id])
 
 
 def stored_fetches(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None, str]]:

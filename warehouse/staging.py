@@ -1,7 +1,9 @@
-"""Arrow tables staged for SQL: registered for one block only, so none outlives an exception."""
+"""Arrow tables staged for SQL: shaped like the table they load into, and registered for one block only, so none
+outlives an exception."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,3 +21,19 @@ def registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> I
         yield name
     finally:
         conn.unregister(name)
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, pa.Schema]] = weakref.WeakKeyDictionary()
+
+
+def table_schema(conn: duckdb.DuckDBPyConnection, table: str, *, leave_out: tuple[str, ...] = ()) -> pa.Schema:
+    """The Arrow schema of `table` as the connection's warehouse has it (the migrations are its one source), in
+    column order, without the columns in `leave_out`: what a staged table must look like to be inserted.
+
+    Read from the live table once per connection and table (the migrations run when a connection is opened,
+    before any load)."""
+    cached = _SCHEMAS.setdefault(conn, {})
+    if table not in cached:
+        cached[table] = conn.execute(f"SELECT * FROM {table} LIMIT 0").to_arrow_table().schema
+    schema = cached[table]
+    return pa.schema([column for column in schema if column.name not in leave_out])
