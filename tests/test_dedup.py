@@ -25,7 +25,7 @@ from similarity.monitors import DEFAULT_MONITORS, QueryError, matching_monitors,
 from warehouse import dedup
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import open_writer
-from warehouse.dedup import DedupSettings, OrderKey, choose_canonicals, dedup_is_current, update_duplicates
+from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates
 from warehouse.load import load_batch
 from warehouse.monitors import update_monitor_matches
 
@@ -129,17 +129,6 @@ def test_copies_do_not_chain_through_intermediates(fresh_db):
     pairs = {(a, b) for a, b, *_ in result["pairs"]}
     assert tuple(sorted((middle.article_id, last.article_id))) in pairs
     assert tuple(sorted((first.article_id, last.article_id))) not in pairs
-
-
-def test_choose_canonicals_prefers_earliest_then_longest_then_smallest_id():
-    order = {
-        "b": OrderKey(datetime(2022, 3, 1), 100, "b"),
-        "a": OrderKey(datetime(2022, 3, 1), 100, "a"),
-        "c": OrderKey(datetime(2022, 3, 1), 300, "c"),
-        "d": OrderKey(None, 900, "d"),
-    }
-    pairs = [("a", "b", 0.9), ("a", "c", 0.9), ("b", "c", 0.9), ("c", "d", 0.9)]
-    assert choose_canonicals(order, pairs) == {"a": "c", "b": "c", "d": "c"}
 
 
 def test_publication_window_blocks_far_apart_copies(fresh_db):

@@ -1,4 +1,5 @@
-"""Duplicates and stories in the warehouse, in three levels.
+"""Duplicates and stories in the warehouse, in three levels (the SQL; the pure algorithms are in
+similarity.duplicates and similarity.stories).
 
 1. Exact: equal content_hash or equal canonical URL.
 2. Near-identical copies: MinHash signatures and LSH band keys are stored per article, so a new article
@@ -12,71 +13,28 @@ articles arrived in: an incremental update equals a recompute from scratch.
 
 from __future__ import annotations
 
-from array import array
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy import sparse
 
-from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes, similarity
-from similarity.stories import story_terms
+from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, verify_candidates
+from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
+from similarity.stories import group_stories, story_terms
 from warehouse.db import transaction
 from warehouse.staging import registered
 
 _BATCH = 2000
 RECENT_CHUNKS = 3  # chunks of stale articles whose shingle sets stay in memory for verification
-HASHING_VERSION = 2  # bump when shingling or hashing changes: stored signatures are recomputed
 # A `map` for the per-article work (shingles, story terms), in order; the ingest flow passes its extraction pool's.
 ParallelMap = Callable[..., Iterable]
-
-
-@dataclass(frozen=True)
-class DedupSettings:
-    """Thresholds for the three levels; defaults chosen with bench/dedup (see the README)."""
-
-    minhash: MinHashParams = field(default_factory=MinHashParams)
-    jaccard_threshold: float = 0.3  # closest hard negative in bench/dedup: 0.236
-    containment_threshold: float = 0.6  # the shorter text mostly inside the longer (a cut pickup); closest: 0.481
-    estimate_slack: float = 0.2  # LSH candidates whose MinHash estimates fall this far below both thresholds
-    #                              are dropped unverified (5 standard errors for Jaccard at 0.3, 2.7 for containment)
-    min_shingles: int = 20  # shorter texts are matched exactly only
-    window_days: int | None = 30  # copies published further apart are not linked (None: no window)
-    story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
-    story_window_days: int = 3
-    lead_words: int = 300
-
-    def fingerprint(self) -> str:
-        """What stored signatures and pairs depend on: shingling, hashing and verification settings."""
-        return f"{HASHING_VERSION} {self.minhash} {self.jaccard_threshold} {self.containment_threshold} " + (
-            f"{self.estimate_slack} {self.min_shingles} {self.window_days}"
-        )
-
-    def __post_init__(self) -> None:
-        for name in ("jaccard_threshold", "containment_threshold", "story_threshold"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    """Canonical order: earliest published (unknown dates last), then longest, then smallest id."""
-
-    published_at: datetime | None
-    word_count: int
-    article_id: str
-
-    def sort_key(self) -> tuple:
-        return (self.published_at is None, self.published_at or datetime.min, -self.word_count, self.article_id)
+DEFAULT_SETTINGS = DedupSettings()  # frozen: one instance serves every default argument
 
 
 def update_duplicates(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
 ) -> None:
     """Bring signatures, pairs, duplicate_of and story_id up to date with the articles table.
 
@@ -89,7 +47,7 @@ def update_duplicates(
         conn.execute("DELETE FROM dedup_pending")
 
 
-def dedup_is_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings()) -> bool:
+def dedup_is_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS) -> bool:
     """True when every article has the signature of its current text, computed with these settings, and no
     update was cut short: no dedup work is pending."""
     return conn.execute(
@@ -103,7 +61,7 @@ def dedup_is_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = 
 
 
 def update_near_duplicates(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
 ) -> None:
     """Levels 1 and 2: signatures of new or edited articles, their verified pairs, then duplicate_of.
 
@@ -228,7 +186,7 @@ def _store_pairs(
         registered(conn, "changed_bands", changed_bands),
     ):
         candidates = _candidates(conn, settings, within)
-    verified = _verify(candidates, settings, known, shingles)
+    verified = verify_candidates(candidates, settings, known, shingles, _BATCH)
     if verified:
         staged = pa.table(
             {
@@ -286,51 +244,6 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
     ).fetchall()
 
 
-def _verify(
-    candidates: list[tuple[str, str, str]],
-    settings: DedupSettings,
-    known: dict[str, np.ndarray],
-    shingles: Callable[[list[str]], dict[str, np.ndarray]],
-) -> list[tuple[str, str, str, float, float]]:
-    """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do).
-
-    Shingle sets not in `known` are computed from the texts a slice of candidates at a time, so memory stays
-    bounded."""
-    verified = []
-    for start in range(0, len(candidates), _BATCH):
-        pairs = candidates[start : start + _BATCH]
-        loaded = shingles(sorted({i for a, b, _ in pairs for i in (a, b)}.difference(known)))
-        for a, b, kind in pairs:
-            first, second = known.get(a, loaded.get(a)), known.get(b, loaded.get(b))
-            jaccard, containment = similarity(first, second)
-            enough = min(len(first), len(second)) >= settings.min_shingles
-            similar = jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold
-            if kind != "near" or (enough and similar):
-                verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
-    return verified
-
-
-def choose_canonicals(order: dict[str, OrderKey], pairs: list[tuple[str, str, float]]) -> dict[str, str]:
-    """copy -> canonical: in canonical order, an article joins the most similar earlier canonical it is
-    paired with, or becomes canonical itself. A copy of a copy never joins through it (no chaining)."""
-    neighbours: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for a, b, score in pairs:
-        neighbours[a].append((score, b))
-        neighbours[b].append((score, a))
-    rank = {article_id: key.sort_key() for article_id, key in order.items()}
-    assigned: dict[str, str] = {}
-    for article_id in sorted(neighbours, key=rank.__getitem__):
-        earlier = [
-            (score, other)
-            for score, other in neighbours[article_id]
-            if rank[other] < rank[article_id] and other not in assigned
-        ]
-        if earlier:
-            best_score = max(score for score, _ in earlier)
-            assigned[article_id] = min((o for s, o in earlier if s == best_score), key=rank.__getitem__)
-    return assigned
-
-
 def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
     """Set articles.duplicate_of from all stored pairs."""
     pairs = conn.execute("SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates").fetchall()
@@ -359,99 +272,8 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
 # Level 3: stories.
 
 
-def group_stories(
-    documents: Iterable[tuple[str, datetime | None, Counter]], threshold: float, window_days: int
-) -> dict[str, str]:
-    """article_id -> story_id: single-link groups of TF-IDF cosine >= threshold within the time window.
-
-    Documents are consumed one at a time into 4-byte arrays (term ids and counts), so memory grows with the term
-    occurrences, not with per-document dicts, and weights are normalized in place (float32 cosines: a pair within
-    1e-6 of the threshold may fall either side). The story id is the id of the group's earliest member (then
-    smallest id), so it is stable."""
-    ids: list[str] = []
-    times: list[datetime | None] = []
-    vocabulary: dict[str, int] = {}
-    terms, counts, indptr = array("i"), array("f"), array("q", [0])
-    for article_id, when, document_terms in documents:
-        ids.append(article_id)
-        times.append(when)
-        terms.extend(vocabulary.setdefault(term, len(vocabulary)) for term in document_terms)
-        counts.extend(document_terms.values())
-        indptr.append(len(terms))
-    count = len(ids)
-    term_ids = np.frombuffer(terms, dtype=np.int32) if terms else np.empty(0, dtype=np.int32)
-    idf = np.log((1 + count) / (1 + np.bincount(term_ids, minlength=len(vocabulary)))) + 1
-    weights = np.frombuffer(counts, dtype=np.float32).copy() if counts else np.empty(0, dtype=np.float32)
-    del counts
-    np.log(weights, out=weights)
-    weights += 1
-    weights *= idf.astype(np.float32)[term_ids]
-    starts = np.frombuffer(indptr, dtype=np.int64)
-    squares = np.concatenate(([0.0], np.cumsum(np.square(weights, dtype=np.float64))))
-    norms = np.sqrt(squares[starts[1:]] - squares[starts[:-1]]).astype(np.float32)
-    del squares
-    norms[norms == 0] = 1.0
-    weights /= np.repeat(norms, np.diff(starts))
-    matrix = sparse.csr_matrix((weights, term_ids, starts), shape=(count, max(1, len(vocabulary))))
-    parent = list(range(count))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in _story_pairs(matrix, times, threshold, timedelta(days=window_days)):
-        parent[find(i)] = find(j)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(count):
-        groups[find(i)].append(i)
-    story = {}
-    for members in groups.values():
-        first = min(members, key=lambda i: (times[i] is None, times[i] or datetime.min, ids[i]))
-        for i in members:
-            story[ids[i]] = ids[first]
-    return story
-
-
-_PRODUCT_CELLS = 4_000_000  # rows x columns of one block product: bounds its memory
-
-
-def _story_pairs(
-    matrix: sparse.csr_matrix, times: list[datetime | None], threshold: float, window: timedelta
-) -> Iterator[tuple[int, int]]:
-    """Pairs with cosine >= threshold and dates within `window` (or unknown), as sparse matrix products over
-    blocks of documents sorted by date: each block is multiplied only with the documents its window can reach,
-    so the work grows with documents x documents per window, not documents squared."""
-    count = matrix.shape[0]
-    dated = np.array(sorted((i for i, t in enumerate(times) if t is not None), key=times.__getitem__), dtype=np.int64)
-    undated = np.array([i for i, t in enumerate(times) if t is None], dtype=np.int64)
-    epoch = datetime(1970, 1, 1)
-    seconds = np.array([(times[i] - epoch).total_seconds() for i in dated], dtype=float)
-    span = window.total_seconds()
-    when = np.full(count, np.nan)
-    when[dated] = seconds
-    blocks = []
-    step = max(1, _PRODUCT_CELLS // max(1, count))
-    blocks += [(undated[a : a + step], np.arange(count)) for a in range(0, len(undated), step)]
-    start = 0
-    while start < len(dated):
-        stop = min(start + 256, len(dated))
-        lo = np.searchsorted(seconds, seconds[start] - span, "left")
-        hi = np.searchsorted(seconds, seconds[stop - 1] + span, "right")
-        stop = min(stop, start + max(1, _PRODUCT_CELLS // max(1, hi - lo)))
-        blocks.append((dated[start:stop], dated[lo:hi]))
-        start = stop
-    for rows, cols in blocks:
-        product = (matrix[rows] @ matrix[cols].T).tocoo()
-        keep = product.data >= threshold
-        i, j = rows[product.row[keep]], cols[product.col[keep]]
-        keep = (i != j) & ~(np.abs(when[i] - when[j]) > span)  # NaN (an unknown date) is never over the window
-        yield from zip(i[keep].tolist(), j[keep].tolist(), strict=True)
-
-
 def assign_stories(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DedupSettings(), parallel_map: ParallelMap = map
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
 ) -> None:
     """Group canonical articles into stories; copies take their canonical's story."""
     cursor = conn.execute(

@@ -1,0 +1,148 @@
+"""The pure dedup and story algorithms, without a warehouse: canonical choice, verification of candidates and
+story grouping (similarity.duplicates and similarity.stories)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from similarity import stories
+from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, verify_candidates
+from similarity.minhash import MinHashParams, shingle_hashes
+from similarity.stories import group_stories, story_terms
+
+pytestmark = pytest.mark.pure
+DAY = datetime(2022, 3, 1)
+
+
+def test_choose_canonicals_prefers_earliest_then_longest_then_smallest_id():
+    order = {
+        "b": OrderKey(datetime(2022, 3, 1), 100, "b"),
+        "a": OrderKey(datetime(2022, 3, 1), 100, "a"),
+        "c": OrderKey(datetime(2022, 3, 1), 300, "c"),
+        "d": OrderKey(None, 900, "d"),
+    }
+    pairs = [("a", "b", 0.9), ("a", "c", 0.9), ("b", "c", 0.9), ("c", "d", 0.9)]
+    assert choose_canonicals(order, pairs) == {"a": "c", "b": "c", "d": "c"}
+
+
+def test_choose_canonicals_never_chains_through_a_copy():
+    order = {name: OrderKey(DAY + timedelta(hours=i), 100, name) for i, name in enumerate("abc")}
+    # b copies a; c resembles only b, a copy: c stays canonical rather than joining a through b.
+    assert choose_canonicals(order, [("a", "b", 0.9), ("b", "c", 0.9)]) == {"b": "a"}
+
+
+def test_choose_canonicals_joins_the_most_similar_earlier_canonical():
+    order = {name: OrderKey(DAY + timedelta(hours=i), 100, name) for i, name in enumerate("abc")}
+    assert choose_canonicals(order, [("a", "c", 0.5), ("b", "c", 0.8)]) == {"c": "b"}
+    assert choose_canonicals(order, [("c", "a", 0.7), ("c", "b", 0.7)]) == {"c": "a"}  # a tie: the earlier one
+
+
+def test_choose_canonicals_is_independent_of_pair_order():
+    order = {name: OrderKey(DAY + timedelta(hours=i % 3), 100 + i, name) for i, name in enumerate("abcdef")}
+    pairs = [("a", "d", 0.6), ("b", "d", 0.9), ("c", "e", 0.4), ("e", "f", 0.8), ("a", "f", 0.8)]
+    results = {tuple(sorted(choose_canonicals(order, list(p)).items())) for p in itertools.permutations(pairs)}
+    assert len(results) == 1
+
+
+def test_order_key_puts_unknown_dates_last_then_longest_then_smallest_id():
+    keys = [OrderKey(None, 900, "a"), OrderKey(DAY, 100, "z"), OrderKey(DAY, 300, "y"), OrderKey(DAY, 300, "x")]
+    assert [k.article_id for k in sorted(keys, key=OrderKey.sort_key)] == ["x", "y", "z", "a"]
+
+
+def _text(words: range) -> str:
+    return " ".join(f"w{i}" for i in words)
+
+
+SETTINGS = DedupSettings(minhash=MinHashParams())
+TEXTS = {
+    "orig": _text(range(0, 100)),
+    "copy": _text(range(0, 100)) + " " + _text(range(500, 505)),  # the original plus a line
+    "other": _text(range(200, 300)),
+    "short": _text(range(0, 10)),  # under min_shingles
+}
+SHINGLES = {name: shingle_hashes(text, SETTINGS.minhash) for name, text in TEXTS.items()}
+
+
+def test_verify_candidates_keeps_similar_pairs_and_exact_matches():
+    candidates = [("copy", "orig", "near"), ("orig", "other", "near"), ("orig", "short", "near")]
+    candidates += [("other", "short", "exact_url")]  # an exact match is kept whatever its shingles
+    kept = verify_candidates(candidates, SETTINGS, SHINGLES, lambda ids: {})
+    assert [(a, b, kind) for a, b, kind, _, _ in kept] == [("copy", "orig", "near"), ("other", "short", "exact_url")]
+    (_, _, _, jaccard, containment) = kept[0]
+    assert 0.9 < jaccard < 1 and containment == 1.0  # rounded to 4 places
+    assert kept[1][3:] == (0.0, 0.0)
+
+
+def test_verify_candidates_asks_for_missing_shingle_sets_a_batch_at_a_time():
+    asked = []
+
+    def shingles(ids: list[str]) -> dict[str, np.ndarray]:
+        asked.append(ids)
+        return {i: SHINGLES[i] for i in ids}
+
+    known = {"orig": SHINGLES["orig"]}
+    candidates = [("copy", "orig", "near"), ("orig", "other", "near"), ("other", "short", "near")]
+    kept = verify_candidates(candidates, SETTINGS, known, shingles, batch=2)
+    assert asked == [["copy", "other"], ["other", "short"]]  # sorted, never one already known
+    assert [pair[:2] for pair in kept] == [("copy", "orig")]
+
+
+def test_dedup_settings_rejects_thresholds_outside_zero_to_one():
+    with pytest.raises(ValueError, match="jaccard_threshold"):
+        DedupSettings(jaccard_threshold=0)
+    with pytest.raises(ValueError, match="story_threshold"):
+        DedupSettings(story_threshold=1.5)
+    assert DedupSettings().fingerprint() != DedupSettings(window_days=None).fingerprint()
+    assert DedupSettings().fingerprint() == DedupSettings(story_threshold=0.5).fingerprint()  # stories: recomputed
+
+
+def _document(article_id: str, when: datetime | None, title: str, text: str) -> tuple:
+    return article_id, when, story_terms(title, text, 300)
+
+
+VIDEO = "Roscosmos released a video of the Russian segment undocking from the International Space Station"
+ELECTION = "Polling stations opened across the country as voters chose a parliament after a long campaign"
+
+
+def test_group_stories_links_similar_articles_within_the_window():
+    documents = [
+        _document("b", DAY + timedelta(hours=5), "Russian segment video", VIDEO),
+        _document("a", DAY, "Roscosmos video shows ISS split", VIDEO),
+        _document("c", DAY + timedelta(days=1), "Voters go to the polls", ELECTION),
+        _document("d", DAY + timedelta(days=10), "Roscosmos video, again", VIDEO),  # outside the 3-day window
+        _document("e", None, "Undated copy of the video story", VIDEO),  # an unknown date is never too far
+    ]
+    story = group_stories(documents, threshold=0.15, window_days=3)
+    assert story == {"a": "a", "b": "a", "e": "a", "d": "a", "c": "c"}  # d joins through e (single link)
+    without_undated = group_stories(documents[:4], threshold=0.15, window_days=3)
+    assert without_undated == {"a": "a", "b": "a", "c": "c", "d": "d"}
+
+
+def test_group_stories_story_id_is_the_earliest_then_smallest_id():
+    documents = [_document(i, when, "Roscosmos video", VIDEO) for i, when in (("z", DAY), ("y", DAY), ("x", None))]
+    assert set(group_stories(documents, 0.15, 3).values()) == {"y"}
+
+
+def test_group_stories_of_nothing_or_no_terms():
+    assert group_stories([], 0.15, 3) == {}
+    assert group_stories([("a", DAY, Counter()), ("b", DAY, Counter())], 0.15, 3) == {"a": "a", "b": "b"}
+
+
+def test_story_pairs_in_small_blocks_equal_the_whole_product(monkeypatch):
+    """Blocks bound the product's memory; they must find the same pairs as one product of every document."""
+    rng = np.random.default_rng(7)
+    topics = [VIDEO, ELECTION, "Wildfires spread through dry forests while crews evacuated three villages"]
+    documents = [
+        _document(f"n{i:03}", None if i % 7 == 0 else DAY + timedelta(hours=int(rng.integers(0, 200))), "",
+                  topics[i % 3] + f" item{i}")
+        for i in range(60)
+    ]  # fmt: skip
+    whole = group_stories(documents, 0.15, 3)
+    monkeypatch.setattr(stories, "_PRODUCT_CELLS", 50)  # blocks of a few rows
+    assert group_stories(documents, 0.15, 3) == whole
+    assert len(set(whole.values())) < len(documents)
