@@ -21,9 +21,12 @@ VIEWS = [
     "rpt_articles",
     "rpt_daily_coverage",
     "rpt_ingest_health",
+    "rpt_languages",
     "rpt_monitor_matches",
     "rpt_outlets",
     "rpt_runs",
+    "rpt_stories",
+    "rpt_summary",
     "rpt_syndication",
 ]
 
@@ -46,7 +49,8 @@ def test_views_created_by_migrate_on_empty_warehouse(empty_db):
         stored = conn.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()
         assert [name for (name,) in stored] == VIEWS
         for name in VIEWS:
-            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == 0, name
+            expected = 1 if name == "rpt_summary" else 0  # the totals are one row, of zeros
+            assert conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == expected, name
 
 
 def test_views_follow_their_files_on_next_migrate(tmp_path, monkeypatch, empty_db):
@@ -155,6 +159,45 @@ def test_rpt_syndication(reporting_warehouse, seed_day):
     assert {r[0] for r in got[2:]} == {ids[n] for n in ("seed000", "seed001", "seed002", "seed003", "H4")}
     assert all(r[2:5] == (0, 0, None) and r[5] == r[6] for r in got[2:])
     assert not {ids["H2"], ids["H3"], ids["H5"]} & {r[0] for r in got}  # copies are not canonical
+
+
+def test_rpt_stories(reporting_warehouse, seed_day):
+    db, ids = reporting_warehouse
+    got = rows(
+        db,
+        """SELECT story_key, label, articles, originals, pickups, outlets, outlet_names, first_seen, last_seen,
+                  first_article FROM rpt_stories""",
+    )
+    assert got[0] == (
+        "iss-video",
+        "Roscosmos video shows Russian segment leaving the ISS",  # the first-seen titled original: H1
+        6,
+        3,
+        3,
+        4,
+        "(unknown), Space News, Wire Service, orbit-daily.example",
+        datetime(2022, 3, 30, 9),
+        datetime(2022, 4, 2, 18),
+        ids["H1"],
+    )
+    # then one story per other canonical article, by articles, pickups, first seen, story_key
+    assert [r[0] for r in got[1:]] == sorted([ids[n] for n in ("seed000", "seed001", "seed002")]) + [ids["H4"]]
+    assert all(r[2:6] == (1, 1, 0, 1) for r in got[1:])
+    untitled = next(r for r in got if r[0] == ids["seed001"])  # no title: the start of its text
+    assert untitled[1].startswith("Russian state-affiliated media") and untitled[1].endswith("…")
+    assert len(untitled[1]) == 81 and untitled[7] == untitled[8] == seed_day
+
+
+def test_rpt_languages(reporting_warehouse):
+    db, _ = reporting_warehouse
+    assert rows(db, "SELECT * FROM rpt_languages") == [("en", 8), ("de", 1), (None, 1)]  # NULL: undetected
+
+
+def test_rpt_summary(reporting_warehouse, empty_db):
+    db, _ = reporting_warehouse
+    # articles, stories, outlets, unknown_outlet, languages, copies, first_day, last_day, rejects
+    assert rows(db, "SELECT * FROM rpt_summary") == [(10, 5, 4, 5, 2, 3, date(2022, 3, 30), date(2022, 4, 2), 5)]
+    assert rows(empty_db, "SELECT * FROM rpt_summary") == [(0, 0, 0, 0, 0, 0, None, None, 0)]
 
 
 def test_rpt_monitor_matches(reporting_warehouse):
