@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,13 @@ def test_report_draws_in_chromium_offline(chromium, seeds_db, reporting_db, empt
     assert empty["errors"] == [] and empty["outside"] == [] and empty["drawn"] == {}
     assert "No data yet" in empty["text"]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def test_report_template_ships_as_package_data():
+    """A non-editable install ships only the files [tool.setuptools.package-data] names: page.html must be one."""
+    patterns = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["*"]
+    data_files = [p.name for p in (REPO_ROOT / "mediamon" / "report").iterdir() if p.is_file() and p.suffix != ".py"]
+    assert "page.html" in data_files
+    assert [name for name in data_files if not any(fnmatch(name, pattern) for pattern in patterns)] == []
