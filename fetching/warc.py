@@ -34,7 +34,9 @@ from extractors.urls import parse_url, strip_userinfo
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag")
-SKIP_KINDS = ("warcinfo", "request", "metadata", "revisit", "resource", "other", "not_http", "not_html", "not_200")
+# Record types, then responses left out.
+SKIP_KINDS = ("warcinfo", "request", "metadata", "revisit", "resource", "other")
+SKIP_KINDS += ("not_http", "not_html", "not_200", "no_keyword")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = b"\nWARC/1."
 _SCAN_CHUNK = 1 << 20
@@ -95,15 +97,19 @@ def read_warc(
     source: str | os.PathLike | BinaryIO,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    keywords: Sequence[bytes | tuple[bytes, ...]] | None = None,
     counts: WarcCounts | None = None,
 ) -> Iterator[WarcResponse | WarcReject]:
     """The HTML responses (status 200) of a `.warc` or `.warc.gz`, and a reject for each broken record.
 
     `source` is a path or a binary file object (read from its current position, not closed). Skipped records
-    are counted in `counts.skipped` as they pass. Raises only for bad arguments and for a path that cannot be
-    opened (OSError): the caller decides what a missing file is."""
+    are counted in `counts.skipped` as they pass. With `keywords` (see `could_match`), a response whose body
+    cannot contain any of them is skipped as `no_keyword` before its URL is even parsed. Raises only for bad
+    arguments and for a path that cannot be opened (OSError): the caller decides what a missing file is."""
     if max_bytes <= 0:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+    if keywords is not None:
+        _check_patterns(keywords)
     counts = counts if counts is not None else WarcCounts()
     with ExitStack() as stack:
         if isinstance(source, (str, os.PathLike)):
@@ -112,7 +118,7 @@ def read_warc(
             stream = source
         else:
             raise TypeError(f"source must be a path or a binary file object, not {type(source).__name__}")
-        for item in _Reader(stream, max_bytes, counts).items():
+        for item in _Reader(stream, max_bytes, keywords, counts).items():
             if isinstance(item, WarcReject):
                 counts.rejects += 1
             else:
@@ -130,9 +136,10 @@ class _QuietWARCIterator(WARCIterator):
 class _Reader:
     """One pass over a stream: a warcio iterator, restarted after a broken record where the stream can seek."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int, counts: WarcCounts) -> None:
+    def __init__(self, stream: BinaryIO, max_bytes: int, keywords: Sequence | None, counts: WarcCounts) -> None:
         self.stream = stream
         self.max_bytes = max_bytes
+        self.keywords = tuple(keywords) if keywords is not None else None
         self.counts = counts
         self.start = _tell(stream)
         self.seekable = self.start is not None and _seekable(stream)
@@ -217,6 +224,20 @@ class _Reader:
         content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
         if content_type and content_type not in HTML_TYPES:
             return "not_html"
+        declared = record.raw_stream.limit  # the body as stored, by the Content-Length, HTTP head already read
+        if declared > self.max_bytes:
+            problem = f"body of {declared:,} bytes is over the {self.max_bytes:,}-byte limit"
+            return _rejected(offset, "too_large", problem, record_id, _shown_uri(raw_uri))
+        body = record.raw_stream.read(self.max_bytes)
+        if (record.http_headers.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+            body = _dechunk(body)
+        encoding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower()
+        if encoding not in ("", "identity"):
+            body = _decode(body, encoding, self.max_bytes)
+            if isinstance(body, Reject):
+                return _rejected(offset, body.reason, body.detail, record_id, _shown_uri(raw_uri))
+        if self.keywords is not None and not _could_match(body, self.keywords):
+            return "no_keyword"
         target = parse_url(raw_uri)
         if isinstance(target, Reject):
             return _rejected(offset, target.reason, target.detail, record_id, raw_uri or None)
@@ -225,18 +246,6 @@ class _Reader:
             missing = "WARC-Date" if warc_date is None else "WARC-Record-ID"
             given = record.rec_headers.get_header("WARC-Date")
             return _rejected(offset, "bad_warc", f"no valid {missing} ({given!r})", record_id, target)
-        declared = record.raw_stream.limit  # the body as stored, by the Content-Length, HTTP head already read
-        if declared > self.max_bytes:
-            problem = f"body of {declared:,} bytes is over the {self.max_bytes:,}-byte limit"
-            return _rejected(offset, "too_large", problem, record_id, target)
-        body = record.raw_stream.read(self.max_bytes)
-        if (record.http_headers.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
-            body = _dechunk(body)
-        encoding = (record.http_headers.get_header("Content-Encoding") or "").strip().lower()
-        if encoding not in ("", "identity"):
-            body = _decode(body, encoding, self.max_bytes)
-            if isinstance(body, Reject):
-                return _rejected(offset, body.reason, body.detail, record_id, target)
         kept = {name: value for name in KEPT_HEADERS if (value := record.http_headers.get_header(name))}
         return WarcResponse(target, warc_date, record_id, status, kept, body, offset)
 
@@ -253,6 +262,12 @@ class _Reader:
                 f"offset {end}: the last {total - end:,} bytes are not a whole record (file cut short?)",
             ),
         )
+
+
+def _shown_uri(raw_uri: str) -> str | None:
+    """The target URI as parsed, or as written (credentials already removed) when it does not parse."""
+    parsed = parse_url(raw_uri)
+    return parsed if isinstance(parsed, str) else raw_uri or None
 
 
 def _rejected(offset: int, reason: str, problem: str, record_id: str | None, uri: str | None) -> WarcReject:
@@ -273,33 +288,51 @@ def parse_warc_date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
-def could_match(body: bytes, patterns: Sequence[bytes]) -> bool:
-    """Whether any keyword could occur in the page, read from its raw bytes without HTML parsing.
+def could_match(body: bytes, patterns: Sequence[bytes | tuple[bytes, ...]]) -> bool:
+    """Whether any monitor keyword could occur in the page, read from its raw bytes without HTML parsing.
 
-    `patterns` are lowercased byte strings, single words (a phrase in a query can be split across tags or
-    lines: pass its words). False means no pattern occurs in the bytes, ASCII case folded; True is also the
-    answer whenever bytes cannot rule a match out: a compressed or UTF-16/32 body, and, for a non-ASCII
-    pattern, a body that is not UTF-8 or that holds numeric character references (`&#1088;`)."""
+    Each pattern is a lowercased word (`b"undocking"`) or a tuple of words that must all occur (the words of a
+    phrase, `(b"russian", b"segment")`: a phrase itself can be split across tags or lines in the HTML). False
+    means no pattern occurs in the bytes, ASCII case folded; True is also the answer whenever bytes cannot rule a
+    match out: a compressed or UTF-16/32 body, and, for a non-ASCII word, a body that is not UTF-8 or that holds
+    numeric character references (`&#1088;`)."""
+    _check_patterns(patterns)
+    return _could_match(body, patterns)
+
+
+def _check_patterns(patterns: Sequence[bytes | tuple[bytes, ...]]) -> None:
+    if isinstance(patterns, (bytes, str)):
+        raise ValueError("patterns must be a sequence of words (bytes) or tuples of words, not one string")
     for pattern in patterns:
-        if not isinstance(pattern, bytes) or not pattern or pattern != pattern.lower():
-            raise ValueError(f"patterns must be non-empty lowercased bytes, got {pattern!r}")
+        words = pattern if isinstance(pattern, tuple) and pattern else (pattern,)
+        for word in words:
+            if not isinstance(word, bytes) or not word or word != word.lower():
+                raise ValueError(f"patterns must be non-empty lowercased bytes, got {pattern!r}")
+
+
+def _could_match(body: bytes, patterns: Sequence[bytes | tuple[bytes, ...]]) -> bool:
     if not patterns:
         return False
     if body[:2] == _GZIP_MAGIC[:2] or body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4096]:
         return True
     lowered = body.lower()
-    if any(pattern in lowered for pattern in patterns):
-        return True
-    wide = [pattern for pattern in patterns if not pattern.isascii()]
-    if not wide:
-        return False
-    if b"&#" in body:
-        return True
-    try:
-        folded = body.decode("utf-8").lower().encode("utf-8")
-    except UnicodeDecodeError:
-        return True  # a legacy charset: its bytes are not the pattern's UTF-8
-    return any(pattern in folded for pattern in wide)
+    folded = None
+    for pattern in patterns:
+        words = pattern if isinstance(pattern, tuple) else (pattern,)
+        if all(word in lowered for word in words):
+            return True
+        if all(word.isascii() for word in words):
+            continue
+        if b"&#" in body:
+            return True
+        if folded is None:
+            try:
+                folded = body.decode("utf-8").lower().encode("utf-8")
+            except UnicodeDecodeError:
+                return True  # a legacy charset: its bytes are not the word's UTF-8
+        if all(word in folded for word in words):
+            return True
+    return False
 
 
 def _dechunk(raw: bytes) -> bytes:
@@ -311,9 +344,9 @@ def _dechunk(raw: bytes) -> bytes:
         try:
             size = int(raw[position:line_end].split(b";")[0].strip(), 16) if line_end >= 0 else -1
         except ValueError:
-            return raw
+            size = -1
         if size < 0 or line_end + 2 + size > len(raw):
-            return raw
+            return b"".join(out) if out else raw  # not chunked after all, or cut short: the data read so far
         if size == 0:
             return b"".join(out)
         out.append(raw[line_end + 2 : line_end + 2 + size])

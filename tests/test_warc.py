@@ -311,11 +311,34 @@ def test_parse_warc_date_forms():
     assert parse_warc_date(None) is None
 
 
+def test_read_warc_keywords_skip_records_before_their_url_is_parsed(tmp_path: Path):
+    path = tmp_path / "keywords.warc.gz"
+    path.write_bytes(
+        record_bytes(page_record("https://a.example/1.html", b"<p>The UNDOCKING went well.</p>"))
+        + record_bytes(page_record("https://a.example/2.html", b"<p>Budget talks.</p>"))
+        + record_bytes(page_record("https://exa mple/3.html", b"<p>Budget talks.</p>"))  # skipped, not a bad_url
+    )
+    responses, rejects, counts = items(path, keywords=[b"undocking", b"roscosmos"])
+    assert [r.target_uri for r in responses] == ["https://a.example/1.html"]
+    assert rejects == []
+    assert counts.skipped["no_keyword"] == 2
+    with pytest.raises(ValueError, match="lowercased"):
+        list(read_warc(path, keywords=[b"Undocking"]))
+
+
 def test_could_match_ascii_keywords_any_case():
     body = b"<html><p>The crew closed the hatch to the Russian <b>Segment</b>.</p>"
     assert could_match(body, [b"undocking", b"russian"])
     assert not could_match(body, [b"undocking", b"roscosmos"])
     assert not could_match(body, [])
+
+
+def test_could_match_phrase_words_all_required():
+    body = b"<p>The Russian\n<b>Segment</b> of the station.</p>"
+    assert could_match(body, [(b"russian", b"segment")])
+    assert not could_match(b"<p>A Russian official.</p>", [(b"russian", b"segment"), b"undocking"])
+    assert could_match(b"<p>A Russian official.</p>", [(b"russian", b"segment"), b"official"])
+    assert could_match("<p>РОСКОСМОС и МКС</p>".encode(), [("роскосмос".encode(), "мкс".encode())])
 
 
 def test_could_match_non_ascii_keywords():
@@ -336,3 +359,7 @@ def test_could_match_rejects_bad_patterns():
         could_match(b"x", [b"Russian"])
     with pytest.raises(ValueError):
         could_match(b"x", [b""])
+    with pytest.raises(ValueError):
+        could_match(b"x", b"russian")
+    with pytest.raises(ValueError):
+        could_match(b"x", [(b"russian", b"Segment")])
