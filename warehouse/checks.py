@@ -36,9 +36,8 @@ def check_files() -> list[Path]:
 
 
 def _description(sql: str) -> str:
-    """The check's leading comment: what it asserts."""
-    lines = [line.removeprefix("--").strip() for line in sql.splitlines() if line.startswith("--")]
-    return " ".join(lines)
+    """The check's first comment line: what it asserts (later comment lines are notes for its readers)."""
+    return next((line.removeprefix("--").strip() for line in sql.splitlines() if line.startswith("--")), "")
 
 
 def failing_checks(conn: duckdb.DuckDBPyConnection, sample: int = 5) -> list[CheckFailure]:
