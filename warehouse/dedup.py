@@ -70,7 +70,7 @@ def update_near_duplicates(
     chunks kept in memory, where most copies of an article are, since pickups follow within hours. Each chunk
     is a transaction; `dedup_pending` gets a row in the first (update_duplicates clears it)."""
     with transaction(conn):
-        conn.execute("INSERT INTO dedup_pending SELECT now()::TIMESTAMP WHERE NOT EXISTS (FROM dedup_pending)")
+        conn.execute("INSERT INTO dedup_pending (since) SELECT now()::TIMESTAMP WHERE NOT EXISTS (FROM dedup_pending)")
         _forget_other_settings(conn, settings)
         stale = _forget_stale(conn)
     shingles = partial(_shingles_of_texts, conn, params=settings.minhash, parallel_map=parallel_map)
@@ -94,7 +94,7 @@ def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSetti
         return
     for table in ("dedup_signatures", "dedup_bands", "near_duplicates", "dedup_settings"):
         conn.execute(f"DELETE FROM {table}")
-    conn.execute("INSERT INTO dedup_settings VALUES (?)", [fingerprint])
+    conn.execute("INSERT INTO dedup_settings (fingerprint) VALUES (?)", [fingerprint])
 
 
 def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -52,7 +52,7 @@ def _replace_matches(
     )
     for name in rescan:
         conn.execute("DELETE FROM monitors WHERE name = ?", [name])
-        conn.execute("INSERT INTO monitors VALUES (?, ?)", [name, monitors[name]])
+        conn.execute("INSERT INTO monitors (name, query) VALUES (?, ?)", [name, monitors[name]])
     matches = []
     for scope, names in (("TRUE", sorted(rescan)), (_UNMATCHED, sorted(set(monitors) - rescan))):
         if not names:

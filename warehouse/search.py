@@ -131,8 +131,13 @@ def index_articles(conn: duckdb.DuckDBPyConnection, rows: str, parameters: list 
     if indexed_before:  # new articles (most of a load) skip scanning the postings
         for table in ("postings", "documents"):
             conn.execute(f"DELETE FROM search.{table} WHERE article_id IN (SELECT article_id FROM indexing_documents)")
-    conn.execute("INSERT INTO search.postings SELECT * FROM indexing_postings")
-    conn.execute("INSERT INTO search.documents SELECT * FROM indexing_documents")
+    conn.execute(
+        "INSERT INTO search.postings (article_id, term, tf) SELECT article_id, term, tf FROM indexing_postings"
+    )
+    conn.execute(
+        """INSERT INTO search.documents (article_id, ingested_at, terms)
+           SELECT article_id, ingested_at, terms FROM indexing_documents"""
+    )
     conn.execute("DROP TABLE indexing_postings")
     conn.execute("DROP TABLE indexing_documents")
 

@@ -68,5 +68,5 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
         for path in files:
             _create_view(conn, path, "VIEW")
         conn.execute("DELETE FROM view_definitions")
-        conn.execute("INSERT INTO view_definitions VALUES (?)", [fingerprint.hexdigest()])
+        conn.execute("INSERT INTO view_definitions (fingerprint) VALUES (?)", [fingerprint.hexdigest()])
     return names
