@@ -29,7 +29,7 @@ from pipeline.batches import ExtractedBatch, WarehouseState
 from pipeline.ingest import IngestRequest, IngestSteps, ingest_documents
 from pipeline.pool import ExtractionPool
 from similarity.monitors import DEFAULT_MONITORS, parse_query
-from warehouse.checks import CheckFailure
+from warehouse.checks import CheckFailure, DataChecksFailed
 from warehouse.db import is_write_conflict
 from warehouse.dedup import DedupSettings
 from warehouse.load import LoadCounts
@@ -257,11 +257,19 @@ def ingest(
         max_pending=max_pending,
         extract_workers=workers,
     )
-    summary = ingest_documents(request, steps)
+    try:
+        summary = ingest_documents(request, steps)
+    except DataChecksFailed as failed:
+        publish_counts(failed.summary)  # the data is loaded: its counts show next to the failed checks
+        raise
+    publish_counts(summary)
+    logger.info("ingest finished: %s", summary)
+    return summary
+
+
+def publish_counts(summary: dict) -> None:
     create_table_artifact(
         key="ingest-counts",
         table=[{"count": k, "value": v} for k, v in summary.items() if k != "db"],
-        description=f"Ingest into {db}",
+        description=f"Ingest into {summary['db']}",
     )
-    logger.info("ingest finished: %s", summary)
-    return summary

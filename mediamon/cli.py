@@ -190,22 +190,31 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     with _flow_session(settings):
         for parameters in runs:
             started = time.monotonic()
-            summary = ingest(
-                **parameters,
-                db=str(settings.db),
-                batch_size=settings.batch_size,
-                max_document_bytes=settings.max_document_bytes,
-                language_min_probability=settings.language_min_probability,
-                monitors=monitors,
-                extract_workers=settings.extract_workers,
-            )
             label = f" {parameters['source_name']}" if parameters.get("source_name") else ""
-            print(
-                f"ingest{label} completed in {time.monotonic() - started:.1f} s: {summary['seen']} seen, "
-                f"{summary['loaded']} loaded, {summary['updated']} updated, {summary['unchanged']} unchanged, "
-                f"{summary['duplicates']} duplicates, {summary['rejected']} rejects -> {summary['db']}"
-            )
+            try:
+                summary = ingest(
+                    **parameters,
+                    db=str(settings.db),
+                    batch_size=settings.batch_size,
+                    max_document_bytes=settings.max_document_bytes,
+                    language_min_probability=settings.language_min_probability,
+                    monitors=monitors,
+                    extract_workers=settings.extract_workers,
+                )
+            except DataChecksFailed as failed:  # loaded, then a check failed: say what was loaded, then why
+                if failed.summary:
+                    print(_ingest_line(f"ingest{label} loaded, checks failed", started, failed.summary))
+                raise
+            print(_ingest_line(f"ingest{label} completed", started, summary))
     return 0
+
+
+def _ingest_line(outcome: str, started: float, summary: dict) -> str:
+    return (
+        f"{outcome} in {time.monotonic() - started:.1f} s: {summary['seen']} seen, "
+        f"{summary['loaded']} loaded, {summary['updated']} updated, {summary['unchanged']} unchanged, "
+        f"{summary['duplicates']} duplicates, {summary['rejected']} rejects -> {summary['db']}"
+    )
 
 
 def _temporary_server_defaults() -> None:

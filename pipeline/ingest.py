@@ -19,6 +19,7 @@ from pipeline.pool import ExtractionPool, default_workers
 from pipeline.progress import progress_bar
 from pipeline.runs import Pending, Run, RunSteps, Submit, call_now, chunks, load_in_order, open_run
 from pipeline.web import discover_web, fetch_pages
+from warehouse.checks import DataChecksFailed
 from warehouse.dedup import DedupSettings
 from warehouse.load import RejectedDocument
 
@@ -61,8 +62,16 @@ class IngestSteps:
 def ingest_documents(request: IngestRequest, steps: IngestSteps | None = None) -> dict:
     """Run an ingest; returns its summary (run id, warehouse, seen and the load counts)."""
     steps = steps or IngestSteps()
-    with open_run(request.db, request.run_id, request.parameters, "ingest", steps.run) as run:
-        _ingest(run, request, steps)
+    try:
+        with open_run(request.db, request.run_id, request.parameters, "ingest", steps.run) as run:
+            _ingest(run, request, steps)
+    except DataChecksFailed as failed:
+        failed.summary = _summary(request, run)  # loaded and committed: callers still report the counts
+        raise
+    return _summary(request, run)
+
+
+def _summary(request: IngestRequest, run: Run) -> dict:
     return {"run_id": request.run_id, "db": request.db, "seen": run.seen, **run.counts.as_dict()}
 
 

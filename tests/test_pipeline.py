@@ -99,6 +99,7 @@ def test_broken_invariant_fails_the_next_run_after_its_data_is_committed(fresh_d
     with pytest.raises(DataChecksFailed, match=r"articles_unique_id \(2 rows\)") as failed:
         ingest_documents(request(fresh_db, paths=[str(seed_copy)]), steps)
     assert [f.name for f in failed.value.failures] == ["articles_unique_id"] and reported == [failed.value.failures]
+    assert (failed.value.summary["loaded"], failed.value.summary["unchanged"]) == (1, 5)
     assert query(fresh_db, "SELECT count(*) FROM articles WHERE source_uri LIKE '%new.txt'") == [(1,)]  # kept
     status, checks = query(fresh_db, "SELECT status, failed_checks FROM runs ORDER BY started_at DESC LIMIT 1")[0]
     assert status == "failed" and json.loads(checks) == {"articles_unique_id": 2}

@@ -25,8 +25,9 @@ class CheckFailure:
 class DataChecksFailed(RuntimeError):
     """A data check found rows breaking an invariant; raised after the run's data is committed."""
 
-    def __init__(self, failures: list[CheckFailure]):
+    def __init__(self, failures: list[CheckFailure], summary: dict | None = None):
         self.failures = failures
+        self.summary = summary  # the run's counts, when the run that checked has them
         listed = ", ".join(f"{f.name} ({f.rows} row{'' if f.rows == 1 else 's'})" for f in failures)
         super().__init__(f"data checks failed: {listed}; the run's data is loaded; `mediamon check` lists the rows")
 
