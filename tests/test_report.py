@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import date
 from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 
 from mediamon.cli import main
+from mediamon.report import collect_report_data
 from tests.conftest import REPO_ROOT
-from warehouse.db import open_writer
+from warehouse.db import connect_reader, open_writer
 
 pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
 pytestmark = pytest.mark.warehouse
@@ -52,6 +54,38 @@ def test_report_on_fixtures_shows_every_section(reporting_db, tmp_path):
     assert "Wire Service" in page and "space-news.example" in page and "iss-video" in page
     assert "<td>wire-feed</td>" in page and "badge failed" in page  # sources table: latest run of space-news failed
     assert ">4 days<" in page and "30 Mar – 2 Apr 2022" in page
+
+
+def test_collect_report_data_reads_the_views(reporting_db):
+    """The numbers behind the page, as rpt_summary, rpt_languages, rpt_stories and the other views give them."""
+    db, ids = reporting_db
+    with connect_reader(db) as conn:
+        data = collect_report_data(conn)
+    assert data.summary == {
+        "articles": 10,
+        "stories": 5,
+        "outlets": 4,
+        "unknown_outlet": 5,
+        "languages": 2,
+        "copies": 3,
+        "first_day": date(2022, 3, 30),
+        "last_day": date(2022, 4, 2),
+        "rejects": 5,
+    }
+    assert data.languages == [("en", 8), ("de", 1), (None, 1)]
+    assert [(s["story_key"], s["articles"], s["originals"], s["pickups"]) for s in data.stories[:1]] == [
+        ("iss-video", 6, 3, 3)
+    ]
+    assert data.stories[0]["label"] == "Roscosmos video shows Russian segment leaving the ISS"
+    assert len(data.stories) == 5 and {s["story_key"] for s in data.stories[1:]} == {
+        ids[n] for n in ("seed000", "seed001", "seed002", "H4")
+    }
+    assert data.daily[2] == (date(2022, 4, 1), 0, 0, 0)  # a day without articles is a zero
+    assert data.outlets[0] == ("(unknown)", 5, 0.5, 4)
+    assert data.rejects[0] == ("fetch", "http_404", 2) and len(data.rejects) == 4
+    assert [row[0] for row in data.sources] == ["(direct)", "orbit", "space-news", "wire-feed"]
+    assert [run["run_id"] for run in data.runs] == ["r4", "r3", "r2", "r1"] and data.last_run["run_id"] == "r4"
+    assert data.monitors[0] == ("iss-video", date(2022, 3, 30), 1) and not data.is_empty
 
 
 def test_report_empty_warehouse_says_no_data_yet(empty_db, tmp_path):
