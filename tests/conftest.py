@@ -1,4 +1,4 @@
-"""Shared fixtures: fresh warehouses, the seed files, and one Prefect test harness per session."""
+"""Shared fixtures: fresh warehouses, the seed files, the fixture site and one Prefect server per session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixture_site import fixture_site  # noqa: F401  (a real HTTP server on 127.0.0.1)
+from tests.helpers.browser import chromium  # noqa: F401  (Debian's Chromium; skips, or fails in CI)
+from tests.helpers.prefect_server import prefect_harness, prefect_server  # noqa: F401  (one per session)
+from tests.helpers.route_server import route_server  # noqa: F401  (routes set by the test)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -31,17 +34,3 @@ def seed_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seeds"
     shutil.copytree(SEEDS_DIR, target)
     return target
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """A temporary Prefect API for the whole session (starting one costs seconds; on a busy machine it took
-    longer than the harness's default 30 s, since it creates its database each time)."""
-    from prefect.settings import temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings(updates={"flows.heartbeat_frequency": None}),
-    ):
-        yield

@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,27 +20,11 @@ import pytest
 from extractors import extract_document
 from mediamon.cli import main
 from tests.conftest import REPO_ROOT, SEEDS_DIR
+from tests.helpers.commands import MEDIAMON, documented_commands, documented_pages, hold_write_lock
+from tests.helpers.prefect_server import mediamon_env
 from warehouse.db import open_writer
 from warehouse.load import load_batch
 from warehouse.views import view_names
-
-MEDIAMON = Path(sys.executable).parent / "mediamon"
-
-
-def documented_pages() -> list[Path]:
-    """The README, then the reference pages in docs/ (docs/sql.md's commands are run by test_sql_sandbox)."""
-    docs = sorted(p for p in (REPO_ROOT / "docs").glob("*.md") if p.name != "sql.md")
-    return [REPO_ROOT / "README.md", *docs]
-
-
-def documented_commands() -> list[str]:
-    """Every `$ ...` line in the console blocks of the README and docs/, in page order, comments stripped."""
-    commands = []
-    for page in documented_pages():
-        blocks = re.findall(r"```console\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
-        lines = [line for block in blocks for line in block.splitlines() if line.startswith("$ ")]
-        commands += [line[2:].split("  #")[0].strip() for line in lines]
-    return commands
 
 
 @pytest.fixture
@@ -72,8 +55,11 @@ def test_readme_links_point_at_files():
             assert (page.parent / target).exists(), (page.name, target)
 
 
-def test_readme_commands_work(tmp_path, fixture_site):
-    """Every `$ mediamon` line of the README and docs/, in order; web examples point at the local fixture site."""
+def test_readme_commands_work(tmp_path, fixture_site, prefect_server):
+    """Every `$ mediamon` line of the README and docs/, in order; web examples point at the local fixture site.
+    The first, `mediamon ingest seeds`, runs as on a fresh machine: no PREFECT_API_URL, so Prefect starts its
+    temporary server (the one test of that path for the plain runner); the others report to the session's
+    server."""
     commands = documented_commands()
     assert commands[:2] == ["make run", "make test"]
     others = [c for c in commands[2:] if not c.startswith("mediamon ")]
@@ -89,12 +75,12 @@ def test_readme_commands_work(tmp_path, fixture_site):
     sources = (REPO_ROOT / "sources.example.toml").read_text(encoding="utf-8")
     sources = sources.replace(example_host, fixture_site.base_url)
     (tmp_path / "sources.toml").write_text(sources.replace("min_host_interval = 1.0", "min_host_interval = 0.0"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     web_env = {**env, "MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}
     mediamon_commands = [c for c in commands if c.startswith("mediamon ")]
     assert mediamon_commands[0] == "mediamon ingest seeds"
-    outputs = {}
-    for command in mediamon_commands:
+    outputs = {mediamon_commands[0]: run_readme_command(mediamon_commands[0], tmp_path, mediamon_env(None))}
+    for command in mediamon_commands[1:]:
         is_web = example_host in command or "--urls" in command or "--source" in command
         outputs[command] = run_readme_command(
             command.replace(example_host, fixture_site.base_url), tmp_path, web_env if is_web else env
@@ -162,21 +148,6 @@ def test_sql_bad_query_is_one_line(seeded_db, capsys):
 def test_sql_missing_warehouse_says_what_to_do(tmp_path, capsys):
     assert main(["sql", "select 1", "--db", str(tmp_path / "none.duckdb")]) == 1
     assert "mediamon ingest" in capsys.readouterr().err
-
-
-HOLD_WRITE_LOCK = """
-import sys, time, duckdb
-conn = duckdb.connect(sys.argv[1])
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-"""
-
-
-def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen:
-    argv = [sys.executable, "-c", HOLD_WRITE_LOCK, str(db), str(seconds)]
-    writer = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    assert writer.stdout.readline().strip() == "locked"
-    return writer
 
 
 def test_sql_waits_for_writer_then_answers(seeded_db):

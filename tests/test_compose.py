@@ -13,7 +13,8 @@ from prefect.utilities.dockerutils import get_prefect_image_name
 
 from mediamon.cli import build_parser
 from tests.conftest import REPO_ROOT
-from tests.test_serve import BIN, SERVE_ARGV, SERVER_ARGV
+from tests.helpers.commands import SCHEDULER_ARGV, SERVE_ARGV, WORKER_ARGV
+from tests.helpers.prefect_server import BIN, SERVER_ARGV
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 SCALE = REPO_ROOT / "docker-compose.scale.yml"
@@ -71,7 +72,6 @@ def test_dockerfile_copies_what_exists():
 
 def test_scale_override_runs_what_test_scale_out_runs():
     from config.settings import load_settings
-    from tests.test_scale_out import SCHEDULER_ARGV, WORKER_ARGV
 
     services = yaml.safe_load(SCALE.read_text(encoding="utf-8"))["services"]
     scheduler, worker, serve = services["dask-scheduler"], services["dask-worker"], services["serve"]

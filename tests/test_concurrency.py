@@ -6,22 +6,20 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
+from tests.helpers.commands import MEDIAMON, hold_write_lock
+from tests.helpers.prefect_server import mediamon_env
 
-MEDIAMON = Path(sys.executable).parent / "mediamon"
 
-
-def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_path):
+def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_path, prefect_server):
     first, second = tmp_path / "seeds", tmp_path / "html"
     shutil.copytree(SEEDS_DIR, first)
     shutil.copytree(FIXTURES_DIR / "html", second)
     db = tmp_path / "shared.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     runs = [
         subprocess.Popen(
             [str(MEDIAMON), "ingest", str(folder), "--db", str(db), "--batch-size", "1"],
@@ -42,7 +40,6 @@ def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_p
 
 
 def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(tmp_path):
-    from tests.test_cli import hold_write_lock
     from warehouse.db import open_writer
 
     db = tmp_path / "busy.duckdb"
@@ -72,7 +69,6 @@ def test_writer_logs_waiting_for_the_lock_and_getting_it(tmp_path, caplog):
     import logging
     import time
 
-    from tests.test_cli import hold_write_lock
     from warehouse.db import connect, open_writer
 
     db = tmp_path / "held.duckdb"

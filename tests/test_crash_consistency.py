@@ -9,7 +9,6 @@ server's start-up.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.crashpoint import journal_batches, stored_sources, warehouse_checksums, write_crash_input
+from tests.helpers.prefect_server import mediamon_env
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 # Where to kill, counted over the process's two flow runs (files, then the site): 7 files and 17 pages are
@@ -29,14 +29,10 @@ KILLS = [("fetch", 21), ("extract", 14), ("load", 5), ("dedup", 2)]
 
 
 @pytest.fixture(scope="module")
-def crash_input(tmp_path_factory, fixture_site, prefect_harness):
+def crash_input(tmp_path_factory, fixture_site, prefect_server):
     """The ingest arguments (one input for every run, so source URIs match) and the environment of the runs."""
-    from prefect.settings import get_current_settings
-
     root = tmp_path_factory.mktemp("crash")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
-    env["PREFECT_API_URL"] = str(get_current_settings().api.url)
-    return write_crash_input(root, fixture_site), env
+    return write_crash_input(root, fixture_site), mediamon_env(prefect_server.api_url)
 
 
 def ingest(args: list[str], db: Path, env: dict[str, str], kill: tuple[str, int] | None = None, journal=None):

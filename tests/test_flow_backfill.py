@@ -15,9 +15,9 @@ from flows.ingest import ingest
 from pipeline.backfill import BackfillError, backfill_days
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT
+from tests.helpers.prefect_server import mediamon_env
 from warehouse.checks import table_checksum
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
 POLICY = FetchPolicy(allowed_networks=("127.0.0.1/32",), min_host_interval=0.0, backoff_base=0.01)
 TABLES = ("articles", "rejects", "fetches", "near_duplicates", "monitor_matches")
 MARCH = dict(start=date(2022, 3, 1), end=date(2022, 3, 10))
@@ -29,7 +29,7 @@ def checksums(db) -> list[str]:
 
 
 @pytest.fixture
-def site_db(fixture_site, fresh_db):
+def site_db(fixture_site, fresh_db, prefect_harness):
     fixture_site.reset()
     urls = [fixture_site.url(fs.RSS_PATH), fixture_site.url(fs.ATOM_PATH)]
     summary = ingest(urls=urls, db=str(fresh_db), fetch_policy=POLICY)
@@ -95,14 +95,13 @@ def test_backfill_days_lists_each_day():
     assert days == [date(2022, 3, 30), date(2022, 3, 31), date(2022, 4, 1)]
 
 
-def test_cli_backfill_runs_and_rejects_bad_ranges(site_db):
-    import os
+def test_cli_backfill_runs_and_rejects_bad_ranges(site_db, prefect_server):
     import subprocess
     import sys
     from pathlib import Path
 
     mediamon = Path(sys.executable).parent / "mediamon"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     ok = subprocess.run(
         [str(mediamon), "backfill", "--start", "2022-03-01", "--end", "2022-03-10", "--db", str(site_db)],
         env=env,

@@ -14,6 +14,7 @@ import pytest
 
 from flows.ingest import ingest
 from tests.conftest import FIXTURES_DIR
+from tests.helpers.prefect_server import mediamon_env
 from warehouse.checks import run_data_checks, table_checksum
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -175,7 +176,7 @@ def test_ingest_flow_proc_mem_symlink_reject_is_keyed_by_given_path(fresh_db, tm
     assert query(fresh_db, "SELECT source_uri, stage, reason FROM rejects") == [(link.as_uri(), "read", "unreadable")]
 
 
-def test_cli_ingest_special_targets_are_rejects_and_run_completes(seed_copy, tmp_path):
+def test_cli_ingest_special_targets_are_rejects_and_run_completes(seed_copy, tmp_path, prefect_server):
     """Named FIFO, device, symlink loop, missing path, file: URIs, malformed URLs and other schemes, on the
     command line and in a --urls file: each one rejects row with its reason, the good file loads, exit 0."""
     db = tmp_path / "cli.duckdb"
@@ -198,7 +199,7 @@ def test_cli_ingest_special_targets_are_rejects_and_run_completes(seed_copy, tmp
         "gopher://127.0.0.1/1",
         "javascript:alert(1)",
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     done = subprocess.run(
         [str(Path(sys.executable).parent / "mediamon"), "ingest", *targets, "--urls", str(picks), "--db", str(db)],
         env=env,

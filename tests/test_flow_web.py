@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from extractors.listings import parse_feed, parse_sitemap, parse_url_list
 from fetching.fetch import FetchPolicy
 from flows.ingest import ingest
 from tests import fixture_site as fs
-from tests.test_fetch import RouteServer, run_route_server
+from tests.helpers.prefect_server import mediamon_env
 from warehouse.checks import run_data_checks, table_checksum
 
 POLICY = FetchPolicy(
@@ -41,12 +39,6 @@ def query(db, sql, params=()):
 def site(fixture_site):
     fixture_site.reset()
     return fixture_site
-
-
-@pytest.fixture
-def route_server() -> Iterator[RouteServer]:
-    """A loopback server whose routes the test sets (listings and redirects the fixture site lacks)."""
-    yield from run_route_server()
 
 
 def test_parse_every_feed_format(site):
@@ -190,9 +182,9 @@ def test_ingest_flow_url_list(site, fresh_db):
     assert summary["loaded"] == 2 and summary["rejected"] == 1
 
 
-def test_cli_ingest_feed_url_with_private_hosts_allowed(site, tmp_path):
+def test_cli_ingest_feed_url_with_private_hosts_allowed(site, tmp_path, prefect_server):
     db = tmp_path / "web.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     done = subprocess.run(
         [str(MEDIAMON), "ingest", site.url(fs.RSS_PATH), "--allow-private-hosts", "--db", str(db)],
         env=env,
@@ -205,9 +197,9 @@ def test_cli_ingest_feed_url_with_private_hosts_allowed(site, tmp_path):
     assert {r[0] for r in query(db, "SELECT source_uri FROM articles")} == {site.url(fs.A1_PATH), site.url(fs.A2_PATH)}
 
 
-def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path):
+def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path, prefect_server):
     db = tmp_path / "web.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     done = subprocess.run(
         [str(MEDIAMON), "ingest", site.url(fs.RSS_PATH), "--db", str(db)],
         env=env,
@@ -221,7 +213,9 @@ def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path):
     assert site.hits(fs.RSS_PATH) == 0
 
 
-def test_cli_ingest_credentials_never_stored_nor_sent_and_bad_urls_are_rejects(site, tmp_path, route_server):
+def test_cli_ingest_credentials_never_stored_nor_sent_and_bad_urls_are_rejects(
+    site, tmp_path, route_server, prefect_server
+):
     """URLs with user:password@ on the command line, in a --urls file, in a sitemap and in a redirect's
     Location: the pages load, no request carries the credentials, and the secret is in no table; malformed
     URLs beside them are rejects and the run completes."""
@@ -241,7 +235,7 @@ def test_cli_ingest_credentials_never_stored_nor_sent_and_bad_urls_are_rejects(s
     picks = tmp_path / "picks.txt"
     picks.write_text(f"http://user:{secret}@127.0.0.1:{port}/go\nhttps://[::1\nftp://127.0.0.1/x\n")
     db = tmp_path / "web.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+    env = mediamon_env(prefect_server.api_url)
     done = subprocess.run(
         [
             str(MEDIAMON),

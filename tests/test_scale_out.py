@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +13,10 @@ import pytest
 from tests.conftest import SEEDS_DIR
 from tests.crashpoint import warehouse_checksums
 from tests.fixture_site import gen_html
-from tests.test_serve import clean_env, free_port, prefect_server, stop_group  # noqa: F401  (a fixture)
+from tests.helpers.commands import MEDIAMON, SCHEDULER_ARGV, WORKER_ARGV
+from tests.helpers.prefect_server import clean_env, free_port, mediamon_env, stop_group
 from warehouse.checks import run_data_checks
 from warehouse.db import MIGRATIONS_DIR, connect, open_writer
-
-MEDIAMON = Path(sys.executable).parent / "mediamon"
-# What docker-compose.scale.yml runs (tests/test_compose.py checks it), here on 127.0.0.1 ports.
-SCHEDULER_ARGV = ["dask", "scheduler"]
-WORKER_ARGV = ["dask", "worker", "--nworkers", "2", "--nthreads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +33,11 @@ def generated(tmp_path_factory) -> Path:
     return root
 
 
-def ingest(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_API_URL"))}
+def ingest(*args: str, api_url: str | None, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`mediamon ingest` reporting to the Prefect server at `api_url` (None: Prefect's temporary server)."""
     return subprocess.Popen(
         [str(MEDIAMON), "ingest", *args],
-        env={**clean, **(env or {})},
+        env=mediamon_env(api_url, **(env or {})),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,13 +51,14 @@ def finish(*runs: subprocess.Popen) -> list[str]:
     return [out + err for out, err in outputs]
 
 
-def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, generated):
+def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, generated, prefect_server):
+    """The Dask run has no PREFECT_API_URL: flows/runners.py then starts the temporary server itself and points
+    the cluster's workers at it (the one test of that path)."""
     inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
     default_db, dask_db = tmp_path / "default.duckdb", tmp_path / "dask.duckdb"
-    (default_log,) = finish(ingest(*inputs, "--db", str(default_db)))
-    (dask_log,) = finish(
-        ingest(*inputs, "--db", str(dask_db), env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": "2"})
-    )
+    (default_log,) = finish(ingest(*inputs, "--db", str(default_db), api_url=prefect_server.api_url))
+    dask = {"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": "2"}
+    (dask_log,) = finish(ingest(*inputs, "--db", str(dask_db), api_url=None, env=dask))
     assert "Creating a new Dask cluster" in dask_log and "Dask" not in default_log
     assert "155 loaded" in dask_log and "155 loaded" in default_log
     assert warehouse_checksums(dask_db) == warehouse_checksums(default_db)
@@ -70,12 +66,13 @@ def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, genera
         assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
 
 
-def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated):
+def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated, prefect_server):
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
     first = [str(SEEDS_DIR), str(generated / "part1")]
+    api_url = prefect_server.api_url
     runs = [
-        ingest(*first, "--db", lake, "--batch-size", "25"),
-        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "25"),
+        ingest(*first, "--db", lake, "--batch-size", "25", api_url=api_url),
+        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "25", api_url=api_url),
     ]
     finish(*runs)
     with connect(lake, read_only=True) as conn:
@@ -89,8 +86,8 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
     # The same input loaded one after the other into a DuckDB file gives the same warehouse.
     single = tmp_path / "single.duckdb"
-    finish(ingest(*first, "--db", str(single)))
-    finish(ingest(str(generated / "part2"), "--db", str(single)))
+    finish(ingest(*first, "--db", str(single), api_url=api_url))
+    finish(ingest(str(generated / "part2"), "--db", str(single), api_url=api_url))
     assert warehouse_checksums(lake) == warehouse_checksums(single)
 
 
@@ -133,7 +130,7 @@ def test_a_catalog_file_without_a_lake_in_it_gets_one(tmp_path):
     assert data_path == f"{catalog}.files/"
 
 
-def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):  # noqa: F811
+def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):
     """As docker-compose.scale.yml runs it: `dask scheduler`, `dask worker` processes pointed at the Prefect
     server, and an ingest given the scheduler's address."""
     bin_dir = Path(sys.executable).parent
@@ -163,17 +160,25 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
                 *inputs,
                 "--db",
                 str(db),
+                api_url=prefect_server.api_url,
                 env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_ADDRESS": address, **env},
             )
         )
         assert "Connecting to an existing Dask cluster" in log and "155 loaded" in log
         reference = tmp_path / "default.duckdb"
-        finish(ingest(*inputs, "--db", str(reference)))
+        finish(ingest(*inputs, "--db", str(reference), api_url=prefect_server.api_url))
         assert warehouse_checksums(db) == warehouse_checksums(reference)
-        # The extraction batches ran on the workers and were recorded on the server.
+        # The extraction batches ran on the workers and were recorded on the server (shared by the session: the
+        # flow run's own task runs; the warehouse's run id is the flow run's id).
+        with connect(db, read_only=True) as conn:
+            (flow_run_id,) = conn.execute("SELECT run_id FROM runs").fetchone()
         runs = httpx.post(
             f"{prefect_server.api_url}/task_runs/filter",
-            json={"task_runs": {"name": {"like_": "extract_files"}}, "limit": 50},
+            json={
+                "flow_runs": {"id": {"any_": [flow_run_id]}},
+                "task_runs": {"name": {"like_": "extract_files"}},
+                "limit": 50,
+            },
             timeout=30,
         ).json()
         assert len(runs) == 4 and {run["state_type"] for run in runs} == {"COMPLETED"}, (runs, logs.read_text()[-3000:])

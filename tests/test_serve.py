@@ -9,17 +9,13 @@ import os
 import re
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
@@ -41,13 +37,10 @@ from flows.serve import build_deployments, parse_schedule, schedule_groups
 from pipeline.sources import Source, SourcesError, load_sources
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
-from tests.test_cli import documented_commands
-from tests.test_report import ARTIFACTS, chromium  # noqa: F401  (Debian's Chromium; skips, or fails in CI)
+from tests.helpers.browser import ARTIFACTS
+from tests.helpers.commands import SERVE_ARGV, documented_commands
+from tests.helpers.prefect_server import BIN, SERVER_ARGV, WAIT_SECONDS, clean_env, free_port, log_tail, stop_group
 
-BIN = Path(sys.executable).parent
-SERVER_ARGV = ["prefect", "server", "start"]  # the compose file's server command (tests/test_compose.py checks)
-SERVE_ARGV = ["serve"]  # the compose file's mediamon command
-WAIT_SECONDS = 240  # an upper bound for a process or flow run to get somewhere, never a measured duration
 MARCH = {"start": "2022-03-01", "end": "2022-03-10"}
 
 SOURCES_TOML = """
@@ -215,78 +208,6 @@ def test_serve_without_a_prefect_server_says_what_to_do(tmp_path):
 
 
 # End to end: a real Prefect server, `mediamon serve`, and runs ---------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without this machine's mediamon and Prefect settings, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_"))}
-    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
-
-
-def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a process started in its own session, and everything it started."""
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def log_tail(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.exists() else ""
-
-
-@dataclass
-class PrefectServer:
-    api_url: str
-    ui_url: str
-
-    def client(self) -> SyncPrefectClient:
-        return SyncPrefectClient(self.api_url)
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    """`prefect server start` on a free 127.0.0.1 port, SQLite in a fresh PREFECT_HOME, UI on."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = clean_env(
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=api_url,  # also what the UI calls
-        PREFECT_UI_ENABLED="true",
-    )
-    log = home / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / SERVER_ARGV[0]), *SERVER_ARGV[1:], "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            assert process.poll() is None, f"prefect server exited:\n{log_tail(log)}"
-            assert time.monotonic() < deadline, f"prefect server never answered:\n{log_tail(log)}"
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        yield PrefectServer(api_url, f"http://127.0.0.1:{port}")
-    finally:
-        stop_group(process)
 
 
 @dataclass
@@ -519,7 +440,7 @@ def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_s
 # In the browser: the UI's custom-run form ------------------------------------------------------------------
 
 
-def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):  # noqa: F811
+def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):
     a2 = fixture_site.url(fs.A2_PATH)
     fresh = article_version(served.db, a2)
     make_stale(served.db, a2)
