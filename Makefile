@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests use (each is also the name of the command it installs).
 DEBIAN_PACKAGES := chromium docker-compose
+# `make check`'s linter, installed into .venv on first use.
+RUFF_VERSION := 0.17.6
 
-.PHONY: install system-deps run test bench clean
+.PHONY: install system-deps run test check bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +36,18 @@ run: install
 	@echo "  . $(VENV)/bin/activate"
 	@echo "then try: mediamon sql \"select title, language, word_count from articles\""
 
+# Every tier (pure, warehouse, flows, e2e; see pyproject.toml): what CI runs.
 test: install system-deps
 	$(BIN)/python -m pytest
+
+# Before a commit: the linter, then the fast tiers (no Prefect run, no `mediamon` process), in under a minute.
+check: install $(BIN)/ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "pure or warehouse"
+
+$(BIN)/ruff: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff==$(RUFF_VERSION)
 
 bench: install
 	$(BIN)/python bench/extraction/run.py

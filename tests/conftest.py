@@ -1,4 +1,5 @@
-"""Shared fixtures: fresh warehouses, the seed files, the fixture site and one Prefect server per session."""
+"""Shared fixtures (fresh warehouses, the seed files, the fixture site, one Prefect server per session) and the
+test tiers: every test carries exactly one of the markers registered in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -15,6 +16,23 @@ from tests.helpers.route_server import route_server  # noqa: F401  (routes set b
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+# Cheapest first. `make check` runs the first two; `make test` (CI) runs all four.
+TIERS = ("pure", "warehouse", "flows", "e2e")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: a test without a tier fails every selection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) != 1:
+            wrong.append(f"  {item.nodeid}: {', '.join(tiers) or 'no tier'}")
+    if wrong:
+        raise pytest.UsageError(
+            f"{len(wrong)} test(s) need exactly one tier marker ({', '.join(TIERS)}; see [tool.pytest.ini_options]"
+            " in pyproject.toml): `pytestmark = pytest.mark.<tier>` in the module, or `@pytest.mark.<tier>` on each"
+            " test of a module that mixes tiers\n" + "\n".join(wrong)
+        )
 
 
 @pytest.fixture

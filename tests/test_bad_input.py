@@ -11,6 +11,8 @@ from extractors import ExtractOptions, Reject, extract_document
 from extractors.decode import decode_bytes
 from fetching.files import read_document
 
+pytestmark = pytest.mark.pure
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
 GOOD_TEXT = "A headline\n\nA paragraph about the Russian segment of the space station and its video.\n"
 

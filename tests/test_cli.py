@@ -48,6 +48,7 @@ def run_readme_command(command: str, cwd: Path, env: dict) -> str:
     return done.stdout
 
 
+@pytest.mark.pure
 def test_readme_links_point_at_files():
     """Every relative link of the README and docs/ names a file of the repository."""
     for page in [*documented_pages(), REPO_ROOT / "docs" / "sql.md"]:
@@ -55,6 +56,7 @@ def test_readme_links_point_at_files():
             assert (page.parent / target).exists(), (page.name, target)
 
 
+@pytest.mark.e2e
 def test_readme_commands_work(tmp_path, fixture_site, prefect_server):
     """Every `$ mediamon` line of the README and docs/, in order; web examples point at the local fixture site.
     The first, `mediamon ingest seeds`, runs as on a fresh machine: no PREFECT_API_URL, so Prefect starts its
@@ -100,6 +102,7 @@ def test_readme_commands_work(tmp_path, fixture_site, prefect_server):
     assert loaded == {fixture_site.url(f"/articles/a{i}.html") for i in (1, 2, 3, 4)}
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize(
     "statement",
     [
@@ -123,6 +126,7 @@ def test_sql_refuses_writes(seeded_db, statement, capsys, tmp_path, monkeypatch)
     assert not (tmp_path / "out.csv").exists() and not (tmp_path / "other.duckdb").exists()
 
 
+@pytest.mark.warehouse
 def test_sql_formats(seeded_db, capsys, tmp_path):
     query = "select title, word_count from articles order by source_uri"
     assert main(["sql", query, "--db", str(seeded_db)]) == 0
@@ -139,17 +143,20 @@ def test_sql_formats(seeded_db, capsys, tmp_path):
     assert duckdb.sql(f"select count(*) from '{out}'").fetchone()[0] == 5
 
 
+@pytest.mark.warehouse
 def test_sql_bad_query_is_one_line(seeded_db, capsys):
     assert main(["sql", "select nope from articles", "--db", str(seeded_db)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mediamon: ") and "nope" in err and err.count("\n") == 1
 
 
+@pytest.mark.warehouse
 def test_sql_missing_warehouse_says_what_to_do(tmp_path, capsys):
     assert main(["sql", "select 1", "--db", str(tmp_path / "none.duckdb")]) == 1
     assert "mediamon ingest" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_sql_waits_for_writer_then_answers(seeded_db):
     writer = hold_write_lock(seeded_db, 1.5)
     try:
@@ -167,6 +174,7 @@ def test_sql_waits_for_writer_then_answers(seeded_db):
     assert time.monotonic() - started >= 1.0
 
 
+@pytest.mark.e2e
 def test_sql_says_busy_when_writer_holds_on(seeded_db):
     writer = hold_write_lock(seeded_db, 8)
     try:
@@ -185,17 +193,20 @@ def test_sql_says_busy_when_writer_holds_on(seeded_db):
     assert "is busy" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.warehouse
 def test_cli_bad_setting_is_one_line(capsys, monkeypatch, seeded_db):
     monkeypatch.setenv("MEDIAMON_BATCH_SIZE", "lots")
     assert main(["sql", "select 1", "--db", str(seeded_db)]) == 1
     assert "MEDIAMON_BATCH_SIZE='lots' is not a valid int" in capsys.readouterr().err
 
 
+@pytest.mark.pure
 def test_cli_ingest_without_targets_says_what_to_give(capsys):
     assert main(["ingest"]) == 1
     assert "give PATH_OR_URL, --urls FILE or --source NAME" in capsys.readouterr().err
 
 
+@pytest.mark.pure
 def test_cli_unknown_source_names_the_known_ones(capsys, tmp_path):
     sources = tmp_path / "sources.toml"
     shutil.copy(REPO_ROOT / "sources.example.toml", sources)
@@ -204,6 +215,7 @@ def test_cli_unknown_source_names_the_known_ones(capsys, tmp_path):
     assert "no source 'nope'" in err and "space-news" in err
 
 
+@pytest.mark.e2e
 def test_cli_reporting_commands_end_to_end(seeded_db, tmp_path):
     """export, report and search through the installed console script, on the seeds."""
 

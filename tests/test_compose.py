@@ -20,6 +20,7 @@ COMPOSE = REPO_ROOT / "docker-compose.yml"
 SCALE = REPO_ROOT / "docker-compose.scale.yml"
 
 
+@pytest.mark.e2e
 def test_compose_config_is_valid():
     if shutil.which("docker-compose") is None:
         if os.environ.get("CI"):
@@ -35,6 +36,7 @@ def compose_services() -> dict:
     return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
 
 
+@pytest.mark.e2e
 def test_compose_commands_are_real_and_run_by_tests():
     services = compose_services()
     dockerfile = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -50,6 +52,7 @@ def test_compose_commands_are_real_and_run_by_tests():
     assert usage.returncode == 0 and "--host" in usage.stdout and "--port" in usage.stdout
 
 
+@pytest.mark.pure
 def test_compose_services_wait_for_healthy_dependencies():
     services = compose_services()
     postgres, server, serve = services["postgres"], services["server"], services["serve"]
@@ -63,6 +66,7 @@ def test_compose_services_wait_for_healthy_dependencies():
     assert "warehouse:/data" in serve["volumes"] and services["ingest"]["profiles"] == ["seeds"]  # not on `up`
 
 
+@pytest.mark.pure
 def test_dockerfile_copies_what_exists():
     for line in (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
         if line.startswith("COPY "):
@@ -70,6 +74,7 @@ def test_dockerfile_copies_what_exists():
                 assert (REPO_ROOT / source).exists(), source
 
 
+@pytest.mark.pure
 def test_scale_override_runs_what_test_scale_out_runs():
     from config.settings import load_settings
 
@@ -84,6 +89,7 @@ def test_scale_override_runs_what_test_scale_out_runs():
     assert (settings.task_runner, str(settings.db)) == ("dask", "ducklake:sqlite:/data/lake.sqlite")
 
 
+@pytest.mark.pure
 def test_docs_compose_commands_name_real_files_and_services():
     """docs/deployment.md's compose lines (not run here: they build images) use these files and services."""
     page = (REPO_ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")

@@ -8,12 +8,14 @@ import shutil
 import subprocess
 
 import duckdb
+import pytest
 
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 from tests.helpers.commands import MEDIAMON, hold_write_lock
 from tests.helpers.prefect_server import mediamon_env
 
 
+@pytest.mark.e2e
 def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_path, prefect_server):
     first, second = tmp_path / "seeds", tmp_path / "html"
     shutil.copytree(SEEDS_DIR, first)
@@ -39,6 +41,7 @@ def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_p
     assert statuses == [("completed", 2)]
 
 
+@pytest.mark.e2e
 def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(tmp_path):
     from warehouse.db import open_writer
 
@@ -64,6 +67,7 @@ def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(
     assert reader.returncode == 0 and out.splitlines() == ["n", "0"] and err == ""
 
 
+@pytest.mark.warehouse
 def test_writer_logs_waiting_for_the_lock_and_getting_it(tmp_path, caplog):
     """A writer blocked by another process says so once, and says when it got the lock and how long it waited."""
     import logging

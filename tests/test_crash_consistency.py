@@ -61,12 +61,14 @@ def three_runs(crash_input, tmp_path_factory):
     return checksums
 
 
+@pytest.mark.e2e
 def test_ingest_three_runs_leave_identical_checksums(three_runs):
     first, second, third = three_runs
     assert all(first[table] for table in ("articles", "rejects", "fetches", "near_duplicates"))  # none empty
     assert second == first and third == first
 
 
+@pytest.mark.pure
 def test_language_of_concurrent_first_detections_is_deterministic():
     """Batches extract in threads: the process's first detections may run at once (a fresh process to see it)."""
     code = """if True:
@@ -83,6 +85,7 @@ def test_language_of_concurrent_first_detections_is_deterministic():
     assert done.stdout.strip() == str(["en"] * 10), done.stderr[-2000:]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("point, nth", KILLS, ids=[point for point, _ in KILLS])
 def test_crash_then_rerun_equals_uninterrupted_run(point, nth, crash_input, three_runs, tmp_path):
     args, env = crash_input

@@ -10,6 +10,8 @@ from extractors import Article, Reject, extract_document
 from extractors.decode import Decoded, decode_bytes, describe_binary, gunzip_capped, sniff_wide_encoding
 from extractors.listings import parse_sitemap
 
+pytestmark = pytest.mark.pure
+
 FRENCH = "Voilà le café à la française, déjà très réputé, où l'on mange bien."
 PORTUGUESE = "As informações não são públicas, disse o ministério à imprensa na terça-feira."
 GERMAN = "Der Müßiggang über die Straße ist größer als gedacht, sagte Jürgen am Montag."

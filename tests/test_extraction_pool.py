@@ -11,6 +11,8 @@ from extractors import Article, ExtractOptions, Reject, document_kind, extract_d
 from pipeline.pool import ExtractionPool, ExtractJob
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 
+pytestmark = pytest.mark.pure
+
 OPTIONS = ExtractOptions()
 
 

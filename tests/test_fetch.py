@@ -12,6 +12,8 @@ import pytest
 
 from fetching.fetch import Fetcher, FetchPolicy, Validators, is_public_address, retry_after_seconds
 
+pytestmark = pytest.mark.pure
+
 FAST = dict(min_host_interval=0.0, backoff_base=0.01, max_attempts=3, connect_timeout=2, read_timeout=2)
 LOCAL = FetchPolicy(allowed_networks=("127.0.0.1/32",), **FAST)
 

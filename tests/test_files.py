@@ -11,6 +11,8 @@ import pytest
 
 from fetching.files import discover_documents, read_document
 
+pytestmark = pytest.mark.pure
+
 ARTICLE = "Roscosmos video\n\nThe agency posted a clip of the Russian segment leaving the station.\n"
 
 

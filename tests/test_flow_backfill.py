@@ -37,6 +37,7 @@ def site_db(fixture_site, fresh_db, prefect_harness):
     return fresh_db
 
 
+@pytest.mark.flows
 def test_backfill_reextract_restores_articles_and_is_idempotent(site_db, fixture_site):
     a1 = fixture_site.url(fs.A1_PATH)
     with duckdb.connect(str(site_db)) as conn:
@@ -58,6 +59,7 @@ def test_backfill_reextract_restores_articles_and_is_idempotent(site_db, fixture
     assert again["updated"] == 0 and again["loaded"] == 0 and checksums(site_db) == before
 
 
+@pytest.mark.flows
 def test_backfill_refetch_fetches_the_days_urls_again(site_db, fixture_site):
     before = checksums(site_db)
     fixture_site.reset()
@@ -69,12 +71,14 @@ def test_backfill_refetch_fetches_the_days_urls_again(site_db, fixture_site):
     assert summary["unchanged"] == len(refetched) and checksums(site_db) == before
 
 
+@pytest.mark.flows
 def test_backfill_rededup_recomputes_to_the_same_result(site_db):
     before = checksums(site_db)
     backfill(**MARCH, mode="rededup", db=str(site_db))
     assert checksums(site_db) == before
 
 
+@pytest.mark.flows
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -90,11 +94,13 @@ def test_backfill_invalid_input_fails_at_once_and_touches_nothing(site_db, kwarg
     assert hashlib.md5(site_db.read_bytes()).hexdigest() == digest
 
 
+@pytest.mark.pure
 def test_backfill_days_lists_each_day():
     days = backfill_days(date(2022, 3, 30), date(2022, 4, 1), [], set(), 92)
     assert days == [date(2022, 3, 30), date(2022, 3, 31), date(2022, 4, 1)]
 
 
+@pytest.mark.e2e
 def test_cli_backfill_runs_and_rejects_bad_ranges(site_db, prefect_server):
     import subprocess
     import sys

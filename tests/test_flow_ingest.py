@@ -27,6 +27,7 @@ def query(db, sql):
         return conn.execute(sql).fetchall()
 
 
+@pytest.mark.flows
 def test_ingest_flow_loads_seeds(fresh_db, seed_copy):
     summary = ingest(paths=[str(seed_copy)], db=str(fresh_db))
     assert {k: summary[k] for k in ("seen", "loaded", "unchanged", "rejected")} == {
@@ -45,6 +46,7 @@ def test_ingest_flow_loads_seeds(fresh_db, seed_copy):
         assert run_data_checks(conn) == {}
 
 
+@pytest.mark.flows
 def test_ingest_flow_publishes_counts_artifact(fresh_db, seed_copy):
     from prefect.client.orchestration import get_client
 
@@ -55,6 +57,7 @@ def test_ingest_flow_publishes_counts_artifact(fresh_db, seed_copy):
     assert ours and str(summary["run_id"]) in {str(a.flow_run_id) for a in ours}
 
 
+@pytest.mark.flows
 def test_ingest_flow_rerun_changes_nothing(fresh_db, seed_copy):
     ingest(paths=[str(seed_copy)], db=str(fresh_db))
     before = [table_checksum(duckdb.connect(str(fresh_db), read_only=True), t) for t in ("articles", "rejects")]
@@ -67,6 +70,7 @@ def test_ingest_flow_rerun_changes_nothing(fresh_db, seed_copy):
     assert runs == [(5, 0), (0, 5)]
 
 
+@pytest.mark.flows
 def test_ingest_flow_changed_file_updates_in_place(fresh_db, seed_copy):
     ingest(paths=[str(seed_copy)], db=str(fresh_db))
     target = seed_copy / "004_a6894620ba0b7f20.txt"
@@ -82,6 +86,7 @@ def test_ingest_flow_changed_file_updates_in_place(fresh_db, seed_copy):
     assert query(fresh_db, "SELECT count(*) FROM articles") == [(5,)]
 
 
+@pytest.mark.flows
 def test_ingest_flow_bad_files_are_rejected_while_good_files_load(fresh_db, seed_copy, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -123,6 +128,7 @@ def test_ingest_flow_bad_files_are_rejected_while_good_files_load(fresh_db, seed
     assert sorted(by_file.values()) == [("en", 0)] * 5 + [("ru", 0)]
 
 
+@pytest.mark.flows
 def test_ingest_flow_keeps_loaded_article_when_its_file_turns_bad(fresh_db, seed_copy):
     ingest(paths=[str(seed_copy)], db=str(fresh_db))
     before = query(fresh_db, "SELECT text FROM articles ORDER BY source_uri")
@@ -138,6 +144,7 @@ ARTICLE = (
 )
 
 
+@pytest.mark.flows
 def test_ingest_flow_symlinks_outside_folder_fifos_and_loops(fresh_db, seed_copy, tmp_path):
     outside = tmp_path / "outside"
     (outside / "more").mkdir(parents=True)
@@ -167,6 +174,7 @@ def test_ingest_flow_symlinks_outside_folder_fifos_and_loops(fresh_db, seed_copy
     assert {(outside / "passwd.txt").resolve().as_uri(), (outside / "more" / "b.txt").resolve().as_uri()} <= uris
 
 
+@pytest.mark.flows
 def test_ingest_flow_proc_mem_symlink_reject_is_keyed_by_given_path(fresh_db, tmp_path):
     link = tmp_path / "mem.html"
     link.symlink_to("/proc/self/mem")
@@ -176,6 +184,7 @@ def test_ingest_flow_proc_mem_symlink_reject_is_keyed_by_given_path(fresh_db, tm
     assert query(fresh_db, "SELECT source_uri, stage, reason FROM rejects") == [(link.as_uri(), "read", "unreadable")]
 
 
+@pytest.mark.e2e
 def test_cli_ingest_special_targets_are_rejects_and_run_completes(seed_copy, tmp_path, prefect_server):
     """Named FIFO, device, symlink loop, missing path, file: URIs, malformed URLs and other schemes, on the
     command line and in a --urls file: each one rejects row with its reason, the good file loads, exit 0."""

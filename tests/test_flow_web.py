@@ -41,6 +41,7 @@ def site(fixture_site):
     return fixture_site
 
 
+@pytest.mark.pure
 def test_parse_every_feed_format(site):
     import httpx
 
@@ -51,6 +52,7 @@ def test_parse_every_feed_format(site):
             assert all(link.published_at for link in listing.links), path
 
 
+@pytest.mark.pure
 def test_parse_sitemaps_gzip_and_news_dates(site):
     import httpx
 
@@ -65,6 +67,7 @@ def test_parse_sitemaps_gzip_and_news_dates(site):
     }
 
 
+@pytest.mark.pure
 def test_parse_url_list_skips_comments_and_blanks_rejects_bad_lines():
     text = "# picks\nhttps://a.example/x?utm_source=t\n\nhttps://a.example/x\nnot a url\nhttps://b.example/y  # c\n"
     urls, rejects = parse_url_list(text)
@@ -72,12 +75,14 @@ def test_parse_url_list_skips_comments_and_blanks_rejects_bad_lines():
     assert [(key, r.reason) for key, r in rejects] == [("not a url", "bad_url")]
 
 
+@pytest.mark.pure
 def test_parse_sitemap_rejects_bombs_and_garbage():
     bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000 + b"</urlset>")
     assert parse_sitemap(bomb, 1_000_000).reason == "too_large"
     assert parse_sitemap(b"<html><body>not xml", 1_000_000).reason == "bad_sitemap"
 
 
+@pytest.mark.flows
 @pytest.mark.usefixtures("prefect_harness")
 def test_ingest_flow_web_site(site, fresh_db):
     urls = [
@@ -161,6 +166,7 @@ def test_ingest_flow_web_site(site, fresh_db):
         assert [table_checksum(conn, t) for t in ("articles", "rejects", "fetches")] == before
 
 
+@pytest.mark.flows
 @pytest.mark.usefixtures("prefect_harness")
 def test_ingest_flow_ssrf_guard_on_feed_links(site, fresh_db):
     """Only 127.0.0.1 is allowed: the feed's 127.0.0.2 link is refused, and localhost only if it resolves elsewhere."""
@@ -176,12 +182,14 @@ def test_ingest_flow_ssrf_guard_on_feed_links(site, fresh_db):
         assert rejects[localhost] == "private_address" and localhost not in loaded
 
 
+@pytest.mark.flows
 @pytest.mark.usefixtures("prefect_harness")
 def test_ingest_flow_url_list(site, fresh_db):
     summary = ingest(url_lists=[site.url(fs.URLS_TXT_PATH)], db=str(fresh_db), fetch_policy=POLICY)
     assert summary["loaded"] == 2 and summary["rejected"] == 1
 
 
+@pytest.mark.e2e
 def test_cli_ingest_feed_url_with_private_hosts_allowed(site, tmp_path, prefect_server):
     db = tmp_path / "web.duckdb"
     env = mediamon_env(prefect_server.api_url)
@@ -197,6 +205,7 @@ def test_cli_ingest_feed_url_with_private_hosts_allowed(site, tmp_path, prefect_
     assert {r[0] for r in query(db, "SELECT source_uri FROM articles")} == {site.url(fs.A1_PATH), site.url(fs.A2_PATH)}
 
 
+@pytest.mark.e2e
 def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path, prefect_server):
     db = tmp_path / "web.duckdb"
     env = mediamon_env(prefect_server.api_url)
@@ -213,6 +222,7 @@ def test_cli_ingest_refuses_loopback_without_allowance(site, tmp_path, prefect_s
     assert site.hits(fs.RSS_PATH) == 0
 
 
+@pytest.mark.e2e
 def test_cli_ingest_credentials_never_stored_nor_sent_and_bad_urls_are_rejects(
     site, tmp_path, route_server, prefect_server
 ):

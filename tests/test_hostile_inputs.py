@@ -11,10 +11,13 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests import fixture_site as fs
 from tests.helpers.prefect_server import mediamon_env
 from tests.hostile_corpus import BAD_LOC, JS_LINK, LINKED_ONLY, HostileServer, Kind, write_hostile_files
+
+pytestmark = pytest.mark.e2e
 
 MEDIAMON = Path(sys.executable).parent / "mediamon"
 # The web kinds are served on 127.0.0.2, the one address the run allows: localhost and 127.0.0.1 stay refused.

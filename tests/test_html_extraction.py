@@ -13,6 +13,8 @@ from extractors.furniture import strip_headlines
 from extractors.html import describe_exception, flatten_deep_nesting
 from tests.conftest import FIXTURES_DIR
 
+pytestmark = pytest.mark.pure
+
 HTML_DIR = FIXTURES_DIR / "html"
 RUSSIAN_TITLE = "Роскосмос показал видео отстыковки российского сегмента МКС"
 RUSSIAN_FIRST = "Телестудия Роскосмоса опубликовала ролик, в котором космонавты прощаются с коллегами"

@@ -11,6 +11,8 @@ from langdetect.lang_detect_exception import LangDetectException
 from extractors.language import FastDetector, detect_language, language_profiles
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 
+pytestmark = pytest.mark.pure
+
 SAMPLES = [
     "The Russian segment of the International Space Station appeared to undock in a video from Roscosmos.",
     "Die russische Raumfahrtbehörde veröffentlichte ein Video, in dem sich das Segment von der Station löst.",

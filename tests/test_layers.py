@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.pure
+
 ROOT = Path(__file__).resolve().parents[1]
 # Each package and the project packages it may import (besides itself). Top to bottom.
 ALLOWED: dict[str, set[str]] = {

@@ -51,6 +51,7 @@ def finish(*runs: subprocess.Popen) -> list[str]:
     return [out + err for out, err in outputs]
 
 
+@pytest.mark.e2e
 def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, generated, prefect_server):
     """The Dask run has no PREFECT_API_URL: flows/runners.py then starts the temporary server itself and points
     the cluster's workers at it (the one test of that path)."""
@@ -66,6 +67,7 @@ def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, genera
         assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
 
 
+@pytest.mark.e2e
 def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated, prefect_server):
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
     first = [str(SEEDS_DIR), str(generated / "part1")]
@@ -97,6 +99,7 @@ def open_a_writer(location: str, start: multiprocessing.Event) -> None:
         conn.execute("SELECT count(*) FROM articles").fetchone()
 
 
+@pytest.mark.warehouse
 def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_path):
     """No retry here: the first writers of a lake take turns creating it and applying the migrations."""
     spawn = multiprocessing.get_context("spawn")
@@ -115,6 +118,7 @@ def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_pa
         assert sorted(versions) == sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
 
 
+@pytest.mark.warehouse
 def test_a_catalog_file_without_a_lake_in_it_gets_one(tmp_path):
     """As another writer's uncommitted creation, or one that crashed, leaves it: the file exists, empty."""
     catalog = tmp_path / "lake.sqlite"
@@ -130,6 +134,7 @@ def test_a_catalog_file_without_a_lake_in_it_gets_one(tmp_path):
     assert data_path == f"{catalog}.files/"
 
 
+@pytest.mark.e2e
 def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_path, generated, prefect_server):
     """As docker-compose.scale.yml runs it: `dask scheduler`, `dask worker` processes pointed at the Prefect
     server, and an ingest given the scheduler's address."""
@@ -187,6 +192,7 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
         stop_group(scheduler)
 
 
+@pytest.mark.e2e
 def test_a_dask_scheduler_without_a_prefect_server_is_refused(tmp_path):
     done = subprocess.run(
         [str(MEDIAMON), "ingest", str(SEEDS_DIR), "--db", str(tmp_path / "x.duckdb")],

@@ -38,11 +38,13 @@ def search(db: Path, query: str, limit: int = 10):
         return search_articles(conn, query, limit)
 
 
+@pytest.mark.pure
 def test_fts_extension_path_matches_duckdb():
     path = fts_extension_path()
     assert path.name == "fts.duckdb_extension" and path.parent.name == f"v{duckdb.__version__}"
 
 
+@pytest.mark.pure
 def test_fts_extension_missing_says_what_to_install(monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(SearchUnavailable, match=f"pip install duckdb-extension-fts=={duckdb.__version__}"):
@@ -60,6 +62,7 @@ def index_rows(db: Path) -> tuple[int, int]:
         ).fetchone()
 
 
+@pytest.mark.warehouse
 def test_search_ranks_video_seeds_above_002(seeds_db, seed_ids):
     result = search(seeds_db, "roscosmos video")
     assert result.index == "stored" and result.note is None  # the load indexed the seeds
@@ -71,6 +74,7 @@ def test_search_ranks_video_seeds_above_002(seeds_db, seed_ids):
     assert any(word.lower().startswith(("roscosmo", "video")) for word in top.snippet.split())
 
 
+@pytest.mark.warehouse
 def test_loading_again_leaves_the_index_as_it_was(seeds_db):
     from tests.reporting_fixtures import load_seeds  # a plugin of this module: imported once it is registered
 
@@ -80,6 +84,7 @@ def test_loading_again_leaves_the_index_as_it_was(seeds_db):
     assert index_rows(seeds_db) == before
 
 
+@pytest.mark.warehouse
 def test_a_reloaded_edit_replaces_the_article_in_the_index(seeds_db, seed_ids):
     from tests.reporting_fixtures import seed_articles
 
@@ -94,6 +99,7 @@ def test_a_reloaded_edit_replaces_the_article_in_the_index(seeds_db, seed_ids):
     assert index_rows(seeds_db)[0] == 5
 
 
+@pytest.mark.warehouse
 def test_search_indexes_in_memory_what_the_index_misses_and_the_ingest_catches_up(seeds_db, seed_ids):
     stored = search(seeds_db, "roscosmos video")
     with open_writer(seeds_db) as conn:  # as in a warehouse loaded before the index existed
@@ -111,6 +117,7 @@ def test_search_indexes_in_memory_what_the_index_misses_and_the_ingest_catches_u
     assert search(seeds_db, "roscosmos video") == stored
 
 
+@pytest.mark.warehouse
 def test_search_of_a_warehouse_from_before_the_index(seeds_db, seed_ids):
     with open_writer(seeds_db) as conn:
         conn.execute("DROP SCHEMA search CASCADE")
@@ -123,6 +130,7 @@ def test_search_of_a_warehouse_from_before_the_index(seeds_db, seed_ids):
     assert search(seeds_db, "roscosmos video").index == "stored"
 
 
+@pytest.mark.warehouse
 def test_search_skips_deleted_articles_and_sees_edits_that_bump_ingested_at(seeds_db, seed_ids):
     with open_writer(seeds_db) as conn:
         conn.execute("DELETE FROM articles WHERE article_id = ?", [seed_ids["000"]])
@@ -139,6 +147,7 @@ def test_search_skips_deleted_articles_and_sees_edits_that_bump_ingested_at(seed
     assert hit_ids(seeds_db, "zeppelinology") == [seed_ids["002"]]
 
 
+@pytest.mark.warehouse
 def test_words_in_any_script_and_numbers_are_searchable(empty_db):
     text = "Модуль отстыковался\n\nРоссийский модуль отстыковался от станции в 2022 году."
     article = extract_document(text.encode(), "file:///ru.txt", "text")
@@ -148,12 +157,14 @@ def test_words_in_any_script_and_numbers_are_searchable(empty_db):
     assert hit_ids(empty_db, "the of and") == []  # stop words only
 
 
+@pytest.mark.warehouse
 def test_search_on_empty_warehouse_finds_nothing(empty_db):
     with open_writer(empty_db) as conn:
         refresh_search_index(conn)
     assert search(empty_db, "video").hits == []
 
 
+@pytest.mark.pure
 def test_make_snippet_centres_first_match():
     text = "Intro words here. " * 20 + "Then the Roscosmos video appeared.\n\nMore text follows. " * 5
     snippet = make_snippet(text, ("roscosmo", "video"), before=30, after=60)
@@ -164,6 +175,7 @@ def test_make_snippet_centres_first_match():
     assert make_snippet("short text", ("absent",)) == "short text"
 
 
+@pytest.mark.warehouse
 def test_cli_search_prints_ranked_hits(seeds_db, capsys):
     assert main(["search", "roscosmos video", "--db", str(seeds_db), "--limit", "5"]) == 0
     out, err = capsys.readouterr()
@@ -174,6 +186,7 @@ def test_cli_search_prints_ranked_hits(seeds_db, capsys):
     assert "(unknown) · ingested " in out and "score " in out and "file://" in out
 
 
+@pytest.mark.warehouse
 def test_cli_search_notes_missing_index_and_bad_limit(seeds_db, capsys):
     with open_writer(seeds_db) as conn:
         conn.execute("DELETE FROM search.documents")
@@ -186,6 +199,7 @@ def test_cli_search_notes_missing_index_and_bad_limit(seeds_db, capsys):
     assert "no articles match 'zzzqqq'" in capsys.readouterr().out
 
 
+@pytest.mark.e2e
 def test_cli_search_works_offline(seeds_db, tmp_path):
     """A fresh HOME (no cached extensions) and proxies pointing nowhere: the extension comes from the wheel."""
     home = tmp_path / "home"

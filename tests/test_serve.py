@@ -75,6 +75,7 @@ location = "{site}/articles/a1.html"
 # Pure: schedules and the deployment list ------------------------------------------------------------------
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize(
     "text, interval",
     [("every 15m", timedelta(minutes=15)), ("every 6h", timedelta(hours=6)), ("EVERY 30 s", timedelta(seconds=30))],
@@ -85,11 +86,13 @@ def test_parse_schedule_intervals_are_anchored_at_midnight_utc(text, interval):
     assert schedule.anchor_date.isoformat() == "2000-01-01T00:00:00+00:00" and schedule.timezone == "UTC"
 
 
+@pytest.mark.pure
 def test_parse_schedule_cron_lines_are_utc():
     schedule = parse_schedule(" */30 * * * * ")
     assert schedule.cron == "*/30 * * * *" and schedule.timezone == "UTC" and schedule.interval is None
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize("text", ["every 0m", "every 15 minutes", "*/30 * * *", "hourly", 900])
 def test_parse_schedule_rejects_what_it_cannot_read(text):
     with pytest.raises(ValueError, match="every 15m|zero interval"):
@@ -105,10 +108,12 @@ def sample_sources(site: str = "https://space-news.example") -> dict[str, Source
     }
 
 
+@pytest.mark.pure
 def test_schedule_groups_share_one_schedule_and_skip_unscheduled_sources():
     assert schedule_groups(sample_sources()) == {"every 6h": ["seeds"], "0 4 * * *": ["feed", "atom"]}
 
 
+@pytest.mark.pure
 def test_build_deployments_one_per_group_then_backfill(tmp_path):
     settings = Settings(db=tmp_path / "w.duckdb", sources=tmp_path / "sources.toml", allow_private_hosts=True)
     deployments = build_deployments(sample_sources(), settings, {"m": "roscosmos"})
@@ -133,16 +138,19 @@ def test_build_deployments_one_per_group_then_backfill(tmp_path):
     assert backfill_deployment.entrypoint == "flows.backfill.backfill"  # importable wherever the package is
 
 
+@pytest.mark.pure
 def test_build_deployments_from_the_example_sources_file():
     deployments = build_deployments(load_sources(REPO_ROOT / "sources.example.toml"), Settings(), {})
     assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "ad-hoc", "backfill"]
 
 
+@pytest.mark.pure
 def test_build_deployments_without_sources_serves_ad_hoc_ingest_and_backfill(tmp_path):
     deployments = build_deployments({}, Settings(db=tmp_path / "w.duckdb", sources=tmp_path / "none.toml"), {})
     assert [(d.flow_name, d.name) for d in deployments] == [("ingest", "ad-hoc"), ("backfill", "backfill")]
 
 
+@pytest.mark.e2e
 def test_serve_without_a_sources_file_says_there_are_no_schedules(tmp_path):
     """No sources file is no reason to stop: the ad hoc ingest and the backfill are still served (here to a port
     where no server listens, so the command then fails, after saying what it serves)."""
@@ -164,12 +172,14 @@ def test_serve_without_a_sources_file_says_there_are_no_schedules(tmp_path):
     assert "no sources file at" not in done.stderr
 
 
+@pytest.mark.pure
 def test_build_deployments_bad_schedule_names_the_source(tmp_path):
     sources = {"odd": Source("odd", "files", "/data", "every fortnight")}
     with pytest.raises(SourcesError, match=r"source 'odd': schedule 'every fortnight' is neither"):
         build_deployments(sources, Settings(sources=tmp_path / "sources.toml"), {})
 
 
+@pytest.mark.pure
 def test_ingest_sources_unknown_source_fails_before_any_run(tmp_path):
     shutil.copy(REPO_ROOT / "sources.example.toml", tmp_path / "sources.toml")
     with pytest.raises(SourcesError, match=r"unknown source\(s\) nope in .*; known: seeds, space-news"):
@@ -177,6 +187,7 @@ def test_ingest_sources_unknown_source_fails_before_any_run(tmp_path):
     assert not (tmp_path / "w.db").exists()
 
 
+@pytest.mark.pure
 @pytest.mark.parametrize(
     "deployed_flow", [backfill, ingest_sources, ingest], ids=["backfill", "ingest-sources", "ingest"]
 )
@@ -186,6 +197,7 @@ def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
     assert undescribed == []
 
 
+@pytest.mark.pure
 def test_readme_serving_commands_are_the_ones_run_here():
     """The documented server and serve lines (docs/scheduling-and-backfills.md) are what the fixtures below start
     (they add a free port); no other documented command mentions serve."""
@@ -193,6 +205,7 @@ def test_readme_serving_commands_are_the_ones_run_here():
     assert commands == [SERVER_ARGV, ["PREFECT_API_URL=http://127.0.0.1:4200/api", "mediamon", *SERVE_ARGV]]
 
 
+@pytest.mark.e2e
 def test_serve_without_a_prefect_server_says_what_to_do(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIAMON_", "PREFECT_"))}
     shutil.copy(REPO_ROOT / "sources.example.toml", tmp_path / "sources.toml")
@@ -346,6 +359,7 @@ def scheduled_runs(client: SyncPrefectClient, deployment_name: str) -> list:
     return client.read_flow_runs(flow_run_filter=waiting, sort=FlowRunSort.EXPECTED_START_TIME_ASC)
 
 
+@pytest.mark.e2e
 def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_server):
     with prefect_server.client() as client:
         seeds = client.read_deployment_by_name("ingest-sources/seeds")
@@ -372,6 +386,7 @@ def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_se
     assert all(field.get("description") for field in form["properties"].values())
 
 
+@pytest.mark.e2e
 def test_serve_restart_keeps_the_schedules_active(served, prefect_server):
     with prefect_server.client() as client:
         planned = {name: [run.id for run in scheduled_runs(client, name)] for name in DEPLOYMENTS[:2]}
@@ -387,6 +402,7 @@ def test_serve_restart_keeps_the_schedules_active(served, prefect_server):
     assert run.state.is_completed(), run.state.message
 
 
+@pytest.mark.e2e
 def test_served_groups_run_side_by_side_into_one_warehouse(ingested, served, fixture_site):
     assert [run.state.type.value for run in ingested] == ["COMPLETED", "COMPLETED"], [r.state.message for r in ingested]
     with duckdb.connect(str(served.db), read_only=True) as conn:
@@ -399,6 +415,7 @@ def test_served_groups_run_side_by_side_into_one_warehouse(ingested, served, fix
     assert runs == [("seeds", "completed"), ("space-news", "completed"), ("space-news-atom", "completed")]
 
 
+@pytest.mark.e2e
 def test_served_backfill_started_through_the_api_reextracts_the_range(ingested, served, prefect_server, fixture_site):
     a1 = fixture_site.url(fs.A1_PATH)
     fresh = article_version(served.db, a1)
@@ -410,6 +427,7 @@ def test_served_backfill_started_through_the_api_reextracts_the_range(ingested, 
     assert backfill_row(served.db, run.id) == ("backfill", "completed", *MARCH.values(), "reextract")
 
 
+@pytest.mark.e2e
 def test_served_backfill_end_before_start_fails_and_touches_nothing(served, prefect_server):
     before = digest(served.db)
     with prefect_server.client() as client:
@@ -420,6 +438,7 @@ def test_served_backfill_end_before_start_fails_and_touches_nothing(served, pref
     assert digest(served.db) == before
 
 
+@pytest.mark.e2e
 def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_server):
     """What an analyst types into the `ingest/ad-hoc` run form: a folder, loaded once into the served warehouse."""
     folder = served.root / "ad-hoc"
@@ -440,6 +459,7 @@ def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_s
 # In the browser: the UI's custom-run form ------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):
     a2 = fixture_site.url(fs.A2_PATH)
     fresh = article_version(served.db, a2)

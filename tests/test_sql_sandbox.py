@@ -106,6 +106,7 @@ HEADLINE_ATTACKS = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("attack", HEADLINE_ATTACKS)
 def test_sql_sandbox_refuses_attack_in_a_subprocess(warehouse, attack, tmp_path):
     work, home = tmp_path / "work", tmp_path / "home"
@@ -145,6 +146,7 @@ WRITING_STATEMENTS = {
 }
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("name", WRITING_STATEMENTS)
 def test_sql_sandbox_refuses_statement_and_its_explain(warehouse, name, sandbox, capsys):
     work, home = sandbox
@@ -166,6 +168,7 @@ def test_sql_sandbox_refuses_statement_and_its_explain(warehouse, name, sandbox,
     assert_untouched(warehouse, before, work, home)
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_settings_are_locked(warehouse, sandbox):
     for statement in [
         "SET enable_external_access = true",
@@ -196,6 +199,7 @@ def test_sql_sandbox_settings_are_locked(warehouse, sandbox):
     }
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_reader_opens_no_file_but_the_warehouse(warehouse, sandbox):
     """Below the statement check: even SQL that reached the connection could not read, write or install."""
     work, home = sandbox
@@ -220,6 +224,7 @@ def test_sql_sandbox_reader_opens_no_file_but_the_warehouse(warehouse, sandbox):
     assert_untouched(warehouse, before, work, home)
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_refuses_functions_reading_outside(warehouse, sandbox, capsys):
     for name in sorted(REFUSED_FUNCTIONS):
         query = f"SELECT count(*) FROM (SELECT 1) s, LATERAL (SELECT * FROM {name}('x', 'y')) t"
@@ -255,6 +260,7 @@ READS = {
 }
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("name", READS)
 def test_sql_sandbox_allows_reads(warehouse, name, sandbox, capsys):
     query, shows = READS[name]
@@ -262,6 +268,7 @@ def test_sql_sandbox_allows_reads(warehouse, name, sandbox, capsys):
     assert shows in capsys.readouterr().out
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_allows_readme_queries_and_parquet_output(warehouse, sandbox, capsys):
     work, home = sandbox
     before = tree_digest(warehouse.folder)
@@ -274,6 +281,7 @@ def test_sql_sandbox_allows_readme_queries_and_parquet_output(warehouse, sandbox
     assert_untouched(warehouse, before, work, home)
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_report_runs_on_a_locked_reader(warehouse, sandbox):
     """The report's queries need nothing the lock takes away (`mediamon report` can use connect_reader)."""
     work, home = sandbox
@@ -285,6 +293,7 @@ def test_sql_sandbox_report_runs_on_a_locked_reader(warehouse, sandbox):
     assert_untouched(warehouse, before, work, home)
 
 
+@pytest.mark.warehouse
 def test_sql_sandbox_stemmer_loads_before_the_lock(warehouse, sandbox):
     """Extensions asked for are loaded from their wheels before the lock; any other stays out."""
     with connect_reader(warehouse.location, extensions=("fts",)) as conn:
@@ -302,6 +311,7 @@ def docs_commands() -> list[str]:
     return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
 
 
+@pytest.mark.e2e
 def test_sql_docs_commands_run_including_the_duckdb_shell_with_fts(tmp_path):
     """docs/sql.md's commands, in order, from a folder holding data/mediamon.duckdb: the shell is .venv's."""
     (tmp_path / "data").mkdir()

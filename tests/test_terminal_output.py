@@ -23,6 +23,7 @@ MEDIAMON = Path(sys.executable).parent / "mediamon"
 HOSTILE = "Roscosmos\x1b]0;owned\x07 video\x1b[2J\x9b31m \u202eevil\u202c end"
 
 
+@pytest.mark.pure
 def test_printable_replaces_every_control_character_one_for_one():
     cleaned = printable(HOSTILE)
     assert len(cleaned) == len(HOSTILE)  # highlight offsets computed on the raw text still fit
@@ -30,6 +31,7 @@ def test_printable_replaces_every_control_character_one_for_one():
     assert cleaned.startswith("Roscosmos\ufffd]0;owned\ufffd video")
 
 
+@pytest.mark.pure
 def test_printable_keeps_text_and_line_breaks_where_asked():
     text = "Über die ISS — 国际空间站 👩‍🚀\nzweite Zeile\tmit Tab"
     assert printable(text, one_line=False) == text  # emoji joiners and scripts untouched
@@ -55,6 +57,7 @@ def hostile_db(tmp_path) -> Path:
     return db
 
 
+@pytest.mark.e2e
 def test_search_output_has_no_control_characters(hostile_db):
     done = subprocess.run(
         [str(MEDIAMON), "search", "roscosmos video", "--db", str(hostile_db)],
@@ -72,6 +75,7 @@ class _Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_sql_on_a_terminal_replaces_controls_but_a_pipe_gets_the_exact_values(hostile_db, fmt):
     with connect(hostile_db, read_only=True, wait_seconds=5) as conn:

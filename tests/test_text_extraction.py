@@ -12,6 +12,8 @@ from extractors.normalize import to_nfc
 from extractors.text import looks_like_headline
 from tests.conftest import SEEDS_DIR
 
+pytestmark = pytest.mark.pure
+
 FURNITURE = [
     "Join the Discussion",
     "Leave a Reply",

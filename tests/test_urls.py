@@ -22,6 +22,8 @@ from extractors.urls import (
 )
 from pipeline.sources import SourcesError, classify_target, read_url_list
 
+pytestmark = pytest.mark.pure
+
 NORMAL_URLS = [
     "https://space-news.example/articles/a3.html",
     "https://Space-News.EXAMPLE/articles/a3.html",
