@@ -1,0 +1,236 @@
+"""The archive backfill's read path against a bare warcio loop over the same CC-NEWS-like WARC.
+
+Four measurements, each in its own interpreter (so its peak RSS, VmHWM, is its own), run `--rounds` times
+alternately, best time kept:
+
+- `bare`: warcio's ArchiveIterator over the file, every response body read (`content_stream().read()`);
+- `prefilter`: `fetching.warc.read_warc` with the monitor keywords (all checks, capped bodies, skip counts, the
+  byte pre-filter `could_match` on each body, URLs parsed only for the records that pass);
+- `backfill`: the same, then `extractors.extract_document` on each record the pre-filter passes, and the monitor
+  queries on the articles (to check the pre-filter missed no planted match), in the reading process;
+- `backfill-pool`: the same with extraction on `--workers` spawned processes (started and warmed before the
+  clock starts) while the file is read, at most 4 records a worker in flight.
+
+Run from the repo root:
+`python bench/archive/run.py [--warc FILE] [--records N] [--rounds 2] [--workers 2] [--json]`. The WARC
+is generated (bench/archive/generate.py) when FILE does not exist; by default into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The monitors the planted phrases belong to, and what the pre-filter looks for: a word, or the words of a phrase
+# (all of them must occur; the phrase itself can be split across tags or lines).
+MONITORS = {"russian-segment": '"russian segment"', "undocking": "undocking"}
+PATTERNS = ((b"russian", b"segment"), b"undocking")
+GOAL_RATIO = 1.5
+GOAL_RSS_MB = 500
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_bare(path: str) -> dict:
+    from warcio.archiveiterator import ArchiveIterator
+
+    records = body_bytes = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    with open(path, "rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type == "response":
+                body_bytes += len(record.content_stream().read())
+            records += 1
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_seconds": cpu, "records": records, "body_bytes": body_bytes}
+
+
+def run_project(path: str, extract: bool, workers: int = 0) -> dict:
+    """read_warc with the keywords; with `extract`, each record that passes is extracted (inline, or on
+    `workers` processes started and warmed before the clock starts, at most 4 records a worker in flight)."""
+    from fetching.warc import WarcCounts, WarcResponse, read_warc
+
+    counts = WarcCounts()
+    passed = 0
+    outcomes: list[tuple] = []
+    pool = _start_pool(workers) if extract and workers else None
+    in_flight: deque = deque()
+    start, cpu = time.perf_counter(), time.process_time()
+    for item in read_warc(path, keywords=PATTERNS, counts=counts):
+        if not isinstance(item, WarcResponse):
+            continue
+        passed += 1
+        if not extract:
+            continue
+        if pool is None:
+            outcomes.append(extract_record(item.body, item.target_uri, item.charset))
+            continue
+        in_flight.append(pool.submit(extract_record, item.body, item.target_uri, item.charset))
+        if len(in_flight) >= 4 * workers:
+            outcomes.append(in_flight.popleft().result())
+    outcomes.extend(future.result() for future in in_flight)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    worker_peaks = {pid: peak for *_, pid, peak in outcomes} if pool else {}
+    if pool:
+        pool.shutdown()
+    records = counts.responses + counts.rejects + sum(counts.skipped.values())
+    reasons: dict[str, int] = {}
+    for kind, value, *_ in outcomes:
+        if kind == "reject":
+            reasons[value] = reasons.get(value, 0) + 1
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu + (sum(outcome[3] for outcome in outcomes) if pool else 0.0),
+        "records": records,
+        "responses": counts.responses,
+        "rejects": counts.rejects,
+        "skipped": dict(counts.skipped),
+        "passed_prefilter": passed,
+        "articles": sum(kind == "article" for kind, *_ in outcomes),
+        "extract_rejects": reasons,
+        "monitor_matches": sum(kind == "article" and value for kind, value, *_ in outcomes),
+        "extract_seconds": sum(outcome[2] for outcome in outcomes),
+        "workers": workers if extract else 0,
+        "workers_peak_rss_mb": sum(worker_peaks.values()),
+    }
+
+
+_EXPRESSIONS: dict = {}
+
+
+def extract_record(body: bytes, uri: str, charset: str | None) -> tuple:
+    """("article", matches a monitor) or ("reject", reason), then seconds, CPU seconds, pid and this process's
+    peak RSS."""
+    from extractors.document import extract_document
+    from extractors.records import Article
+    from similarity.monitors import matching_monitors, parse_query
+
+    if not _EXPRESSIONS:
+        _EXPRESSIONS.update({name: parse_query(query) for name, query in MONITORS.items()})
+    began, cpu = time.perf_counter(), time.process_time()
+    result = extract_document(body, uri, "html", url=uri, declared_charset=charset)
+    if isinstance(result, Article):
+        outcome = ("article", bool(matching_monitors(_EXPRESSIONS, result.title, result.text)))
+    else:
+        outcome = ("reject", result.reason)
+    return (*outcome, time.perf_counter() - began, time.process_time() - cpu, os.getpid(), peak_rss_mb())
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    page = (
+        b"<html><body><article><p>" + b"Warm-up text for the extraction worker. " * 40 + b"</p></article></body></html>"
+    )
+    for future in [pool.submit(extract_record, page, f"https://warm.example/{i}", None) for i in range(workers * 2)]:
+        future.result()
+    return pool
+
+
+MODES = {
+    "bare": lambda path, workers: run_bare(path),
+    "prefilter": lambda path, workers: run_project(path, extract=False),
+    "backfill": lambda path, workers: run_project(path, extract=True),
+    "backfill-pool": lambda path, workers: run_project(path, extract=True, workers=workers),
+}
+
+
+def child(mode: str, path: str, workers: int) -> None:
+    result = MODES[mode](path, workers)
+    result.update(mode=mode, peak_rss_mb=peak_rss_mb(), records_per_s=result["records"] / result["seconds"])
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warc", type=Path, help="the WARC to read (generated there when missing)")
+    parser.add_argument("--records", type=int, default=20_000, help="records of a generated WARC")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="extraction processes of the backfill-pool mode")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", choices=sorted(MODES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, str(args.warc), args.workers)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as scratch:
+        path = args.warc or Path(scratch) / "ccnews.warc.gz"
+        if not path.exists():
+            from generate import write_warc
+
+            began = time.perf_counter()
+            made = write_warc(path, args.records)
+            print(
+                f"generated {path} ({path.stat().st_size / 1e6:,.0f} MB, {made}) in {time.perf_counter() - began:.0f} s"
+            )
+        best: dict[str, dict] = {}
+        for _ in range(args.rounds):
+            for mode in MODES:
+                command = [
+                    sys.executable,
+                    __file__,
+                    "--warc",
+                    str(path),
+                    "--workers",
+                    str(args.workers),
+                    "--child",
+                    mode,
+                ]
+                result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+                if mode not in best or result["seconds"] < best[mode]["seconds"]:
+                    best[mode] = result
+        report(best, path)
+        if args.json:
+            print(json.dumps(best))
+
+
+def total_rss(result: dict) -> float:
+    """The process's peak, plus each extraction worker's (an upper bound of the peak of all together)."""
+    return result["peak_rss_mb"] + result.get("workers_peak_rss_mb", 0)
+
+
+def report(best: dict[str, dict], path: Path) -> None:
+    bare = best["bare"]
+    print(f"{path.name}: {path.stat().st_size / 1e6:,.0f} MB, {bare['records']:,} records")
+    for mode, result in best.items():
+        print(
+            f"  {mode:13} {result['seconds']:7.2f} s  {result['records_per_s']:7,.0f} records/s  "
+            f"{result['seconds'] / bare['seconds']:5.2f}x bare  CPU {result['cpu_seconds']:6.2f} s "
+            f"({result['cpu_seconds'] / bare['cpu_seconds']:5.2f}x)  peak RSS {total_rss(result):4.0f} MB"
+        )
+    backfill = best["backfill"]
+    print(
+        f"  pre-filter passed {backfill['passed_prefilter']:,} of "
+        f"{backfill['passed_prefilter'] + backfill['skipped'].get('no_keyword', 0):,} HTML responses; "
+        f"{backfill['articles']:,} articles ({backfill['extract_seconds']:.1f} s extracting), "
+        f"{backfill['monitor_matches']:,} match a monitor; extraction rejects {backfill['extract_rejects']}"
+    )
+    for mode in ("backfill", "backfill-pool"):
+        ratio = best[mode]["seconds"] / bare["seconds"]
+        rss = total_rss(best[mode])
+        print(
+            f"  goal ({mode}, {best[mode]['workers']} workers): within {GOAL_RATIO}x bare's wall time: {ratio:.2f}x "
+            f"({'met' if ratio <= GOAL_RATIO else 'NOT met'}); peak RSS <= {GOAL_RSS_MB} MB: {rss:.0f} MB "
+            f"({'met' if rss <= GOAL_RSS_MB else 'NOT met'})"
+        )
+
+
+if __name__ == "__main__":
+    main()
