@@ -182,6 +182,8 @@ class _Reader:
     def _read_record(self, iterator: WARCIterator, record, offset: int) -> WarcResponse | WarcReject | None:
         """The record's response or reject, or None when it is skipped (and counted); the record is read to its
         end here, so that a record cut short or with a wrong Content-Length is a reject, whatever its kind."""
+        if record.rec_type is None:  # warcio's empty record for blank lines where a record could start
+            return None
         headers = record.rec_headers
         record_id = headers.get_header("WARC-Record-ID")
         raw_uri = strip_userinfo((headers.get_header("WARC-Target-URI") or "").strip().strip("<>"))
@@ -259,7 +261,7 @@ class _Reader:
             end,
             Reject(
                 "truncated_warc",
-                f"offset {end}: the last {total - end:,} bytes are not a whole record (file cut short?)",
+                f"offset {end}: the last {total - end:,} bytes are not a whole WARC record (a file cut short?)",
             ),
         )
 

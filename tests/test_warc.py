@@ -212,6 +212,11 @@ def test_read_warc_gzip_that_is_not_a_warc(tmp_path: Path):
     assert rejects[0].reject.detail.startswith("offset 0:")
 
 
+def test_read_warc_empty_and_blank_input():
+    assert items(io.BytesIO(b""))[:2] == ([], [])
+    assert items(io.BytesIO(b"\r\n\r\n"))[:2] == ([], [])
+
+
 def wrong_length(delta: int) -> bytes:
     """A gzip member whose record declares `delta` more bytes than it holds."""
     plain = record_bytes(page_record("https://a.example/wrong.html"), gzip_member=False)
