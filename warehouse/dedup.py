@@ -22,9 +22,9 @@ import pyarrow as pa
 
 from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, verify_candidates
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
-from similarity.stories import group_stories, story_terms
 from warehouse.db import transaction
 from warehouse.staging import registered
+from warehouse.stories import assign_stories  # Level 3 lives in warehouse.stories; re-exported here
 
 _BATCH = 2000
 RECENT_CHUNKS = 3  # chunks of stale articles whose shingle sets stay in memory for verification
@@ -266,43 +266,4 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
                FROM (SELECT a.article_id, s.canonical FROM articles a
                      LEFT JOIN staged_canonicals s USING (article_id)) c
                WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
-        )
-
-
-# Level 3: stories.
-
-
-def assign_stories(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
-) -> None:
-    """Group canonical articles into stories; copies take their canonical's story."""
-    cursor = conn.execute(
-        """SELECT article_id, coalesce(published_at, first_ingested_at), title,
-                  array_to_string(list_slice(string_split(text, ' '), 1, ?), ' ') FROM articles
-           WHERE duplicate_of IS NULL ORDER BY article_id""",
-        [settings.lead_words],
-    )
-    terms = partial(story_terms, lead_words=settings.lead_words)
-    documents = (
-        document
-        for rows in iter(lambda: cursor.fetchmany(_BATCH), [])
-        for document in zip(
-            [row[0] for row in rows],
-            [row[1] for row in rows],
-            parallel_map(terms, [row[2] for row in rows], [row[3] for row in rows]),
-            strict=True,
-        )
-    )
-    story = group_stories(documents, settings.story_threshold, settings.story_window_days)
-    staged = pa.table(
-        {"article_id": list(story), "story_id": list(story.values())},
-        schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())]),
-    )
-    with registered(conn, "staged_stories", staged):
-        conn.execute(
-            """UPDATE articles a SET story_id = s.story_id
-               FROM (SELECT a.article_id, coalesce(c.story_id, d.story_id) AS story_id FROM articles a
-                     LEFT JOIN staged_stories c ON c.article_id = a.article_id
-                     LEFT JOIN staged_stories d ON d.article_id = a.duplicate_of) s
-               WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
         )
