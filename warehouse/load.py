@@ -53,6 +53,11 @@ class FetchRecord:
     source_name: str | None
     fetched_at: datetime
     attempts: int
+    archive: str | None = None  # provenance of a response read from an archive (migration 011), else None
+    archive_uri: str | None = None
+    archive_record_id: str | None = None
+    archive_offset: int | None = None
+    archived_at: datetime | None = None
 
 
 @dataclass
