@@ -16,6 +16,8 @@ from extractors.text import extract_text_fields
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 SUPPORTED_SUFFIXES = tuple(s + gz for s in TEXT_SUFFIXES + HTML_SUFFIXES for gz in ("", ".gz"))
+WARC_SUFFIXES = (".warc", ".warc.gz")  # web archives: their HTML responses are read as fetched pages
+INGESTED_SUFFIXES = SUPPORTED_SUFFIXES + WARC_SUFFIXES  # what a folder is searched for
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from extractors.document import SUPPORTED_SUFFIXES
+from extractors.document import INGESTED_SUFFIXES
 from extractors.records import Reject
 from extractors.urls import is_file_uri, path_from_file_uri, reject_key
 
@@ -185,4 +185,4 @@ def _unreadable(exc: OSError) -> Reject:
 
 
 def _supported(name: str) -> bool:
-    return name.lower().endswith(SUPPORTED_SUFFIXES)
+    return name.lower().endswith(INGESTED_SUFFIXES)

@@ -7,6 +7,7 @@ the same run loop serves both, and tests drive it with a plain executor or direc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,10 +15,12 @@ from extractors import ExtractOptions
 from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
 from fetching.files import FoundFile, discover_documents
+from fetching.warc import WarcCounts
 from pipeline.batches import ExtractedBatch, extract_fetched, extract_files
 from pipeline.pool import ExtractionPool, default_workers
 from pipeline.progress import progress_bar
 from pipeline.runs import Pending, Run, RunSteps, Submit, call_now, chunks, load_in_order, open_run
+from pipeline.warc import WarcChunk, describe_counts, is_warc, warc_chunks, with_provenance
 from pipeline.web import discover_web, fetch_pages
 from warehouse.checks import DataChecksFailed
 from warehouse.dedup import DedupSettings
@@ -77,7 +80,9 @@ def _summary(request: IngestRequest, run: Run) -> dict:
 
 def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
     state, submit = run.state, steps.submit
-    files, missing = steps.find_files(list(request.paths), request.follow_symlinks) if request.paths else ([], [])
+    found, missing = steps.find_files(list(request.paths), request.follow_symlinks) if request.paths else ([], [])
+    files = [f for f in found if not is_warc(f.path.name)]
+    warcs = [f for f in found if is_warc(f.path.name)]
     links, prefetched, listing_rejects = (
         steps.discover_web(list(request.urls), list(request.url_lists), state, request.policy)
         if (request.urls or request.url_lists)
@@ -85,7 +90,7 @@ def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
     )
     early = [RejectedDocument(uri, "read", r) for uri, r in missing]
     early += [RejectedDocument(uri, "fetch", r) for uri, r in listing_rejects]
-    run.seen = len(files) + len(links) + len(early)
+    run.seen = len(files) + len(links) + len(early)  # WARC records are counted as they are read
     if early:
         run.load(ExtractedBatch(rejects=early))
     with (
@@ -97,6 +102,10 @@ def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
             run.load(batch)
             bar.advance(len(chunk))
 
+        def load_warc(chunk: WarcChunk, batch: ExtractedBatch) -> None:
+            run.seen += len(chunk)
+            run.load(with_provenance(batch, chunk))
+
         def start_files(chunk: list[FoundFile]) -> Pending:
             return submit(steps.extract_files, chunk, state, request.options, pool)
 
@@ -106,9 +115,27 @@ def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
             results = submit(steps.fetch_pages, chunk, listed, state, request.policy).result()
             return submit(steps.extract_fetched, chunk, results, state, request.source_name, request.options, pool)
 
-        # Files first, then pages, through one loop: the first page batch starts while the last files load.
-        work = [(start_files, chunk) for chunk in chunks(files, request.batch_size)]
-        work += [(start_links, chunk) for chunk in chunks(links, request.batch_size)]
-        load_in_order(work, lambda item: item[0](item[1]), lambda item, batch: load(item[1], batch), steps.max_pending)
+        def start_warc(chunk: WarcChunk) -> Pending:
+            return submit(
+                steps.extract_fetched, chunk.links, chunk.results, state, request.source_name, request.options, pool
+            )
+
+        # Files first, then pages, then WARC records (streamed: a chunk is read when the loop asks for it), through
+        # one loop: the first page batch starts while the last files load.
+        warc_counts = {warc.path: WarcCounts() for warc in warcs}
+        work = itertools.chain(
+            ((start_files, load, chunk) for chunk in chunks(files, request.batch_size)),
+            ((start_links, load, chunk) for chunk in chunks(links, request.batch_size)),
+            (
+                (start_warc, load_warc, chunk)
+                for warc in warcs
+                for chunk in warc_chunks(warc, request.options.max_bytes, request.batch_size, warc_counts[warc.path])
+            ),
+        )
+        load_in_order(
+            work, lambda item: item[0](item[2]), lambda item, batch: item[1](item[2], batch), steps.max_pending
+        )
+        for path, counts in warc_counts.items():
+            steps.run.logger.info("%s", describe_counts(path, counts))
         changed = run.counts.loaded + run.counts.updated > 0
         run.update_derived(request.dedup, request.monitors, pool, changed)
