@@ -36,6 +36,10 @@ class Settings:
     task_runner: str = "default"  # or "dask" (flows/runners.py)
     dask_address: str | None = None  # a running Dask scheduler; None: a local cluster per flow run
     dask_workers: int | None = None  # the local cluster's processes; None: one per CPU
+    # Web archives for history backfills (fetching/archives.py); the public services unless pointed elsewhere.
+    wayback_cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    wayback_playback_url: str = "https://web.archive.org/web"
+    ccnews_base_url: str = "https://data.commoncrawl.org"
 
     def with_options(self, **options: object) -> Settings:
         """Override with the CLI options that were given (None means not given)."""
@@ -85,6 +89,9 @@ _ENV = {
     "MEDIAMON_TASK_RUNNER": ("task_runner", parse_task_runner),
     "MEDIAMON_DASK_ADDRESS": ("dask_address", str),
     "MEDIAMON_DASK_WORKERS": ("dask_workers", int),
+    "MEDIAMON_WAYBACK_CDX_URL": ("wayback_cdx_url", str),
+    "MEDIAMON_WAYBACK_PLAYBACK_URL": ("wayback_playback_url", str),
+    "MEDIAMON_CCNEWS_BASE_URL": ("ccnews_base_url", str),
 }
 
 
