@@ -5,6 +5,7 @@ rejects, never exceptions; memory stays flat while a large remote WARC streams."
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 import tracemalloc
 from datetime import date, datetime
@@ -242,6 +243,14 @@ def test_ccnews_warcs_missing_listing_is_reject(ccnews):
 def test_ccnews_warcs_listing_not_gzip_is_reject(ccnews):
     found = ccnews_warcs(date(2022, 5, 10), date(2022, 5, 11), ccnews.base_url, LOCAL)
     assert [r.reason for r in found] == ["bad_listing"]
+
+
+def test_ccnews_warcs_listing_with_content_encoding_gzip(route_server):
+    listing = b"crawl-data/CC-NEWS/2022/07/CC-NEWS-20220701000000-00001.warc.gz\n"
+    encoded = {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+    route_server.routes["/crawl-data/CC-NEWS/2022/07/warc.paths.gz"] = (200, encoded, gzip.compress(listing))
+    found = ccnews_warcs(date(2022, 7, 1), date(2022, 7, 1), route_server.base_url, LOCAL)
+    assert names(found) == ["20220701000000"] and isinstance(found[-1], Reject)  # June's listing: a 404
 
 
 def test_ccnews_warcs_bad_range_raises(ccnews):
