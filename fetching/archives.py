@@ -402,7 +402,9 @@ def stream_warc(
     counts = counts if counts is not None else WarcCounts()
     wanted = frozenset(h.lower().strip(".") for h in hosts) if hosts is not None else None
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
-    headers = {"User-Agent": policy.user_agent}
+    # identity: the file's own bytes. A .warc.gz is many gzip members, which read_warc reads itself; httpx's
+    # Content-Encoding decoder would stop after the first.
+    headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
     with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False, trust_env=False) as client:
         opened = _open_stream(client, url, policy)
         if isinstance(opened, Reject):
@@ -491,7 +493,7 @@ class _ResponseFile(io.RawIOBase):
     file (`error` says why), so the reader sees a file cut short rather than an exception."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self._chunks = response.iter_bytes()  # as received: a chunk size would lose a partial chunk to an error
+        self._chunks = response.iter_raw()  # as received: a chunk size would lose a partial chunk to an error
         self._pending = memoryview(b"")
         self.received = 0
         self.error: Exception | None = None

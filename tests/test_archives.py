@@ -297,6 +297,14 @@ def test_stream_warc_truncated_yields_records_before_the_cut(ccnews):
     assert [r.reject.reason for r in rejects] == ["truncated_warc"]
 
 
+def test_stream_warc_reads_every_gzip_member_despite_content_encoding(ccnews, route_server):
+    stored = {"Content-Type": "application/warc", "Content-Encoding": "gzip"}  # object metadata some hosts set
+    route_server.routes["/w.warc.gz"] = (200, stored, (ccnews.root / SMALL_WARC).read_bytes())
+    responses, rejects, _ = streamed(route_server.base_url + "/w.warc.gz")
+    assert len(responses) == 5 and rejects == []
+    assert route_server.headers_of("/w.warc.gz")[0]["accept-encoding"] == "identity"
+
+
 def test_stream_warc_missing_file_is_reject(ccnews):
     responses, rejects, _ = streamed(ccnews.url("crawl-data/CC-NEWS/2022/03/CC-NEWS-20220301030000-00003.warc.gz"))
     assert responses == [] and [r.reject.reason for r in rejects] == ["http_404"]
