@@ -1,12 +1,16 @@
-"""Stories (pure): the terms of an article's title and lead, and single-link groups of articles about the same
-event by TF-IDF cosine within a time window."""
+"""Stories (pure): the terms of an article's title and lead, and the assignment of articles to stories about the
+same event: each new article joins the existing story it is most similar to on average (TF-IDF cosine with the
+story's members within the time window), else starts a story. Story ids never change once given, except when
+two stories are merged, and then the older id wins. `group_stories` is the former single-link grouping (it
+chains: A~B and B~C put A and C together), kept for comparison in tests."""
 
 from __future__ import annotations
 
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -119,3 +123,175 @@ def _story_pairs(
         i, j = rows[product.row[keep]], cols[product.col[keep]]
         keep = (i != j) & ~(np.abs(when[i] - when[j]) > span)  # NaN (an unknown date) is never over the window
         yield from zip(i[keep].tolist(), j[keep].tolist(), strict=True)
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    """Story grouping; defaults chosen with bench/dedup/evaluate_stories.py (see bench/dedup/README.md)."""
+
+    threshold: float = 0.28  # mean TF-IDF cosine of a new article with a story's members in its window
+    merge_threshold: float = 0.2  # mean cosine between two stories' members for an article to merge them
+    window_days: int = 3  # members further apart than this from the new article are not compared
+    lead_words: int = 300  # title (twice) and the first words of the text without furniture
+    furniture_articles: int = 4  # a line in this many of an outlet's canonical articles is furniture
+    min_idf_documents: int = 200  # IDF as if the warehouse held at least this many articles (see
+    #                               inverse_document_frequency; the seeds: video articles 0.29-0.37, 002 at most 0.25)
+    linkage: str = "average"  # "average": mean cosine with the members; "centroid": cosine with their mean
+
+    def fingerprint(self) -> str:
+        """What stored story state depends on: changed settings recompute the stories."""
+        return f"stories-1 {self.threshold} {self.merge_threshold} {self.window_days} {self.lead_words} " + (
+            f"{self.furniture_articles} {self.min_idf_documents} {self.linkage}"
+        )
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "merge_threshold"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.linkage not in ("average", "centroid"):
+            raise ValueError(f"linkage must be 'average' or 'centroid', got {self.linkage!r}")
+        if self.window_days < 0 or self.lead_words < 1 or self.furniture_articles < 2:
+            raise ValueError("window_days must be >= 0, lead_words >= 1 and furniture_articles >= 2")
+
+
+@dataclass(frozen=True)
+class StoryDocument:
+    """A canonical article for story assignment: its date (published, else first seen), its story terms, and
+    its story when it already has one."""
+
+    article_id: str
+    when: datetime
+    terms: Mapping[str, float]
+    story_id: str | None = None
+
+
+@dataclass
+class StoryAssignment:
+    stories: dict[str, str] = field(default_factory=dict)  # new article_id -> story_id
+    merged: dict[str, str] = field(default_factory=dict)  # story_id that was merged -> the story it joined
+    created: list[str] = field(default_factory=list)  # new story ids, oldest first
+
+
+def inverse_document_frequency(
+    document_frequency: Mapping[str, int], documents: int, min_documents: int = 0
+) -> dict[str, float]:
+    """Smoothed IDF, as scikit-learn's: log((1 + n) / (1 + df)) + 1, with n at least `min_documents`: in a
+    small warehouse, a topic's own words are in most articles and would weigh as little as common words, so the
+    missing documents are counted as documents without the term."""
+    n = max(documents, min_documents)
+    return {term: float(np.log((1 + n) / (1 + df)) + 1) for term, df in document_frequency.items()}
+
+
+def assign_story_documents(
+    known: Sequence[StoryDocument],
+    new: Sequence[StoryDocument],
+    idf: Mapping[str, float],
+    settings: StorySettings,
+    created: Mapping[str, int] | None = None,
+) -> StoryAssignment:
+    """Assign the new documents, in date order (then id), to stories.
+
+    `known` are documents with a story (those within the window of the new ones suffice); `created` gives the
+    creation order of existing story ids (smaller is older; missing ids are older than any created here). Each
+    new document is compared with the documents already in a story within `window_days` of it; its score for a
+    story is the mean cosine with those members (average link, so one similar member cannot pull in an article
+    the rest of the story does not support). It joins the best story scoring >= threshold, else starts one with
+    its own id. Another story that also scores >= threshold is merged into the same one when the mean cosine
+    between the two stories' members in the window is >= merge_threshold; the older id wins."""
+    result = StoryAssignment()
+    order_of: dict[str, int] = dict(created or {})
+    next_order = max(order_of.values(), default=-1) + 1
+    documents = [*known, *sorted(new, key=lambda d: (d.when, d.article_id))]
+    count, first_new = len(documents), len(known)
+    if not new:
+        return result
+    matrix = _tfidf_matrix([d.terms for d in documents], idf)
+    epoch = datetime(1970, 1, 1)
+    seconds = np.array([(d.when - epoch).total_seconds() for d in documents], dtype=float)
+    by_time = np.argsort(seconds, kind="stable")
+    sorted_seconds = seconds[by_time]
+    span = float(settings.window_days) * 86400
+    label: list[str | None] = [d.story_id for d in known] + [None] * (count - first_new)
+    labelled = np.array([story is not None for story in label], dtype=bool)
+    parent: dict[str, str] = {}
+    used = set(order_of) | {d.story_id for d in known if d.story_id}
+
+    def find(story: str) -> str:
+        while story in parent:
+            story = parent[story]
+        return story
+
+    def age(story: str) -> tuple[int, str]:
+        return (order_of.get(story, -1), story)
+
+    for i in range(first_new, count):
+        lo = np.searchsorted(sorted_seconds, seconds[i] - span, "left")
+        hi = np.searchsorted(sorted_seconds, seconds[i] + span, "right")
+        near = by_time[lo:hi]
+        near = near[labelled[near]]
+        stories_near = [find(label[j]) for j in near.tolist()]
+        ranked: list[tuple[float, str]] = []
+        if len(near):
+            sims = np.asarray((matrix[near] @ matrix[i].T).todense()).ravel()
+            sums: dict[str, float] = defaultdict(float)
+            sizes: dict[str, int] = defaultdict(int)
+            for story, sim in zip(stories_near, sims.tolist(), strict=True):
+                sums[story] += sim
+                sizes[story] += 1
+            if settings.linkage == "centroid":
+                members: dict[str, list[int]] = defaultdict(list)
+                for j, s in zip(near.tolist(), stories_near, strict=True):
+                    members[s].append(j)
+                scores = {s: sums[s] / np.sqrt(max(float((matrix[m] @ matrix[m].T).sum()), 1e-12))
+                          for s, m in members.items() if sums[s] > 0}  # fmt: skip
+            else:
+                scores = {s: sums[s] / sizes[s] for s in sums}
+            ranked = sorted(((score, s) for s, score in scores.items()), key=lambda x: (-x[0], age(x[1])))
+            ranked = [(score, s) for score, s in ranked if score >= settings.threshold]
+        if ranked:
+            story = ranked[0][1]
+            for _, other in ranked[1:]:
+                mine = [*[j for j, s in zip(near.tolist(), stories_near, strict=True) if s == story], i]
+                theirs = [j for j, s in zip(near.tolist(), stories_near, strict=True) if s == other]
+                link = float((matrix[mine] @ matrix[theirs].T).mean())
+                if link >= settings.merge_threshold:
+                    keep, drop = sorted((story, other), key=age)
+                    parent[drop] = keep
+                    stories_near = [find(s) for s in stories_near]
+                    story = keep
+        else:
+            story, suffix = documents[i].article_id, 1
+            while story in used:
+                suffix += 1
+                story = f"{documents[i].article_id}-{suffix}"
+            used.add(story)
+            order_of[story] = next_order
+            next_order += 1
+            result.created.append(story)
+        label[i] = story
+        labelled[i] = True
+    for i in range(first_new, count):
+        result.stories[documents[i].article_id] = find(label[i])
+    result.merged = {story: find(story) for story in parent}
+    result.created = [story for story in result.created if story not in parent]
+    return result
+
+
+def _tfidf_matrix(documents: Sequence[Mapping[str, float]], idf: Mapping[str, float]) -> sparse.csr_matrix:
+    """Rows of sublinear TF x IDF, L2-normalized (an unknown term weighs as a term seen once)."""
+    vocabulary: dict[str, int] = {}
+    indices, values, indptr = array("i"), array("f"), array("q", [0])
+    default = max(idf.values(), default=1.0)
+    for terms in documents:
+        for term, tf in terms.items():
+            if tf > 0:
+                indices.append(vocabulary.setdefault(term, len(vocabulary)))
+                values.append((1 + np.log(tf)) * idf.get(term, default))
+        indptr.append(len(indices))
+    data = np.frombuffer(values, dtype=np.float32).copy() if values else np.empty(0, dtype=np.float32)
+    cols = np.frombuffer(indices, dtype=np.int32) if indices else np.empty(0, dtype=np.int32)
+    starts = np.frombuffer(indptr, dtype=np.int64)
+    matrix = sparse.csr_matrix((data, cols, starts), shape=(len(documents), max(1, len(vocabulary))))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)

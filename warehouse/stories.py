@@ -1,55 +1,355 @@
 """Level 3 of deduplication: stories, canonical articles about the same event (the SQL side; the pure
-algorithm is in similarity.stories). Called by warehouse.dedup.update_duplicates."""
+algorithms are in similarity.stories and similarity.furniture). Called by warehouse.dedup.update_duplicates.
+
+State kept between runs (migration 012), so a run reads the text of its new or changed canonical articles only,
+and the stored terms of the articles within the story window of them:
+
+- article_lines / outlet_lines: which lines each canonical article holds, and in how many of its outlet's
+  canonical articles each line occurs; a line in `furniture_articles` or more is furniture and is left out of
+  the story terms. When a line becomes furniture, the stored terms of the articles holding it are recomputed.
+- story_articles: each canonical article's outlet, date, story terms (without furniture) and story.
+- story_terms: document frequencies of the story terms (for IDF), kept up to date as articles come and go.
+- stories: every story id given, in creation order (the older id wins a merge), and what it was merged into.
+"""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from functools import partial
 
 import duckdb
 import pyarrow as pa
 
 from similarity.duplicates import DedupSettings
-from similarity.stories import group_stories, story_terms
+from similarity.furniture import line_keys, outlet_of, strip_furniture
+from similarity.stories import (
+    StoryDocument,
+    StorySettings,
+    assign_story_documents,
+    inverse_document_frequency,
+    story_terms,
+)
 from warehouse.staging import registered
 
 _BATCH = 2000
 # A `map` for the per-article work (story terms), in order; the ingest flow passes its extraction pool's.
 ParallelMap = Callable[..., Iterable]
 DEFAULT_SETTINGS = DedupSettings()
+DEFAULT_STORY_SETTINGS = StorySettings()
+_STATE = ("story_articles", "article_lines", "outlet_lines", "story_terms", "stories", "story_settings")
 
 
 def assign_stories(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
+    conn: duckdb.DuckDBPyConnection,
+    settings: DedupSettings = DEFAULT_SETTINGS,
+    parallel_map: ParallelMap = map,
+    story_settings: StorySettings = DEFAULT_STORY_SETTINGS,
 ) -> None:
-    """Group canonical articles into stories; copies take their canonical's story."""
-    cursor = conn.execute(
-        """SELECT article_id, coalesce(published_at, first_ingested_at), title,
-                  array_to_string(list_slice(string_split(text, ' '), 1, ?), ' ') FROM articles
-           WHERE duplicate_of IS NULL ORDER BY article_id""",
-        [settings.lead_words],
+    """Give new or changed canonical articles a story; copies take their canonical's story.
+
+    Story grouping is set by `story_settings` (the story fields of `settings` belong to the former single-link
+    grouping and are not read). Earlier articles keep their story: a story id changes only when the story is
+    merged into an older one."""
+    _forget_other_settings(conn, story_settings)
+    _forget_gone(conn)
+    stale = [
+        row[0]
+        for row in conn.execute(
+            """SELECT a.article_id FROM articles a LEFT JOIN story_articles s USING (article_id)
+               WHERE a.duplicate_of IS NULL AND s.article_id IS NULL
+               ORDER BY coalesce(a.published_at, a.first_ingested_at), a.article_id"""
+        ).fetchall()
+    ]
+    crossed: set[tuple[str, int]] = set()
+    for start in range(0, len(stale), _BATCH):
+        crossed |= _count_lines(conn, stale[start : start + _BATCH], story_settings.furniture_articles)
+    if crossed:
+        _refresh_terms(conn, crossed, story_settings, parallel_map)
+    for start in range(0, len(stale), _BATCH):
+        _assign_chunk(conn, stale[start : start + _BATCH], story_settings, parallel_map)
+    conn.execute(
+        """UPDATE articles a SET story_id = s.story_id FROM story_articles s
+           WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
     )
-    terms = partial(story_terms, lead_words=settings.lead_words)
-    documents = (
-        document
-        for rows in iter(lambda: cursor.fetchmany(_BATCH), [])
-        for document in zip(
-            [row[0] for row in rows],
-            [row[1] for row in rows],
-            parallel_map(terms, [row[2] for row in rows], [row[3] for row in rows]),
-            strict=True,
-        )
+    conn.execute(
+        """UPDATE articles a SET story_id = c.story_id FROM articles c
+           WHERE a.duplicate_of = c.article_id AND a.story_id IS DISTINCT FROM c.story_id"""
     )
-    story = group_stories(documents, settings.story_threshold, settings.story_window_days)
-    staged = pa.table(
-        {"article_id": list(story), "story_id": list(story.values())},
-        schema=pa.schema([("article_id", pa.string()), ("story_id", pa.string())]),
-    )
-    with registered(conn, "staged_stories", staged):
+
+
+def _forget_other_settings(conn: duckdb.DuckDBPyConnection, story_settings: StorySettings) -> None:
+    """Drop the story state computed with other settings, so every story is computed again."""
+    fingerprint = story_settings.fingerprint()
+    if conn.execute("SELECT fingerprint FROM story_settings").fetchall() == [(fingerprint,)]:
+        return
+    for table in _STATE:
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("INSERT INTO story_settings (fingerprint) VALUES (?)", [fingerprint])
+
+
+def _forget_gone(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop the state of articles deleted, edited or no longer canonical: their line counts and term counts are
+    taken back (an edited or again canonical article is assigned again as a new one)."""
+    gone = [
+        row[0]
+        for row in conn.execute(
+            """SELECT s.article_id FROM story_articles s LEFT JOIN articles a USING (article_id)
+               WHERE a.article_id IS NULL OR a.duplicate_of IS NOT NULL OR a.content_hash <> s.content_hash"""
+        ).fetchall()
+    ]
+    if not gone:
+        return
+    with registered(conn, "gone_ids", pa.table({"article_id": pa.array(gone, pa.string())})):
         conn.execute(
-            """UPDATE articles a SET story_id = s.story_id
-               FROM (SELECT a.article_id, coalesce(c.story_id, d.story_id) AS story_id FROM articles a
-                     LEFT JOIN staged_stories c ON c.article_id = a.article_id
-                     LEFT JOIN staged_stories d ON d.article_id = a.duplicate_of) s
-               WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
+            """UPDATE outlet_lines o SET articles = o.articles - g.n
+               FROM (SELECT outlet, line_key, count(*) AS n FROM article_lines
+                     WHERE article_id IN (SELECT article_id FROM gone_ids) GROUP BY ALL) g
+               WHERE o.outlet = g.outlet AND o.line_key = g.line_key"""
         )
+        conn.execute("DELETE FROM outlet_lines WHERE articles <= 0")
+        conn.execute("DELETE FROM article_lines WHERE article_id IN (SELECT article_id FROM gone_ids)")
+        _add_document_frequencies(conn, _stored_terms(conn, "gone_ids"), -1)
+        conn.execute("DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM gone_ids)")
+
+
+def _stored_terms(conn: duckdb.DuckDBPyConnection, ids_view: str) -> Counter:
+    """Term -> number of the articles in the view `ids_view` whose stored story terms hold it."""
+    rows = conn.execute(
+        f"""SELECT t, count(*) FROM (SELECT unnest(terms) AS t FROM story_articles
+                                     WHERE article_id IN (SELECT article_id FROM {ids_view})) GROUP BY t"""
+    ).fetchall()
+    return Counter(dict(rows))
+
+
+def _add_document_frequencies(conn: duckdb.DuckDBPyConnection, counts: Counter, sign: int) -> None:
+    """Add (sign 1) or take back (-1) the articles per term in story_terms (delete-then-insert: no upserts)."""
+    if not counts:
+        return
+    staged = pa.table({"term": list(counts), "n": pa.array([sign * n for n in counts.values()], pa.int64())})
+    with registered(conn, "staged_terms", staged):
+        conn.execute(
+            """CREATE OR REPLACE TEMP TABLE merged_terms AS
+               SELECT s.term, coalesce(t.articles, 0) + s.n AS articles
+               FROM staged_terms s LEFT JOIN story_terms t USING (term)"""
+        )
+    conn.execute("DELETE FROM story_terms WHERE term IN (SELECT term FROM merged_terms)")
+    conn.execute("INSERT INTO story_terms (term, articles) SELECT term, articles FROM merged_terms WHERE articles > 0")
+    conn.execute("DROP TABLE merged_terms")
+
+
+def _count_lines(conn: duckdb.DuckDBPyConnection, ids: list[str], min_articles: int) -> set[tuple[str, int]]:
+    """Store the lines of these new canonical articles and add them to their outlets' counts; returns the
+    (outlet, line) pairs that became furniture with them."""
+    with registered(conn, "line_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
+        rows = conn.execute(
+            "SELECT article_id, url, source_uri, site_name, text FROM articles JOIN line_ids USING (article_id)"
+        ).fetchall()
+    article_ids, outlets, keys = [], [], []
+    counts: Counter = Counter()
+    for article_id, url, source_uri, site_name, text in rows:
+        outlet = outlet_of(url, source_uri, site_name)
+        for key in line_keys(text):
+            article_ids.append(article_id)
+            outlets.append(outlet)
+            keys.append(key)
+            counts[outlet, key] += 1
+    if not counts:
+        return set()
+    staged_lines = pa.table(
+        {"article_id": pa.array(article_ids, pa.string()), "outlet": outlets, "line_key": pa.array(keys, pa.int64())}
+    )
+    staged_counts = pa.table(
+        {
+            "outlet": [outlet for outlet, _ in counts],
+            "line_key": pa.array([key for _, key in counts], pa.int64()),
+            "n": pa.array(list(counts.values()), pa.int64()),
+        }
+    )
+    with registered(conn, "staged_lines", staged_lines), registered(conn, "staged_counts", staged_counts):
+        conn.execute("INSERT INTO article_lines (article_id, outlet, line_key) SELECT * FROM staged_lines")
+        conn.execute(
+            """CREATE OR REPLACE TEMP TABLE merged_lines AS
+               SELECT s.outlet, s.line_key, coalesce(o.articles, 0) AS before, coalesce(o.articles, 0) + s.n AS articles
+               FROM staged_counts s LEFT JOIN outlet_lines o USING (outlet, line_key)"""
+        )
+    crossed = conn.execute(
+        "SELECT outlet, line_key FROM merged_lines WHERE before < $k AND articles >= $k", {"k": min_articles}
+    ).fetchall()
+    conn.execute(
+        """DELETE FROM outlet_lines o WHERE EXISTS
+           (SELECT 1 FROM merged_lines m WHERE m.outlet = o.outlet AND m.line_key = o.line_key)"""
+    )
+    conn.execute(
+        "INSERT INTO outlet_lines (outlet, line_key, articles) SELECT outlet, line_key, articles FROM merged_lines"
+    )
+    conn.execute("DROP TABLE merged_lines")
+    return set(crossed)
+
+
+def _furniture(conn: duckdb.DuckDBPyConnection, outlets: Iterable[str], min_articles: int) -> dict[str, set[int]]:
+    """outlet -> keys of its furniture lines."""
+    with registered(conn, "furniture_outlets", pa.table({"outlet": pa.array(sorted(set(outlets)), pa.string())})):
+        rows = conn.execute(
+            """SELECT outlet, line_key FROM outlet_lines
+               WHERE articles >= ? AND outlet IN (SELECT outlet FROM furniture_outlets)""",
+            [min_articles],
+        ).fetchall()
+    furniture: dict[str, set[int]] = defaultdict(set)
+    for outlet, key in rows:
+        furniture[outlet].add(key)
+    return furniture
+
+
+def _terms_of(
+    conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
+) -> list[tuple[str, str, str, datetime, Counter]]:
+    """(article_id, content_hash, outlet, date, story terms without the outlet's furniture) of these articles."""
+    with registered(conn, "term_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
+        rows = conn.execute(
+            """SELECT article_id, content_hash, url, source_uri, site_name, coalesce(published_at, first_ingested_at),
+                      title, text FROM articles JOIN term_ids USING (article_id)"""
+        ).fetchall()
+    outlets = [outlet_of(row[2], row[3], row[4]) for row in rows]
+    furniture = _furniture(conn, outlets, story_settings.furniture_articles)
+    texts = [strip_furniture(row[7], furniture.get(outlet, ())) for row, outlet in zip(rows, outlets, strict=True)]
+    terms = parallel_map(partial(story_terms, lead_words=story_settings.lead_words), [row[6] for row in rows], texts)
+    return [(row[0], row[1], outlet, row[5], t) for row, outlet, t in zip(rows, outlets, terms, strict=True)]
+
+
+def _refresh_terms(
+    conn: duckdb.DuckDBPyConnection,
+    crossed: set[tuple[str, int]],
+    story_settings: StorySettings,
+    parallel_map: ParallelMap,
+) -> None:
+    """Recompute the stored terms of the articles holding lines that just became furniture (an outlet's first
+    articles were assigned before their furniture was known); their stories do not change."""
+    staged = pa.table(
+        {"outlet": [outlet for outlet, _ in crossed], "line_key": pa.array([key for _, key in crossed], pa.int64())}
+    )
+    with registered(conn, "crossed_lines", staged):
+        ids = [
+            row[0]
+            for row in conn.execute(
+                """SELECT DISTINCT l.article_id FROM article_lines l JOIN crossed_lines c USING (outlet, line_key)
+                   JOIN story_articles s ON s.article_id = l.article_id ORDER BY 1"""
+            ).fetchall()
+        ]
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        fresh = _terms_of(conn, chunk, story_settings, parallel_map)
+        with registered(conn, "refresh_ids", pa.table({"article_id": pa.array(chunk, pa.string())})):
+            _add_document_frequencies(conn, _stored_terms(conn, "refresh_ids"), -1)
+        _add_document_frequencies(conn, Counter(t for row in fresh for t in row[4]), 1)
+        staged_terms = pa.table(
+            {
+                "article_id": pa.array([row[0] for row in fresh], pa.string()),
+                "terms": pa.array([list(row[4]) for row in fresh], pa.list_(pa.string())),
+                "counts": pa.array([list(row[4].values()) for row in fresh], pa.list_(pa.int32())),
+            }
+        )
+        with registered(conn, "staged_terms_rows", staged_terms):
+            conn.execute(
+                """UPDATE story_articles s SET terms = r.terms, counts = r.counts FROM staged_terms_rows r
+                   WHERE s.article_id = r.article_id"""
+            )
+
+
+def _windows(dates: list[datetime], days: int) -> pa.Table:
+    """The dates' windows (date +- days), overlapping ones merged: where the known articles are read from."""
+    span = timedelta(days=days)
+    merged: list[list[datetime]] = []
+    for when in sorted(dates):
+        if merged and when - span <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], when + span)
+        else:
+            merged.append([when - span, when + span])
+    return pa.table(
+        {
+            "lo": pa.array([w[0] for w in merged], pa.timestamp("us")),
+            "hi": pa.array([w[1] for w in merged], pa.timestamp("us")),
+        }
+    )
+
+
+def _assign_chunk(
+    conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
+) -> None:
+    """Assign a chunk of new canonical articles to stories against the stored articles in their windows."""
+    rows = _terms_of(conn, ids, story_settings, parallel_map)
+    if not rows:
+        return
+    _add_document_frequencies(conn, Counter(t for row in rows for t in row[4]), 1)
+    with registered(conn, "windows", _windows([row[3] for row in rows], story_settings.window_days)):
+        known_rows = conn.execute(
+            """SELECT s.article_id, s.published_at, s.story_id, s.terms, s.counts FROM story_articles s
+               WHERE s.story_id IS NOT NULL AND EXISTS
+                     (SELECT 1 FROM windows w WHERE s.published_at BETWEEN w.lo AND w.hi)"""
+        ).fetchall()
+    known = [StoryDocument(r[0], r[1], dict(zip(r[3], r[4], strict=True)), r[2]) for r in known_rows]
+    new = [StoryDocument(row[0], row[3], row[4]) for row in rows]
+    vocabulary = sorted({t for d in known for t in d.terms} | {t for d in new for t in d.terms})
+    with registered(conn, "vocabulary", pa.table({"term": pa.array(vocabulary, pa.string())})):
+        frequencies = dict(
+            conn.execute(
+                "SELECT term, articles FROM story_terms WHERE term IN (SELECT term FROM vocabulary)"
+            ).fetchall()
+        )
+    documents = conn.execute("SELECT count(*) FROM story_articles").fetchone()[0] + len(rows)
+    candidates = sorted({d.story_id for d in known} | set(ids))
+    with registered(conn, "candidate_stories", pa.table({"story_id": pa.array(candidates, pa.string())})):
+        created = dict(
+            conn.execute(
+                "SELECT story_id, created FROM stories WHERE story_id IN (SELECT story_id FROM candidate_stories)"
+            ).fetchall()
+        )
+    result = assign_story_documents(
+        known,
+        new,
+        inverse_document_frequency(frequencies, documents, story_settings.min_idf_documents),
+        story_settings,
+        created,
+    )
+    start = conn.execute("SELECT coalesce(max(created) + 1, 0) FROM stories").fetchone()[0]
+    staged_stories = pa.table(
+        {
+            "story_id": pa.array(result.created, pa.string()),
+            "created": pa.array(range(start, start + len(result.created)), pa.int64()),
+        }
+    )
+    staged_articles = pa.table(
+        {
+            "article_id": pa.array([row[0] for row in rows], pa.string()),
+            "content_hash": [row[1] for row in rows],
+            "outlet": [row[2] for row in rows],
+            "published_at": pa.array([row[3] for row in rows], pa.timestamp("us")),
+            "story_id": [result.stories[row[0]] for row in rows],
+            "terms": pa.array([list(row[4]) for row in rows], pa.list_(pa.string())),
+            "counts": pa.array([list(row[4].values()) for row in rows], pa.list_(pa.int32())),
+        }
+    )
+    staged_merges = pa.table(
+        {
+            "story_id": pa.array(list(result.merged), pa.string()),
+            "into": pa.array(list(result.merged.values()), pa.string()),
+        }
+    )
+    with (
+        registered(conn, "staged_stories", staged_stories),
+        registered(conn, "staged_articles", staged_articles),
+        registered(conn, "staged_merges", staged_merges),
+    ):
+        conn.execute("INSERT INTO stories (story_id, created) SELECT story_id, created FROM staged_stories")
+        conn.execute(
+            """INSERT INTO story_articles (article_id, content_hash, outlet, published_at, story_id, terms, counts)
+               SELECT article_id, content_hash, outlet, published_at, story_id, terms, counts FROM staged_articles"""
+        )
+        if result.merged:
+            conn.execute(
+                """UPDATE story_articles s SET story_id = m.into FROM staged_merges m WHERE s.story_id = m.story_id"""
+            )
+            conn.execute(
+                """UPDATE stories s SET merged_into = m.into FROM staged_merges m WHERE s.story_id = m.story_id"""
+            )

@@ -22,14 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate as base  # noqa: E402
 from stories_set import StorySet, generate_stories, repeat  # noqa: E402
 
-from warehouse.dedup import update_duplicates  # noqa: E402
+from similarity.stories import StorySettings  # noqa: E402
+from warehouse.db import transaction  # noqa: E402
+from warehouse.dedup import update_near_duplicates  # noqa: E402
+from warehouse.stories import assign_stories  # noqa: E402
 
 
-def stories_of(story_set: StorySet, settings) -> dict[str, str]:
-    """article_id -> story_id after the project's update_duplicates on a fresh warehouse."""
+def stories_of(story_set: StorySet, settings, story_settings: StorySettings) -> dict[str, str]:
+    """article_id -> story_id after the project's dedup (near-duplicates, canonicals, then stories with
+    `story_settings`, as update_duplicates runs them) on a fresh warehouse."""
     with tempfile.TemporaryDirectory() as tmp, base.open_writer(Path(tmp) / "stories.duckdb") as conn:
         base.load_batch(conn, story_set.articles, [], "bench-stories")
-        update_duplicates(conn, settings)
+        update_near_duplicates(conn, settings)
+        with transaction(conn):
+            assign_stories(conn, settings, story_settings=story_settings)
         rows = conn.execute("SELECT article_id, coalesce(story_id, article_id) FROM articles").fetchall()
     return dict(rows)
 
@@ -94,22 +100,33 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="generator seeds (dates, outlets)")
     parser.add_argument("--times", type=int, nargs="+", default=[1, 10], help="density test: repeats of the set")
+    defaults = StorySettings()
+    parser.add_argument("--threshold", type=float, default=defaults.threshold, help="story assignment threshold")
+    parser.add_argument("--merge-threshold", type=float, default=defaults.merge_threshold, help="story merges")
+    parser.add_argument("--window-days", type=int, default=defaults.window_days)
+    parser.add_argument("--furniture-articles", type=int, default=defaults.furniture_articles)
     args = parser.parse_args(argv)
     settings = base.DedupSettings()
-    print(f"story settings: TF-IDF cosine >= {settings.story_threshold} of title + {settings.lead_words}-word lead, "
-          f"{settings.story_window_days}-day window (project defaults)")  # fmt: skip
+    story_settings = StorySettings(
+        threshold=args.threshold, merge_threshold=args.merge_threshold, window_days=args.window_days,
+        furniture_articles=args.furniture_articles,
+    )  # fmt: skip
+    print(f"story settings: mean TF-IDF cosine >= {story_settings.threshold} with a story's members in the window "
+          f"(merge >= {story_settings.merge_threshold}), title + {story_settings.lead_words}-word lead without "
+          f"lines repeated in >= {story_settings.furniture_articles} of an outlet's articles, "
+          f"{story_settings.window_days}-day window")  # fmt: skip
     print(f"{'set (seed)':<20}{'articles':>9}{'events':>7}{'stories':>8}{'true':>7}{'found':>8}{'P':>7}{'R':>7}"
           f"{'F1':>7}{'ARI':>7}{'largest':>8}{'events':>7}{'purity':>7}{'mixed':>6}{'s':>6}")  # fmt: skip
     pooled: dict[str, list[dict]] = defaultdict(list)
     ceilings = []
     for seed in args.seeds:
         story_set = generate_stories(seed)
-        ceilings.append(window_ceiling(story_set, settings.story_window_days))
+        ceilings.append(window_ceiling(story_set, story_settings.window_days))
         runs = [("real text", story_set), ("no furniture", generate_stories(seed, furniture=False))]
         runs += [(f"shuffled x{t}", repeat(story_set, t, seed=seed)) for t in args.times]
         for name, labelled in runs:
             started = time.perf_counter()
-            s = scores(labelled.event, stories_of(labelled, settings))
+            s = scores(labelled.event, stories_of(labelled, settings, story_settings))
             pooled[name].append(s)
             print(format_row(f"{name} ({seed})", s, time.perf_counter() - started), flush=True)
     print("pooled over seeds (pairs summed; ARI mean; largest: the largest of the seeds' largest stories)")
@@ -124,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                   "multi-event stories": sum(run["multi-event stories"] for run in runs)}  # fmt: skip
         print(format_row(name, total, 0.0))
     print(
-        f"recall ceiling of a {settings.story_window_days}-day window (same-event chains) on real text: "
+        f"recall ceiling of a {story_settings.window_days}-day window (same-event chains) on real text: "
         + ", ".join(f"{c:.3f}" for c in ceilings)
     )
     print("largest = articles in the largest story, events = labelled events in it, purity = share of its main event,")

@@ -1,0 +1,64 @@
+"""Site furniture (pure): the lines an outlet repeats across many of its articles (a cookie notice, a newsletter
+sign-up, a fixed "Read more" block). Learned per outlet by counting in how many of its articles each line occurs
+(the warehouse keeps the counts, warehouse/stories.py); a line in `min_articles` or more is furniture and is left
+out of the story features. The duplicates side can use the same keys and `strip_furniture`."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from extractors.normalize import normalize_text
+
+_SPACES = re.compile(r"\s+")
+
+
+def text_lines(text: str) -> list[str]:
+    """The non-empty lines of a text (paragraphs or single lines), stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def line_key(line: str) -> int:
+    """A stable signed 64-bit key of a line, after normalization, case folding and collapsing of spaces (so
+    the same notice with other quotes or spacing is the same line). Fits DuckDB's BIGINT."""
+    folded = _SPACES.sub(" ", normalize_text(line).casefold()).strip()
+    return int.from_bytes(hashlib.blake2b(folded.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def line_keys(text: str) -> list[int]:
+    """The distinct keys of a text's lines, in order of first occurrence."""
+    return list(dict.fromkeys(line_key(line) for line in text_lines(text)))
+
+
+def furniture_keys(article_counts: Mapping[int, int], min_articles: int) -> frozenset[int]:
+    """The keys of the lines found in at least `min_articles` of one outlet's articles."""
+    return frozenset(key for key, count in article_counts.items() if count >= min_articles)
+
+
+def strip_furniture(text: str, furniture: Collection[int]) -> str:
+    """The text without its furniture lines (lines joined by blank lines, as paragraphs)."""
+    if not furniture:
+        return text
+    return "\n\n".join(line for line in text_lines(text) if line_key(line) not in furniture)
+
+
+def outlet_of(url: str | None, source_uri: str | None = None, site_name: str | None = None) -> str:
+    """The outlet whose furniture a text carries: the host of its canonical URL or of the fetched URI (no
+    leading "www."), else the site name, else "" (local files without either share one outlet)."""
+    for candidate in (url, source_uri):
+        host = urlsplit(candidate).hostname if candidate else None
+        if host:
+            return host.removeprefix("www.")
+    return (site_name or "").strip().casefold()
+
+
+def count_lines(texts: Iterable[str]) -> dict[int, int]:
+    """line key -> number of the texts holding it (each text counted once per line): the learning step on
+    texts of one outlet."""
+    counts: dict[int, int] = {}
+    for text in texts:
+        for key in line_keys(text):
+            counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,0 +1,193 @@
+"""Stories: assignment without chaining, per-outlet furniture, stable ids, merges and density (similarity.stories,
+similarity.furniture, warehouse.stories)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from extractors import Article
+from extractors.normalize import content_hash, count_words
+from similarity.furniture import count_lines, furniture_keys, line_key, outlet_of, strip_furniture
+from similarity.stories import StoryDocument, StorySettings, assign_story_documents, group_stories
+from warehouse.db import open_writer
+from warehouse.dedup import update_duplicates
+from warehouse.load import load_batch
+
+DAY = datetime(2022, 3, 5, 9)
+FLAT = {}  # no IDF: every term weighs 1 (unknown terms weigh the largest IDF given, 1.0 when none)
+SETTINGS = StorySettings(threshold=0.3, merge_threshold=0.2)
+
+
+def doc(article_id: str, words: str, when: datetime = DAY, story: str | None = None) -> StoryDocument:
+    return StoryDocument(article_id, when, {w: 1 for w in words.split()}, story)
+
+
+@pytest.mark.pure
+def test_assign_story_documents_does_not_chain():
+    """A~B (cosine 0.5) and B~C (0.5), A and C share nothing: C's mean with the story {A, B} is 0.25, so it starts
+    its own story; single-link grouping puts all three together."""
+    a = doc("a", "alpha beta gamma delta")
+    b = doc("b", "alpha beta epsilon zeta", DAY + timedelta(hours=1))
+    c = doc("c", "epsilon zeta eta theta", DAY + timedelta(hours=2))
+    result = assign_story_documents([], [c, a, b], FLAT, SETTINGS)
+    assert result.stories == {"a": "a", "b": "a", "c": "c"} and result.created == ["a", "c"]
+    chained = group_stories([(d.article_id, d.when, d.terms) for d in (a, b, c)], 0.3, 3)
+    assert set(chained.values()) == {"a"}
+
+
+@pytest.mark.pure
+def test_assign_story_documents_keeps_existing_ids():
+    """Known documents keep their story; a new similar one joins it, an unrelated one starts a story with its own
+    id, and a new document whose id is already a story's id gets a suffix (ids are never reused)."""
+    known = [doc("k1", "rocket launch orbit crew", story="s-old"), doc("k2", "rocket launch orbit pad", story="s-old")]
+    new = [doc("n1", "rocket launch orbit crew pad"), doc("n2", "harvest wheat farm rain"), doc("s-old", "vote poll")]
+    result = assign_story_documents(known, new, FLAT, SETTINGS, created={"s-old": 0})
+    assert result.stories == {"n1": "s-old", "n2": "n2", "s-old": "s-old-2"}
+    assert result.merged == {} and result.created == ["n2", "s-old-2"]
+
+
+@pytest.mark.pure
+def test_assign_story_documents_merge_keeps_the_older_id():
+    """A new article that belongs to two stories merges them when their members agree; the older id wins even
+    when the new article is closer to the newer story."""
+    known = [
+        doc("x", "summit leaders climate deal paris", DAY, story="newer"),
+        doc("y", "summit leaders climate deal signed", DAY, story="older"),
+    ]
+    new = [doc("z", "summit leaders climate deal paris signed", DAY + timedelta(hours=3))]
+    result = assign_story_documents(known, new, FLAT, SETTINGS, created={"older": 3, "newer": 7})
+    assert result.stories == {"z": "older"} and result.merged == {"newer": "older"}
+    apart = assign_story_documents(known, new, FLAT, StorySettings(threshold=0.3, merge_threshold=0.95))
+    assert apart.merged == {} and apart.stories["z"] in {"newer", "older"}
+
+
+@pytest.mark.pure
+def test_assign_story_documents_same_event_at_shifted_dates_stays_apart():
+    """Density: the same words 10 and 20 days later are other stories (the window is 3 days)."""
+    words = ["orbit crew hatch station video", "station video orbit module crew", "hatch crew video segment orbit"]
+    new = [
+        doc(f"{shift}-{i}", w, DAY + timedelta(days=10 * shift, hours=i))
+        for shift in range(3)
+        for i, w in enumerate(words)
+    ]
+    result = assign_story_documents([], new, FLAT, SETTINGS)
+    assert sorted(set(result.stories.values())) == ["0-0", "1-0", "2-0"]
+
+
+@pytest.mark.pure
+def test_furniture_lines_are_learned_per_outlet_and_stripped():
+    furniture = ["We use cookies. By continuing you accept our policy.", "Sign up for our  space newsletter!"]
+    texts = [f"{furniture[0]}\n\nStory {i} opens here.\n\n{furniture[1]}\n\nStory {i} ends." for i in range(5)]
+    learned = furniture_keys(count_lines(texts), min_articles=4)
+    assert learned == {line_key(line) for line in furniture}
+    assert line_key("sign up for OUR space newsletter!") == line_key(furniture[1])  # case and spacing folded
+    assert strip_furniture(texts[2], learned) == "Story 2 opens here.\n\nStory 2 ends."
+    assert strip_furniture(texts[2], frozenset()) == texts[2]
+    assert furniture_keys(count_lines(texts[:3]), min_articles=4) == frozenset()
+    assert outlet_of("https://www.news.example/a", "file:///x", "News") == "news.example"
+    assert outlet_of(None, "file:///tmp/a.txt", "Some Site") == "some site"
+
+
+# In the warehouse.
+
+VOCABULARY = [f"topic{i}" for i in range(3000)]
+
+
+def make_article(uri: str, text: str, published: datetime, title: str) -> Article:
+    return Article(
+        source_uri=uri,
+        text=text,
+        word_count=count_words(text),
+        content_hash=content_hash(text),
+        raw_sha256=uri,
+        title=title,
+        url=uri,
+        published_at=published,
+    )
+
+
+def event_article(rng: random.Random, uri: str, core: list[str], when: datetime) -> Article:
+    """An article on the event `core` (its words, shuffled, plus a few of its own)."""
+    words = [*core, *rng.sample(VOCABULARY, 6)]
+    rng.shuffle(words)
+    return make_article(uri, " ".join(words) + ".", when, " ".join(core[:4]))
+
+
+def stories(db) -> dict[str, str]:
+    with open_writer(db) as conn:
+        return dict(conn.execute("SELECT source_uri, story_id FROM articles").fetchall())
+
+
+def load(db, articles: list[Article], run_id: str) -> dict[str, str]:
+    with open_writer(db) as conn:
+        load_batch(conn, articles, [], run_id)
+        update_duplicates(conn)
+    return stories(db)
+
+
+@pytest.mark.warehouse
+def test_assign_stories_ids_are_stable_across_runs(fresh_db):
+    """A later run gives its articles stories without renumbering earlier ones, also when it brings an article
+    dated before them."""
+    rng = random.Random(3)
+    events = [rng.sample(VOCABULARY, 12) for _ in range(3)]
+    first = [event_article(rng, f"https://o{i}.example/e{e}", events[e], DAY + timedelta(hours=e * 20 + i))
+             for e in range(3) for i in range(2)]  # fmt: skip
+    before = load(fresh_db, first, "run-1")
+    assert len(set(before.values())) == 3
+    later = [
+        event_article(rng, "https://o7.example/e0-late", events[0], DAY + timedelta(hours=30)),
+        event_article(rng, "https://o8.example/e2-early", events[2], DAY - timedelta(hours=5)),
+        event_article(rng, "https://o9.example/other", rng.sample(VOCABULARY, 12), DAY),
+    ]
+    after = load(fresh_db, later, "run-2")
+    assert {uri: after[uri] for uri in before} == before
+    assert after["https://o7.example/e0-late"] == before["https://o0.example/e0"]
+    assert after["https://o8.example/e2-early"] == before["https://o0.example/e2"]
+    assert after["https://o9.example/other"] not in before.values()
+    assert load(fresh_db, [], "run-3") == after
+
+
+@pytest.mark.warehouse
+def test_assign_stories_leave_out_an_outlets_furniture(fresh_db):
+    """Six unrelated articles of one outlet open with the same 320-word menu line, the whole 300-word lead: left
+    in, every pair would have cosine near 1. They stay six stories, also when the outlet's furniture is learned
+    only in a later run (the first article's stored terms are recomputed without it). (Before an outlet has 4
+    articles its furniture is not known.) Their 600-word bodies keep them apart as near-duplicates."""
+    rng = random.Random(5)
+    words = [f"word{i}" for i in range(20000)]
+    menu = " ".join(f"menu{i}" for i in range(320))
+    articles = []
+    for i in range(6):
+        body = rng.sample(words, 600)
+        text = f"{menu}\n\n{' '.join(body)}."
+        when = DAY + timedelta(hours=i)
+        articles.append(make_article(f"https://signal.example/a{i}", text, when, " ".join(body[:4])))
+    load(fresh_db, articles[:1], "run-1")
+    result = load(fresh_db, articles[1:], "run-2")
+    assert len(set(result.values())) == 6
+    with open_writer(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] == 0
+        furniture = conn.execute("SELECT count(*) FROM outlet_lines WHERE articles >= 4").fetchone()[0]
+        stored = conn.execute("SELECT list(t) FROM story_articles, unnest(terms) AS u(t)").fetchone()[0]
+    assert furniture == 1 and not any(term.startswith("menu") for term in stored)
+
+
+@pytest.mark.warehouse
+def test_assign_stories_shifted_repeats_do_not_merge(fresh_db):
+    """Density: one event's coverage repeated every 10 days is one story per repeat, in one run or run by run."""
+    rng = random.Random(7)
+    core = rng.sample(VOCABULARY, 12)
+    repeats = [
+        [event_article(rng, f"https://o{i}.example/r{r}", core, DAY + timedelta(days=10 * r, hours=5 * i))
+         for i in range(3)]
+        for r in range(4)
+    ]  # fmt: skip
+    result = load(fresh_db, [a for r in repeats[:3] for a in r], "run-1")
+    result = load(fresh_db, repeats[3], "run-2")
+    for r, articles in enumerate(repeats):
+        assert len({result[a.source_uri] for a in articles}) == 1, r
+    assert len(set(result.values())) == 4
