@@ -45,14 +45,19 @@ class DedupSettings:
 
 @dataclass(frozen=True)
 class OrderKey:
-    """Canonical order: earliest published (unknown dates last), then longest, then smallest id."""
+    """Canonical order: earliest publication date, else first seen (first ingested, else fetched); at the same
+    time the longest, then the smallest id. A later undated copy never goes before the original by being longer,
+    and an article's place never changes once stored, so a later run changes an earlier article's duplicate_of
+    only when an article that goes before it arrives (an earlier publication date)."""
 
     published_at: datetime | None
     word_count: int
     article_id: str
+    first_seen: datetime | None = None
 
     def sort_key(self) -> tuple:
-        return (self.published_at is None, self.published_at or datetime.min, -self.word_count, self.article_id)
+        when = self.published_at or self.first_seen
+        return (when is None, when or datetime.min, -self.word_count, self.article_id)
 
 
 def verify_candidates(

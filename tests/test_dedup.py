@@ -245,6 +245,35 @@ def test_update_duplicates_twice_changes_nothing(fresh_db, seed_paths):
     assert before == after
 
 
+def near_duplicates_of(db, runs: list[list[Article]]) -> dict[str, str | None]:
+    """source_uri -> duplicate_of after loading each list in its own run, with levels 1 and 2 after each."""
+    with open_writer(db) as conn:
+        for number, articles in enumerate(runs):
+            load_batch(conn, articles, [], f"run-{number}")
+            dedup.update_near_duplicates(conn)
+        return dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall())
+
+
+OUTLET = ["Ashford Herald | Local news you can trust", "By Sam Patel, Ashford Herald staff writer"]
+OUTLET_END = [
+    "Copyright 2022 Ashford Herald. All rights reserved.",
+    "Follow Ashford Herald on Facebook, Twitter and Instagram for the latest updates.",
+]
+
+
+def test_undated_copies_loaded_later_never_take_over_the_original(fresh_db):
+    rng = random.Random(7)
+    body = [paragraph(rng) for _ in range(8)]
+    original = make_article("file:///plain/original.txt", body)
+    copies = [
+        make_article(f"file:///plain/copy-{n}.txt", [*OUTLET, "UPDATE: with a statement.", *body, *OUTLET_END])
+        for n in range(3)
+    ]  # longer, undated, first seen in a later run
+    dup = near_duplicates_of(fresh_db, [[original], copies])
+    assert dup[original.source_uri] is None
+    assert {dup[c.source_uri] for c in copies} == {original.article_id}
+
+
 def test_minhash_estimates_jaccard():
     rng = random.Random(7)
     base = [paragraph(rng) for _ in range(10)]

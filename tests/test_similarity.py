@@ -92,6 +92,21 @@ def test_verify_candidates_asks_for_missing_shingle_sets_a_batch_at_a_time():
     assert [pair[:2] for pair in kept] == [("copy", "orig")]
 
 
+def test_order_key_undated_goes_by_first_seen_so_a_later_longer_copy_never_wins():
+    original = OrderKey(None, 300, "z", first_seen=DAY)
+    longer_copy = OrderKey(None, 900, "a", first_seen=DAY + timedelta(days=1))
+    dated_later = OrderKey(DAY + timedelta(hours=5), 900, "b", first_seen=DAY + timedelta(days=2))
+    keys = sorted([longer_copy, dated_later, original], key=OrderKey.sort_key)
+    assert [k.article_id for k in keys] == ["z", "b", "a"]
+    order = {k.article_id: k for k in keys}
+    assert choose_canonicals(order, [("a", "z", 0.9), ("a", "b", 0.9), ("b", "z", 0.9)]) == {"a": "z", "b": "z"}
+
+
+def test_choose_canonicals_same_time_goes_longest_then_smallest_id():
+    order = {name: OrderKey(None, 100 + 10 * (name == "c"), name, first_seen=DAY) for name in "bca"}
+    assert choose_canonicals(order, [("a", "b", 0.9), ("b", "c", 0.9), ("a", "c", 0.9)]) == {"a": "c", "b": "c"}
+
+
 def test_dedup_settings_rejects_thresholds_outside_zero_to_one():
     with pytest.raises(ValueError, match="jaccard_threshold"):
         DedupSettings(jaccard_threshold=0)

@@ -245,12 +245,12 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
 
 
 def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
-    """Set articles.duplicate_of from all stored pairs."""
+    """Set articles.duplicate_of from all stored pairs, in canonical order: published, else first ingested."""
     pairs = conn.execute("SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates").fetchall()
     order = {
-        row[0]: OrderKey(row[1], row[2], row[0])
+        row[0]: OrderKey(row[1], row[2], row[0], row[3])
         for row in conn.execute(
-            """SELECT article_id, published_at, word_count FROM articles
+            """SELECT article_id, published_at, word_count, first_ingested_at FROM articles
                WHERE article_id IN (SELECT article_id FROM near_duplicates
                                     UNION SELECT other_id FROM near_duplicates)"""
         ).fetchall()
