@@ -25,7 +25,7 @@ class DedupSettings:
     containment_threshold: float = 0.6  # the shorter text mostly inside the longer (a cut pickup); closest: 0.481
     estimate_slack: float = 0.2  # LSH candidates whose MinHash estimates fall this far below both thresholds
     #                              are dropped unverified (5 standard errors for Jaccard at 0.3, 2.7 for containment)
-    min_shingles: int = 20  # shorter texts are matched exactly only
+    min_shingles: int = 20  # shorter texts (under about 23 words: stubs, notices) are never grouped by their text
     window_days: int | None = 30  # copies published further apart are not linked (None: no window)
     story_threshold: float = 0.15  # TF-IDF cosine of title + lead (seeds: video articles 0.16-0.24, 002 at most 0.134)
     story_window_days: int = 3
@@ -67,7 +67,8 @@ def verify_candidates(
     shingles: Callable[[list[str]], dict[str, np.ndarray]],
     batch: int = VERIFY_BATCH,
 ) -> list[tuple[str, str, str, float, float]]:
-    """Keep candidates whose exact shingle similarity clears a threshold (exact matches always do).
+    """Keep candidates whose exact shingle similarity clears a threshold, equal texts of at least min_shingles
+    shingles (a stub or notice is never grouped by its text) and equal URLs.
 
     Shingle sets not in `known` are asked of `shingles` (article ids in, id -> shingle set out) for `batch`
     candidates at a time, so memory stays bounded."""
@@ -80,7 +81,7 @@ def verify_candidates(
             jaccard, containment = similarity(first, second)
             enough = min(len(first), len(second)) >= settings.min_shingles
             similar = jaccard >= settings.jaccard_threshold or containment >= settings.containment_threshold
-            if kind != "near" or (enough and similar):
+            if kind == "exact_url" or (enough and (kind == "exact_text" or similar)):
                 verified.append((a, b, kind, round(jaccard, 4), round(containment, 4)))
     return verified
 

@@ -274,6 +274,17 @@ def test_undated_copies_loaded_later_never_take_over_the_original(fresh_db):
     assert {dup[c.source_uri] for c in copies} == {original.article_id}
 
 
+def test_short_texts_and_far_apart_equal_texts_are_never_grouped(fresh_db):
+    stub = "Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds."
+    day = datetime(2022, 6, 1)
+    stubs = [make_article(f"https://a.example/stub-{d}", [stub], day + timedelta(days=d)) for d in (0, 5, 88, 93)]
+    body = [paragraph(random.Random(8)) for _ in range(5)]
+    same = [make_article(f"https://b.example/{d}", body, day + timedelta(days=d)) for d in (0, 5, 88)]
+    dup = near_duplicates_of(fresh_db, [stubs + same])
+    assert {dup[a.source_uri] for a in stubs} == {None}
+    assert dup[same[1].source_uri] == same[0].article_id and dup[same[2].source_uri] is None  # 88 days: outside
+
+
 def test_minhash_estimates_jaccard():
     rng = random.Random(7)
     base = [paragraph(rng) for _ in range(10)]

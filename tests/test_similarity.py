@@ -70,7 +70,7 @@ SHINGLES = {name: shingle_hashes(text, SETTINGS.minhash) for name, text in TEXTS
 
 def test_verify_candidates_keeps_similar_pairs_and_exact_matches():
     candidates = [("copy", "orig", "near"), ("orig", "other", "near"), ("orig", "short", "near")]
-    candidates += [("other", "short", "exact_url")]  # an exact match is kept whatever its shingles
+    candidates += [("other", "short", "exact_url")]  # an equal URL is kept whatever its shingles
     kept = verify_candidates(candidates, SETTINGS, SHINGLES, lambda ids: {})
     assert [(a, b, kind) for a, b, kind, _, _ in kept] == [("copy", "orig", "near"), ("other", "short", "exact_url")]
     (_, _, _, jaccard, containment) = kept[0]
@@ -105,6 +105,14 @@ def test_order_key_undated_goes_by_first_seen_so_a_later_longer_copy_never_wins(
 def test_choose_canonicals_same_time_goes_longest_then_smallest_id():
     order = {name: OrderKey(None, 100 + 10 * (name == "c"), name, first_seen=DAY) for name in "bca"}
     assert choose_canonicals(order, [("a", "b", 0.9), ("b", "c", 0.9), ("a", "c", 0.9)]) == {"a": "c", "b": "c"}
+
+
+def test_verify_candidates_never_groups_short_texts_by_their_text():
+    stub = shingle_hashes("Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds.")
+    known = {"stub1": stub, "stub2": stub, "orig": SHINGLES["orig"], "orig2": SHINGLES["orig"]}
+    candidates = [("stub1", "stub2", "exact_text"), ("orig", "orig2", "exact_text"), ("stub1", "stub2", "exact_url")]
+    kept = verify_candidates(candidates, SETTINGS, known, lambda ids: {})
+    assert [(a, b, kind) for a, b, kind, *_ in kept] == [("orig", "orig2", "exact_text"), ("stub1", "stub2", "exact_url")]
 
 
 def test_dedup_settings_rejects_thresholds_outside_zero_to_one():

@@ -209,7 +209,8 @@ def _store_pairs(
 
 def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within: str) -> list[tuple[str, str, str]]:
     """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
-    near a threshold, and their exact text and URL matches. Reads the views changed_ids and changed_bands."""
+    near a threshold, their exact text matches (within the window, like near matches) and their URL matches.
+    Reads the views changed_ids and changed_bands."""
     return conn.execute(
         f"""WITH pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
@@ -233,8 +234,8 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
             )
             SELECT p.a, p.b, p.kind FROM estimated p
             JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
-            WHERE p.kind <> 'near' OR ({within} AND (
-                  p.j >= $jaccard
+            WHERE p.kind = 'exact_url' OR ({within} AND (
+                  p.kind = 'exact_text' OR p.j >= $jaccard
                   OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
             ORDER BY p.a, p.b""",
         {
