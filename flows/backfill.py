@@ -1,5 +1,6 @@
 """The backfill flow: Prefect's adapter for the backfill run (pipeline/redo.py), which redoes a date range day
-by day (refetch, re-extract stored responses, or re-dedup).
+by day (refetch, re-extract stored responses, or re-dedup), or brings in the range's articles from archives of
+the past (`history`: sitemaps, the Wayback Machine, CC-NEWS; pipeline/history.py).
 
 Each day is its own task runs (read, redo on the task runner, load), so a failed day shows in the UI; a
 completed backfill run again changes nothing.
@@ -10,28 +11,30 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from config.settings import DEFAULT_DB
+from config.settings import DEFAULT_DB, load_settings
 from extractors import ExtractOptions
 from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
 from flows.ingest import DEFAULT_DEDUP, DEFAULT_FETCH_POLICY, WRITE_RETRIES, run_steps, submit_task
 from flows.runners import SettingsTaskRunner, dask_threads
-from pipeline import redo
-from pipeline.backfill import backfill_days
-from pipeline.batches import ExtractedBatch
+from pipeline import history, redo
+from pipeline.backfill import BackfillError, backfill_days
+from pipeline.batches import ExtractedBatch, WarehouseState
+from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_targets
 from pipeline.redo import BackfillRequest, BackfillSteps, Mode, backfill_range
 from pipeline.sources import load_sources
 from similarity.monitors import DEFAULT_MONITORS
 from warehouse.dedup import DedupSettings
 
 DEFAULT_MAX_DAYS = 92
+ArchiveName = Literal["sitemaps", "wayback", "ccnews"]
 
 
 @task(cache_policy=NO_CACHE, task_run_name="read {day}", **WRITE_RETRIES)
@@ -46,6 +49,18 @@ def redo_day(
     return redo.redo_day(day, mode, responses, policy, options, get_run_logger())
 
 
+@task(cache_policy=NO_CACHE, task_run_name="history {day}")
+def history_day(
+    day: date,
+    targets: list[HistoryTarget],
+    options: ExtractOptions,
+    endpoints: ArchiveEndpoints,
+    monitors: dict[str, str],
+    state: WarehouseState,
+) -> HistoryDay:
+    return history.history_day(day, targets, options, endpoints, monitors, state, logger=get_run_logger())
+
+
 @flow(name="backfill", task_runner=SettingsTaskRunner())
 def backfill(
     start: date,
@@ -58,8 +73,10 @@ def backfill(
     fetch_policy: FetchPolicy = DEFAULT_FETCH_POLICY,
     dedup: DedupSettings = DEFAULT_DEDUP,
     monitors: dict[str, str] = DEFAULT_MONITORS,
+    archives: list[ArchiveName] = (),
+    force: bool = False,
 ) -> dict:
-    """Redo a date range day by day; returns the counts.
+    """Redo a date range day by day, or bring in its articles from archives (history); returns the counts.
 
     (Descriptions live here, not in `Field`s: Prefect's run form takes them from this section.)
 
@@ -67,7 +84,8 @@ def backfill(
         start: First day to redo (publication date, else listing date, else fetch date)
         end: Last day to redo, included
         mode: reextract: extract the stored responses again (after an extractor upgrade); refetch: fetch the
-            day's URLs again; rededup: recompute duplicates and stories
+            day's URLs again; rededup: recompute duplicates and stories; history: find the articles published
+            each day in the archives and load them as an ingest does
         sources: Source names from the sources file; empty means all
         db: Warehouse: a DuckDB file, or ducklake:sqlite:CATALOG
         sources_file: The sources file naming the sources
@@ -75,9 +93,20 @@ def backfill(
         fetch_policy: Politeness, timeouts and limits, used by refetch
         dedup: Near-duplicate and story thresholds
         monitors: Topic monitors, name -> boolean keyword query
+        archives: For history: sitemaps (a sitemap source's index), wayback (the Wayback Machine's captures of
+            a feed or page), ccnews (Common Crawl's news WARCs); empty means sitemaps for sitemap sources and
+            wayback for the others
+        force: For history: look up again the days already finished for a source and archive
     """
-    known = set(load_sources(Path(sources_file))) if sources else set()
-    days = backfill_days(start, end, list(sources), known, max_days)
+    if archives and mode != "history":
+        raise BackfillError(f"archives are for the history mode, not {mode}")
+    known_sources = load_sources(Path(sources_file)) if sources or mode == "history" else {}
+    days = backfill_days(start, end, list(sources), set(known_sources), max_days)
+    targets = []
+    if mode == "history":
+        targets = history_targets(known_sources, list(sources), list(archives), fetch_policy)
+    settings = load_settings()
+    endpoints = ArchiveEndpoints(settings.wayback_cdx_url, settings.wayback_playback_url, settings.ccnews_base_url)
     run_id = flow_run.get_id() or str(uuid.uuid4())
     request = BackfillRequest(
         db=db,
@@ -88,7 +117,17 @@ def backfill(
         policy=fetch_policy,
         dedup=dedup,
         monitors=monitors,
-        parameters={"start": str(start), "end": str(end), "mode": mode, "sources": list(sources), "db": db},
+        parameters={
+            "start": str(start),
+            "end": str(end),
+            "mode": mode,
+            "sources": list(sources),
+            "db": db,
+            **({"archives": list(archives), "force": force} if mode == "history" else {}),
+        },
+        targets=targets,
+        endpoints=endpoints,
+        force=force,
     )
     # Days are redone on the task runner (on Dask, two per worker thread at a time) and loaded here in order.
     threads = dask_threads()
@@ -96,6 +135,7 @@ def backfill(
         run=run_steps(db),
         read_day=day_responses,
         redo_day=redo_day,
+        history_day=history_day,
         submit=submit_task,
         max_pending=1 if threads is None else 2 * threads + 1,
         extract_workers=None if threads is None else 1,

@@ -1,5 +1,7 @@
 """A backfill run without Prefect: redo a date range day by day (refetch, re-extract stored responses, or
-re-dedup), each day read, redone on the injected `submit`, and loaded in order; then the derived tables."""
+re-dedup), each day read, redone on the injected `submit`, and loaded in order; then the derived tables. The
+`history` mode instead looks the days up in archives of the past (pipeline/history.py), skipping the (source,
+day, archive) already finished, and records each one it finishes once its day is loaded."""
 
 from __future__ import annotations
 
@@ -13,14 +15,15 @@ from extractors import ExtractOptions
 from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched, stored_state
+from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_day
 from pipeline.pool import ExtractionPool, default_workers
-from pipeline.runs import Done, Pending, RunSteps, Submit, call_now, load_in_order, log, open_run
+from pipeline.runs import Done, Pending, Run, RunSteps, Submit, call_now, load_in_order, log, open_run
 from pipeline.web import fetch_pages
-from warehouse.backfill import forget_signatures, stored_responses
+from warehouse.backfill import finished_history, forget_signatures, record_history, stored_responses
 from warehouse.db import open_writer
 from warehouse.dedup import DedupSettings
 
-Mode = Literal["refetch", "reextract", "rededup"]
+Mode = Literal["refetch", "reextract", "rededup", "history"]
 Logger = logging.Logger | logging.LoggerAdapter
 
 
@@ -51,6 +54,17 @@ def redo_day(
     return batch
 
 
+def finished_days(db: str, days: list[date]) -> set[tuple[str, date, str]]:
+    """The (source, day, archive) a history backfill already finished in the range."""
+    with open_writer(db) as conn:
+        return finished_history(conn, days[0], days[-1]) if days else set()
+
+
+def record_finished(db: str, day: date, finished: list[tuple[str, str, int]], run_id: str) -> None:
+    with open_writer(db) as conn:
+        record_history(conn, day, finished, run_id)
+
+
 @dataclass(frozen=True)
 class BackfillRequest:
     db: str
@@ -62,6 +76,10 @@ class BackfillRequest:
     dedup: DedupSettings = field(default_factory=DedupSettings)
     monitors: dict[str, str] = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
+    # history: the (source, archive) pairs to look up, where the archives are, and whether to redo finished days
+    targets: list[HistoryTarget] = field(default_factory=list)
+    endpoints: ArchiveEndpoints = field(default_factory=ArchiveEndpoints)
+    force: bool = False
 
 
 @dataclass
@@ -72,6 +90,9 @@ class BackfillSteps:
     run: RunSteps = field(default_factory=RunSteps)
     read_day: Callable[..., list[tuple[Link, FetchResult]]] = day_responses
     redo_day: Callable[..., ExtractedBatch] = redo_day
+    history_day: Callable[..., HistoryDay] = history_day
+    finished_days: Callable[[str, list[date]], set[tuple[str, date, str]]] = finished_days
+    record_finished: Callable[..., None] = record_finished
     submit: Submit = call_now
     max_pending: int = 1
     extract_workers: int | None = None
@@ -84,14 +105,38 @@ def backfill_range(request: BackfillRequest, steps: BackfillSteps | None = None)
     with open_run(request.db, request.run_id, request.parameters, "backfill", steps.run) as run:
         run.seen = len(request.days)
 
-        def start(day: date) -> Pending:
-            responses = steps.read_day(request.db, day, request.mode, list(request.sources))
-            if not responses:
-                return Done(ExtractedBatch())
-            return steps.submit(steps.redo_day, day, request.mode, responses, request.policy, options)
+        if request.mode == "history":
+            _history(run, request, steps, options)
+        else:
 
-        load_in_order(request.days, start, lambda day, batch: run.load(batch), steps.max_pending)
+            def start(day: date) -> Pending:
+                responses = steps.read_day(request.db, day, request.mode, list(request.sources))
+                if not responses:
+                    return Done(ExtractedBatch())
+                return steps.submit(steps.redo_day, day, request.mode, responses, request.policy, options)
+
+            load_in_order(request.days, start, lambda day, batch: run.load(batch), steps.max_pending)
         with ExtractionPool(steps.extract_workers or default_workers()) as pool:  # its processes start on demand
-            run.update_derived(request.dedup, request.monitors, pool)
+            # A history day already finished loads nothing: a re-run of the range leaves dedup as it is.
+            changed = request.mode != "history" or run.counts.loaded + run.counts.updated > 0
+            run.update_derived(request.dedup, request.monitors, pool, changed)
     summary = {"run_id": request.run_id, "db": request.db, "days": len(request.days), "mode": request.mode}
     return {**summary, **run.counts.as_dict()}
+
+
+def _history(run: Run, request: BackfillRequest, steps: BackfillSteps, options: ExtractOptions) -> None:
+    """Each day's unfinished (source, archive) looked up on `submit`; once the day is loaded, what it finished
+    is recorded, so a run killed later starts again after it."""
+    finished = set() if request.force else steps.finished_days(request.db, request.days)
+
+    def start(day: date) -> Pending:
+        todo = [t for t in request.targets if (t.source, day, t.archive) not in finished]
+        if not todo:
+            return Done(HistoryDay())
+        return steps.submit(steps.history_day, day, todo, options, request.endpoints, dict(request.monitors), run.state)
+
+    def load(day: date, done: HistoryDay) -> None:
+        run.load(done.batch)
+        steps.record_finished(request.db, day, done.finished, request.run_id)
+
+    load_in_order(request.days, start, load, steps.max_pending)

@@ -6,7 +6,7 @@ a batch of records at a time, never the whole file."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +24,25 @@ def is_warc(name: str) -> bool:
     return name.lower().endswith(WARC_SUFFIXES)
 
 
+@dataclass(frozen=True)
+class WarcStream:
+    """WARC records read elsewhere (a remote WARC streamed by `fetching.archives.stream_warc`, filtered), named by
+    `uri` (the WARC's URL) and marked as coming from `archive` in the fetches' provenance."""
+
+    uri: str
+    items: Iterable[WarcResponse | WarcReject]
+    archive: str = "ccnews"
+
+    @property
+    def reject_uri(self) -> str:
+        return self.uri
+
+
 @dataclass
 class WarcChunk:
     """Up to a batch of a WARC file's responses, as links and fetch results, and the rejects met reading them."""
 
-    warc: FoundFile
+    warc: FoundFile | WarcStream
     links: list[Link] = field(default_factory=list)
     results: list[FetchResult] = field(default_factory=list)
     provenance: dict[str, WarcResponse] = field(default_factory=dict)  # by target URI, body dropped
@@ -38,11 +52,15 @@ class WarcChunk:
         return len(self.links) + len(self.rejects)
 
 
-def warc_chunks(warc: FoundFile, max_bytes: int, batch_size: int, counts: WarcCounts) -> Iterator[WarcChunk]:
-    """Stream `warc` in chunks of at most `batch_size` responses. A file that cannot be opened is one reject."""
+def warc_chunks(
+    warc: FoundFile | WarcStream, max_bytes: int, batch_size: int, counts: WarcCounts
+) -> Iterator[WarcChunk]:
+    """Stream `warc` (a file, or records already being read) in chunks of at most `batch_size` responses. A file
+    that cannot be opened is one reject."""
     chunk = WarcChunk(warc)
+    items = warc.items if isinstance(warc, WarcStream) else read_warc(warc.path, max_bytes=max_bytes, counts=counts)
     try:
-        for item in read_warc(warc.path, max_bytes=max_bytes, counts=counts):
+        for item in items:
             if isinstance(item, WarcReject):
                 chunk.rejects.append(RejectedDocument(_reject_key(warc, item), "read", item.reject))
             else:
@@ -75,7 +93,7 @@ def _add_response(chunk: WarcChunk, response: WarcResponse) -> None:
     chunk.provenance[uri] = dataclasses.replace(response, body=b"")
 
 
-def _reject_key(warc: FoundFile, item: WarcReject) -> str:
+def _reject_key(warc: FoundFile | WarcStream, item: WarcReject) -> str:
     """The record's URI when it was read, else the file's URI with the record's offset (stable across runs)."""
     return item.target_uri or f"{warc.uri}#offset={item.offset}"
 
@@ -83,10 +101,11 @@ def _reject_key(warc: FoundFile, item: WarcReject) -> str:
 def with_provenance(batch: ExtractedBatch, chunk: WarcChunk) -> ExtractedBatch:
     """The batch's fetch records, marked with the WARC record each came from."""
     warc_uri = chunk.warc.uri
+    archive = chunk.warc.archive if isinstance(chunk.warc, WarcStream) else "warc"
     batch.fetches = [
         dataclasses.replace(
             record,
-            archive="warc",
+            archive=archive,
             archive_uri=warc_uri,
             archive_record_id=chunk.provenance[record.url].record_id,
             archive_offset=chunk.provenance[record.url].offset,

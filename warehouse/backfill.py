@@ -1,4 +1,5 @@
-"""What a backfill day covers: stored responses and articles dated that day (for the named sources)."""
+"""What a backfill day covers: stored responses and articles dated that day (for the named sources), and which
+(source, day, archive) a history backfill has finished."""
 
 from __future__ import annotations
 
@@ -47,3 +48,24 @@ def forget_signatures(conn: duckdb.DuckDBPyConnection, day: date, sources: list[
     ]
     conn.execute("DELETE FROM dedup_signatures WHERE list_contains(?::VARCHAR[], article_id)", [ids])
     return len(ids)
+
+
+def finished_history(conn: duckdb.DuckDBPyConnection, start: date, end: date) -> set[tuple[str, date, str]]:
+    """The (source, day, archive) of a history backfill already finished in the range."""
+    rows = conn.execute(
+        "SELECT source_name, day, archive FROM history_days WHERE day BETWEEN ? AND ?", [start, end]
+    ).fetchall()
+    return {(source, day, archive) for source, day, archive in rows}
+
+
+def record_history(
+    conn: duckdb.DuckDBPyConnection, day: date, finished: list[tuple[str, str, int]], run_id: str
+) -> None:
+    """Note the day's finished (source, archive, found) as done by this run."""
+    rows = [(source, day, archive, found, run_id) for source, archive, found in finished]
+    if not rows:
+        return
+    # Delete, then insert: a DuckLake warehouse has no primary keys for ON CONFLICT.
+    keys = [row[:3] for row in rows]
+    conn.executemany("DELETE FROM history_days WHERE source_name = ? AND day = ? AND archive = ?", keys)
+    conn.executemany("INSERT INTO history_days VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)", rows)

@@ -1,0 +1,430 @@
+"""The history backfill: a day's articles from a source's sitemaps, the Wayback Machine and CC-NEWS, loaded as an
+ingest loads them, each finished (source, day, archive) recorded so a re-run skips it. Real servers on 127.0.0.1:
+a small news site (date-partitioned sitemap index, articles, one gone), the fake Wayback Machine and CC-NEWS host
+of tests/archive_fakes.py."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import threading
+import uuid
+from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from fetching.fetch import FetchPolicy
+from pipeline.history import ArchiveEndpoints, could_hold, history_targets, monitor_keywords
+from pipeline.redo import BackfillRequest, BackfillSteps, backfill_range
+from pipeline.sources import load_sources
+from tests.archive_fakes import Capture, FakeCCNews, FakeWayback, serving
+from warehouse.checks import table_checksum
+
+POLICY = FetchPolicy(allowed_networks=("127.0.0.1/32",), min_host_interval=0.0, backoff_base=0.01, max_attempts=2)
+MONITORS = {"undocking": "undocking OR (module AND separation)"}
+DAY = date(2022, 3, 5)
+TABLES = ("articles", "rejects", "fetches", "near_duplicates", "monitor_matches", "history_days")
+
+
+SYLLABLES = ("ka", "lo", "mer", "ti", "van", "su", "ro", "pel", "dai", "on", "gri", "beth", "us", "fen", "ia", "tor")
+
+
+def article(n: int, extra: str = "") -> bytes:
+    """An article of its own words (no two near-duplicates); `extra` is added as a paragraph (a keyword)."""
+    rng = random.Random(f"history-{n}")
+    word = lambda: "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))  # noqa: E731
+    paragraphs = [" ".join(word() for _ in range(60)) + "." for _ in range(4)] + ([extra] if extra else [])
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html><head><title>Bulletin {n}</title></head><body><article><h1>Bulletin {n}</h1>{body}</article>"
+        "</body></html>"
+    ).encode()
+
+
+class NewsSite(ThreadingHTTPServer):
+    """Sitemap index `/sitemap_index.xml` (children by month and by day, one per lastmod), a feed, articles
+    `/2022/03/0D/N.html`, and `/2022/03/05/gone.html` answering 410. Records the paths requested."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SiteHandler)
+        self.requests: list[str] = []
+        self.base = f"http://127.0.0.1:{self.server_address[1]}"
+        b = self.base
+        index = [
+            ("/sitemap-2022-02.xml", "2022-02-28T10:00:00Z"),
+            ("/sitemap-2022-03.xml", "2022-03-31T10:00:00Z"),
+            ("/sitemap/2022/03/05.xml", "2022-03-06T02:00:00Z"),
+            ("/sitemap/2022/03/06.xml", "2022-03-06T23:00:00Z"),
+            ("/sitemap-static.xml", "2021-06-01T00:00:00Z"),
+        ]
+        entries = "".join(f"<sitemap><loc>{b}{p}</loc><lastmod>{m}</lastmod></sitemap>" for p, m in index)
+        self.pages = {
+            "/sitemap_index.xml": _xml(f'<sitemapindex xmlns="{NS}">{entries}</sitemapindex>'),
+            "/sitemap-2022-03.xml": _urlset([(f"{b}/2022/03/05/1.html", None, "2022-03-05T08:00:00Z")]),
+            "/sitemap/2022/03/05.xml": _urlset(
+                [
+                    (f"{b}/2022/03/05/2.html", "2022-03-05T09:30:00+01:00", None),
+                    (f"{b}/2022/03/05/3.html", "2022-03-05T23:30:00-02:00", None),  # the 6th in UTC
+                ]
+            ),
+            "/sitemap/2022/03/06.xml": _urlset([(f"{b}/2022/03/06/6.html", "2022-03-06T10:00:00Z", None)]),
+            "/2022/03/06/6.html": article(6),
+            "/2022/03/05/1.html": article(1, "The undocking went well."),
+            "/2022/03/05/2.html": article(2),
+            "/2022/03/05/3.html": article(3),
+            "/2022/03/05/4.html": article(4, "Module separation confirmed."),
+        }
+
+    def __enter__(self) -> NewsSite:
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def _xml(text: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text).encode()
+
+
+def _urlset(rows: list[tuple[str, str | None, str | None]]) -> bytes:
+    items = []
+    for loc, published, lastmod in rows:
+        news = f"<news:news><news:publication_date>{published}</news:publication_date></news:news>"
+        items.append(
+            f"<url><loc>{loc}</loc>{news if published else ''}"
+            + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+            + "</url>"
+        )
+    return _xml(f'<urlset xmlns="{NS}" xmlns:news="{NEWS}">{"".join(items)}</urlset>')
+
+
+class _SiteHandler(BaseHTTPRequestHandler):
+    server: NewsSite
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.requests.append(self.path)
+        if self.path == "/robots.txt" or self.path not in self.server.pages:
+            status, body = (410, b"gone") if self.path.endswith("gone.html") else (404, b"not here")
+            ctype = "text/plain"
+        else:
+            status, body = 200, self.server.pages[self.path]
+            ctype = "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def site():
+    with NewsSite() as server:
+        yield server
+
+
+@pytest.fixture
+def wayback(site):
+    """The feed captured twice on the 5th (the same bytes) and once on the 4th; the gone article captured."""
+    feed = site.url("/feed.xml")
+    items = "".join(
+        f"<item><link>{site.url(p)}</link><pubDate>{d}</pubDate></item>"
+        for p, d in (
+            ("/2022/03/05/4.html", "Sat, 05 Mar 2022 07:00:00 GMT"),
+            ("/2022/03/05/gone.html", "Sat, 05 Mar 2022 06:00:00 GMT"),
+            ("/2022/03/04/old.html", "Fri, 04 Mar 2022 06:00:00 GMT"),  # another day's: left out
+        )
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    server = FakeWayback()
+    server.captures = sorted(
+        [
+            Capture("20220305080000", feed, "application/rss+xml", 200, "DFEED", body),
+            Capture("20220305200000", feed, "application/rss+xml", 200, "DFEED", body),
+            Capture("20220304080000", feed, "application/rss+xml", 200, "DOLD", body),
+            Capture("20220305123000", site.url("/2022/03/05/gone.html"), "text/html", 200, "DGONE", article(5)),
+        ],
+        key=lambda c: (c.original, c.stamp),
+    )
+    with serving(server):
+        yield server
+
+
+def _record(writer: WARCWriter, uri: str, body: bytes, when: str):
+    headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    return writer.create_warc_record(
+        uri, "response", payload=io.BytesIO(body), http_headers=headers, warc_headers_dict={"WARC-Date": when}
+    )
+
+
+@pytest.fixture
+def ccnews(tmp_path, site):
+    """March's listing: a file from the evening of the 4th (one record crawled after midnight) and one of the 5th
+    (the site's pages with and without the keyword, another host's, and a page crawled on the 6th)."""
+    server = FakeCCNews(tmp_path / "ccnews")
+    month = "crawl-data/CC-NEWS/2022/03"
+    files = {
+        "CC-NEWS-20220304200000-00010.warc.gz": [
+            (site.url("/cc/0.html"), article(10), "2022-03-04T21:00:00Z"),
+            (site.url("/cc/1.html"), article(11, "Undocking at dawn."), "2022-03-05T00:30:00Z"),
+        ],
+        "CC-NEWS-20220305060000-00011.warc.gz": [
+            (site.url("/cc/2.html"), article(12, "The undocking of Nauka."), "2022-03-05T06:10:00Z"),
+            (site.url("/cc/3.html"), article(13), "2022-03-05T06:20:00Z"),  # no keyword
+            ("https://other.example/4.html", article(14, "Undocking elsewhere."), "2022-03-05T06:30:00Z"),
+            (site.url("/cc/5.html"), article(15, "Undocking tomorrow."), "2022-03-06T00:10:00Z"),
+        ],
+    }
+    for name, records in files.items():
+        with open(server.path_of(f"{month}/{name}"), "wb") as fh:
+            writer = WARCWriter(fh, gzip=True)
+            for uri, body, when in records:
+                writer.write_record(_record(writer, uri, body, when))
+    server.add(f"{month}/warc.paths.gz", gzip.compress("".join(f"{month}/{n}\n" for n in files).encode()))
+    with serving(server):
+        yield server
+
+
+@pytest.fixture
+def sources_file(tmp_path, site) -> Path:
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        f"""
+[[sources]]
+name = "site-sitemaps"
+kind = "sitemap"
+location = "{site.url("/sitemap_index.xml")}"
+
+[[sources]]
+name = "site-feed"
+kind = "feed"
+location = "{site.url("/feed.xml")}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_history(db, sources_file, archives=(), names=(), wayback=None, ccnews=None, force=False, days=(DAY,)):
+    targets = history_targets(load_sources(sources_file), list(names), list(archives), POLICY)
+    endpoints = ArchiveEndpoints(
+        wayback.cdx_url if wayback else "http://127.0.0.1:9/cdx",
+        wayback.playback if wayback else "http://127.0.0.1:9/web",
+        ccnews.base_url if ccnews else "http://127.0.0.1:9",
+        wayback_interval=0.0,
+    )
+    request = BackfillRequest(
+        db=str(db),
+        run_id=str(uuid.uuid4()),
+        days=list(days),
+        mode="history",
+        policy=POLICY,
+        monitors=MONITORS,
+        targets=targets,
+        endpoints=endpoints,
+        force=force,
+    )
+    return backfill_range(request, BackfillSteps(extract_workers=1))
+
+
+def rows(db, query: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(query).fetchall()
+
+
+def checksums(db) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return [table_checksum(conn, t, exclude=("run_id", "finished_at")) for t in TABLES]
+
+
+@pytest.mark.pure
+def test_could_hold_by_lastmod_and_dates_in_names():
+    old = datetime(2022, 3, 4, 23, 0)
+    assert could_hold("https://x/sitemap-2022-03.xml", None, DAY)
+    assert not could_hold("https://x/sitemap-2022-02.xml", None, DAY)
+    assert could_hold("https://x/sitemap/2022/03/05.xml", None, DAY)
+    assert could_hold("https://x/sitemap/2022/03/06.xml", None, DAY)  # a day away: another time zone's day
+    assert not could_hold("https://x/sitemap/2022/03/07.xml", None, DAY)
+    assert could_hold("https://x/sitemap-2022-02.xml", None, date(2022, 3, 1))
+    assert could_hold("https://x/sitemap-20220305.xml", None, DAY)
+    assert not could_hold("https://x/sitemap-2021.xml", None, DAY)
+    assert not could_hold("https://x/sitemap-static.xml", old, DAY)
+    assert could_hold("https://x:8080/sitemap-articles.xml", datetime(2022, 3, 5), DAY)
+
+
+@pytest.mark.pure
+def test_monitor_keywords_are_the_terms_or_none_with_not():
+    assert monitor_keywords(MONITORS) == [b"undocking", b"module", b"separation"]
+    assert monitor_keywords({"a": '"space station" OR dock*'}) == [(b"space", b"station"), b"dock"]
+    assert monitor_keywords({"a": "undocking AND NOT sport"}) is None
+    assert monitor_keywords({}) is None
+
+
+@pytest.mark.pure
+def test_history_targets_default_to_what_fits_each_source(sources_file):
+    sources = load_sources(sources_file)
+    pairs = lambda archives: [(t.source, t.archive) for t in history_targets(sources, [], archives, POLICY)]  # noqa: E731
+    assert pairs([]) == [("site-sitemaps", "sitemaps"), ("site-feed", "wayback")]
+    assert pairs(["sitemaps"]) == [("site-sitemaps", "sitemaps")]
+    assert pairs(["wayback", "ccnews"]) == [
+        ("site-sitemaps", "wayback"),
+        ("site-sitemaps", "ccnews"),
+        ("site-feed", "wayback"),
+        ("site-feed", "ccnews"),
+    ]
+    with pytest.raises(ValueError, match="unknown archive"):
+        history_targets(sources, [], ["archive.today"], POLICY)
+
+
+@pytest.mark.warehouse
+def test_history_sitemaps_opens_only_the_days_sitemaps(fresh_db, sources_file, site):
+    summary = run_history(fresh_db, sources_file, ["sitemaps"])
+    assert summary["loaded"] == 2 and summary["mode"] == "history"
+    assert rows(fresh_db, "SELECT source_uri FROM articles ORDER BY 1") == [
+        (site.url("/2022/03/05/1.html"),),
+        (site.url("/2022/03/05/2.html"),),
+    ]
+    opened = [p for p in site.requests if p.endswith(".xml")]
+    assert sorted(opened) == [
+        "/sitemap-2022-03.xml",
+        "/sitemap/2022/03/05.xml",
+        "/sitemap/2022/03/06.xml",
+        "/sitemap_index.xml",
+    ]
+    assert rows(fresh_db, "SELECT source_name, day, archive, found FROM history_days") == [
+        ("site-sitemaps", DAY, "sitemaps", 2)
+    ]
+    assert rows(fresh_db, "SELECT monitor FROM monitor_matches") == [("undocking",)]
+
+
+@pytest.mark.warehouse
+def test_history_wayback_reads_the_feeds_captures_and_gone_articles(fresh_db, sources_file, site, wayback):
+    summary = run_history(fresh_db, sources_file, [], ["site-feed"], wayback=wayback)
+    assert summary["loaded"] == 2
+    fetched = rows(
+        fresh_db,
+        "SELECT url, source_name, archive, archive_uri, archive_record_id, archived_at FROM fetches ORDER BY url",
+    )
+    gone = site.url("/2022/03/05/gone.html")
+    captured = f"{wayback.playback}/20220305123000id_/{gone}"
+    assert fetched == [
+        (site.url("/2022/03/05/4.html"), "site-feed", None, None, None, None),
+        (gone, "site-feed", "wayback", captured, "DGONE", datetime(2022, 3, 5, 12, 30)),
+    ]
+    assert rows(fresh_db, f"SELECT count(*) FROM articles WHERE source_uri = '{gone}'") == [(1,)]
+    # The feed's two captures that day are one digest: one playback; the 4th's capture is not asked for.
+    playbacks = [p for p in wayback.paths("/web/") if "feed.xml" in p]
+    assert playbacks == [f"/web/20220305080000id_/{site.url('/feed.xml')}"]
+    assert "/2022/03/04/old.html" not in site.requests
+
+
+@pytest.mark.warehouse
+def test_history_ccnews_keeps_the_days_records_of_the_sources_hosts_with_keywords(fresh_db, sources_file, site, ccnews):
+    summary = run_history(fresh_db, sources_file, ["ccnews"], ["site-feed"], ccnews=ccnews)
+    assert summary["loaded"] == 2
+    fetched = rows(fresh_db, "SELECT url, source_name, archive, archive_uri, archived_at FROM fetches ORDER BY url")
+    month = f"{ccnews.base_url}/crawl-data/CC-NEWS/2022/03"
+    assert fetched == [
+        (
+            site.url("/cc/1.html"),
+            "site-feed",
+            "ccnews",
+            f"{month}/CC-NEWS-20220304200000-00010.warc.gz",
+            datetime(2022, 3, 5, 0, 30),
+        ),
+        (
+            site.url("/cc/2.html"),
+            "site-feed",
+            "ccnews",
+            f"{month}/CC-NEWS-20220305060000-00011.warc.gz",
+            datetime(2022, 3, 5, 6, 10),
+        ),
+    ]
+    assert rows(fresh_db, "SELECT count(*) FROM monitor_matches") == [(2,)]
+    assert not [p for p in site.requests if p.startswith("/cc/")]  # read from the WARCs, never fetched
+
+
+@pytest.mark.warehouse
+def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources_file, site, wayback, ccnews):
+    first = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
+    assert first["loaded"] == 6  # sitemaps 2, wayback 2, ccnews 2 (each URL once)
+    done = rows(fresh_db, "SELECT source_name, archive FROM history_days ORDER BY 1, 2")
+    assert len(done) == 5  # sitemaps for the sitemap source only; wayback and ccnews for both
+    before, requests = checksums(fresh_db), len(site.requests) + len(wayback.requests) + len(ccnews.requests)
+    again = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
+    assert again["loaded"] == again["updated"] == again["unchanged"] == 0
+    assert len(site.requests) + len(wayback.requests) + len(ccnews.requests) == requests  # nothing asked for
+    assert checksums(fresh_db) == before
+    forced = run_history(
+        fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews, force=True
+    )
+    assert forced["loaded"] == forced["updated"] == 0 and forced["unchanged"] == 6
+    assert checksums(fresh_db) == before
+
+
+@pytest.mark.warehouse
+def test_history_killed_run_continues_after_its_last_finished_day(fresh_db, sources_file, site):
+    days = [date(2022, 3, 4), DAY, date(2022, 3, 6)]
+    calls = []
+
+    def failing_on_the_sixth(day, *args, **kwargs):
+        from pipeline.history import history_day
+
+        calls.append(day)
+        if day == date(2022, 3, 6) and len(calls) == 3:
+            raise KeyboardInterrupt  # killed
+        return history_day(day, *args, **kwargs)
+
+    targets = history_targets(load_sources(sources_file), [], ["sitemaps"], POLICY)
+    request = BackfillRequest(str(fresh_db), str(uuid.uuid4()), days, "history", policy=POLICY, targets=targets)
+    with pytest.raises(KeyboardInterrupt):
+        backfill_range(request, BackfillSteps(history_day=failing_on_the_sixth, extract_workers=1))
+    assert rows(fresh_db, "SELECT day FROM history_days ORDER BY day") == [(date(2022, 3, 4),), (DAY,)]
+    assert rows(fresh_db, "SELECT flow_name, status FROM runs") == [("backfill", "failed")]
+    calls.clear()
+    request = BackfillRequest(str(fresh_db), str(uuid.uuid4()), days, "history", policy=POLICY, targets=targets)
+    summary = backfill_range(request, BackfillSteps(history_day=failing_on_the_sixth, extract_workers=1))
+    assert calls == [date(2022, 3, 6)]  # the days finished before the kill are skipped
+    assert summary["loaded"] == 2  # 6.html, and 3.html: published 23:30 at UTC-2, the 6th in UTC
+    assert rows(fresh_db, "SELECT day FROM history_days ORDER BY day") == [(d,) for d in days]
+
+
+@pytest.mark.warehouse
+def test_history_transient_failures_leave_the_day_unfinished(fresh_db, sources_file, site):
+    original = _SiteHandler.do_GET
+
+    def busy(handler):
+        if handler.path == "/sitemap_index.xml":
+            handler.server.requests.append(handler.path)
+            handler.send_response(503)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        original(handler)
+
+    _SiteHandler.do_GET = busy
+    try:
+        summary = run_history(fresh_db, sources_file, ["sitemaps"])
+    finally:
+        _SiteHandler.do_GET = original
+    assert summary["rejected"] == 1
+    assert rows(fresh_db, "SELECT count(*) FROM history_days") == [(0,)]
