@@ -101,21 +101,24 @@ def open_a_writer(location: str, start: multiprocessing.Event) -> None:
 
 @pytest.mark.warehouse
 def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_path):
-    """No retry here: the first writers of a lake take turns creating it and applying the migrations."""
-    spawn = multiprocessing.get_context("spawn")
-    for round_ in range(3):
-        lake = f"ducklake:sqlite:{tmp_path}/lake{round_}.sqlite"
-        start = spawn.Event()
-        writers = [spawn.Process(target=open_a_writer, args=(lake, start)) for _ in range(4)]
-        for writer in writers:
-            writer.start()
-        start.set()
-        for writer in writers:
+    """No retry here: the first writers of a lake take turns creating it and applying the migrations. Three new
+    lakes, four writers each, all released at once. The writers are forked from a server process that imported
+    the warehouse code once (not from the test process, which runs threads)."""
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(["warehouse.db", __name__])
+    lakes = [f"ducklake:sqlite:{tmp_path}/lake{round_}.sqlite" for round_ in range(3)]
+    start = forkserver.Event()
+    writers = {lake: [forkserver.Process(target=open_a_writer, args=(lake, start)) for _ in range(4)] for lake in lakes}
+    for writer in [writer for of_lake in writers.values() for writer in of_lake]:
+        writer.start()
+    start.set()
+    for lake, of_lake in writers.items():
+        for writer in of_lake:
             writer.join(timeout=120)
-        assert [writer.exitcode for writer in writers] == [0] * 4
+        assert [writer.exitcode for writer in of_lake] == [0] * 4, lake
         with connect(lake, read_only=True) as conn:
             versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()]
-        assert sorted(versions) == sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
+        assert sorted(versions) == sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql")), lake
 
 
 @pytest.mark.warehouse
