@@ -428,3 +428,34 @@ def test_history_transient_failures_leave_the_day_unfinished(fresh_db, sources_f
         _SiteHandler.do_GET = original
     assert summary["rejected"] == 1
     assert rows(fresh_db, "SELECT count(*) FROM history_days") == [(0,)]
+
+
+@pytest.mark.flows
+def test_history_flow_runs_a_task_per_day_and_skips_finished_days(
+    fresh_db, sources_file, site, ccnews, prefect_harness, monkeypatch
+):
+    import httpx
+
+    from flows.backfill import backfill
+
+    monkeypatch.setenv("MEDIAMON_CCNEWS_BASE_URL", ccnews.base_url)
+    days = dict(start=date(2022, 3, 4), end=DAY, sources_file=str(sources_file), db=str(fresh_db))
+    run = dict(mode="history", archives=["sitemaps", "ccnews"], fetch_policy=POLICY, monitors=MONITORS)
+    summary = backfill(**days, **run)
+    assert summary["loaded"] == 4 and summary["days"] == 2  # sitemaps 2, ccnews 2
+    finished = rows(fresh_db, "SELECT day, archive, count(*) FROM history_days GROUP BY ALL ORDER BY ALL")
+    assert finished == [(date(2022, 3, 4), "ccnews", 2), (date(2022, 3, 4), "sitemaps", 1)] + [
+        (DAY, "ccnews", 2),
+        (DAY, "sitemaps", 1),
+    ]
+    task_runs = httpx.post(
+        f"{prefect_harness.api_url}/task_runs/filter",
+        json={"flow_runs": {"id": {"any_": [summary["run_id"]]}}, "task_runs": {"name": {"like_": "history"}}},
+        timeout=30,
+    ).json()
+    assert sorted(t["name"] for t in task_runs) == ["history 2022-03-04", "history 2022-03-05"]
+    before = checksums(fresh_db)
+    again = backfill(**days, **run)
+    assert again["loaded"] == again["unchanged"] == 0 and checksums(fresh_db) == before
+    with pytest.raises(ValueError, match="archives are for the history mode"):
+        backfill(**days, mode="reextract", archives=["wayback"])
