@@ -221,7 +221,7 @@ def test_dedup_cut_short_is_finished_by_the_next_update(tmp_path, monkeypatch):
 
 def test_changed_settings_recompute_what_they_affect(tmp_path):
     articles = corpus()
-    strict = DedupSettings(jaccard_threshold=1.0, containment_threshold=1.0)
+    strict = DedupSettings(jaccard_threshold=1.0, containment_threshold=1.0, edge_lines=0)
     with open_writer(tmp_path / "changed.duckdb") as conn:
         load_batch(conn, articles, [], "run-1")
         update_duplicates(conn)
@@ -283,6 +283,57 @@ def test_short_texts_and_far_apart_equal_texts_are_never_grouped(fresh_db):
     dup = near_duplicates_of(fresh_db, [stubs + same])
     assert {dup[a.source_uri] for a in stubs} == {None}
     assert dup[same[1].source_uri] == same[0].article_id and dup[same[2].source_uri] is None  # 88 days: outside
+
+
+MARKET = (
+    "{city} stocks {moved} on {day} as investors weighed fresh inflation data. The {city} Composite index rose "
+    "{points} points, or {pct} percent, to close at {level}, while the broader market gained {pct2} percent.\n\n"
+    "Trading volume was {volume} million shares, above the 30-day average. Shares of {company} led the gains, "
+    "climbing {gain} percent, while {company2} was the biggest decliner, falling {loss} percent by the close.\n\n"
+    "The dollar rose to {fx} against the euro, and oil settled at ${oil} a barrel. Markets reopen at 9:30 a.m. "
+    "on {next_day}, said {analyst} of {firm}, who expects a quiet session before the holiday weekend."
+)
+COMPANIES = ["Northwind Systems", "Halvorsen Foods", "Castell Pharma", "Meridian Freight", "Orchard Retail"]
+PEOPLE = ["Karen Liu", "Paul Ostrowski", "Maya Fernandes", "Daniel Reyes", "Helen Park"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+def market_report(rng: random.Random, day: int) -> str:
+    figure = lambda low, high: f"{rng.uniform(low, high):.2f}"  # noqa: E731
+    return MARKET.format(
+        city="Riverton", moved=rng.choice(["rose", "fell"]), day=WEEKDAYS[day], points=figure(5, 60),
+        pct=figure(0, 2), level=f"{rng.randint(4000, 5000):,}", pct2=figure(0, 2), volume=rng.randint(600, 900),
+        company=COMPANIES[day], gain=figure(1, 5), company2=COMPANIES[day - 1], loss=figure(1, 5),
+        fx=figure(1, 1.2), oil=figure(70, 90), next_day=WEEKDAYS[day + 1], analyst=PEOPLE[day],
+        firm=["Harbor Capital", "Keystone Advisors"][day % 2],
+    )  # fmt: skip
+
+
+def test_templated_daily_reports_are_not_copies_but_a_pickup_correcting_a_figure_is(fresh_db):
+    rng = random.Random(9)
+    day = datetime(2022, 6, 6, 16)
+    texts = [market_report(rng, n) for n in range(5)]
+    reports = [make_article(f"https://desk.example/{n}", [t], day + timedelta(days=n)) for n, t in enumerate(texts)]
+    corrected = re.sub(r"volume was (\d+)", lambda m: f"volume was {int(m.group(1)) + 3}", texts[2])
+    pickup = make_article("https://ashfordherald.example/markets", [*OUTLET, corrected, *OUTLET_END],
+                          day + timedelta(days=2, hours=3))  # fmt: skip
+    dup = near_duplicates_of(fresh_db, [[*reports, pickup]])
+    assert {dup[r.source_uri] for r in reports} == {None}
+    assert dup[pickup.source_uri] == reports[2].article_id
+
+
+def test_a_cut_pickup_with_its_outlets_furniture_joins_the_original(fresh_db):
+    rng = random.Random(10)
+    words = " ".join(paragraph(rng, 160).split()[:160])
+    original = make_article("https://wire.example/story", [words], datetime(2022, 3, 5, 9))
+    cuts = [
+        make_article(f"https://outlet{n}.example/story", [*OUTLET, " ".join(words.split()[:size]), *OUTLET_END],
+                     datetime(2022, 3, 5, 10 + n))
+        for n, size in enumerate((32, 56, 96, 160))
+    ]  # fmt: skip
+    dup = near_duplicates_of(fresh_db, [[original, *cuts]])
+    assert dup[original.source_uri] is None
+    assert {dup[c.source_uri] for c in cuts} == {original.article_id}
 
 
 def test_minhash_estimates_jaccard():

@@ -11,8 +11,17 @@ import numpy as np
 import pytest
 
 from similarity import stories
-from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, verify_candidates
-from similarity.minhash import MinHashParams, shingle_hashes
+from similarity.duplicates import (
+    DedupSettings,
+    OrderKey,
+    body_shingles,
+    chained_share,
+    choose_canonicals,
+    compare,
+    verify_candidates,
+)
+from similarity.minhash import MinHashParams, shingle_hashes, similarity
+from similarity.slots import substituted_slots, text_features, text_slots
 from similarity.stories import group_stories, story_terms
 
 pytestmark = pytest.mark.pure
@@ -65,7 +74,7 @@ TEXTS = {
     "other": _text(range(200, 300)),
     "short": _text(range(0, 10)),  # under min_shingles
 }
-SHINGLES = {name: shingle_hashes(text, SETTINGS.minhash) for name, text in TEXTS.items()}
+SHINGLES = {name: text_features(text, SETTINGS.minhash) for name, text in TEXTS.items()}
 
 
 def test_verify_candidates_keeps_similar_pairs_and_exact_matches():
@@ -107,12 +116,119 @@ def test_choose_canonicals_same_time_goes_longest_then_smallest_id():
     assert choose_canonicals(order, [("a", "b", 0.9), ("b", "c", 0.9), ("a", "c", 0.9)]) == {"a": "c", "b": "c"}
 
 
+def test_choose_canonicals_joins_through_a_copy_only_when_confirmed():
+    order = {name: OrderKey(DAY + timedelta(hours=i), 100, name) for i, name in enumerate("abc")}
+    pairs = [("a", "b", 0.9), ("b", "c", 0.9)]  # c is paired with b, a copy of a, only
+    asked = []
+
+    def confirm(article, copy, canonical):
+        asked.append((article, copy, canonical))
+        return True
+
+    assert choose_canonicals(order, pairs, confirm) == {"b": "a", "c": "a"}
+    assert asked == [("c", "b", "a")]
+    assert choose_canonicals(order, pairs, lambda *_: False) == {"b": "a"}
+
+
+def test_choose_canonicals_joins_an_earlier_canonical_through_a_later_copy_when_confirmed():
+    order = {name: OrderKey(DAY + timedelta(hours=i), 100, name) for i, name in enumerate("atc")}
+    pairs = [("a", "c", 0.9), ("t", "c", 0.9)]  # t (a cut pickup) is paired with c, a later copy of a, only
+    assert choose_canonicals(
+        order, pairs, lambda article, via, canonical: (article, via, canonical) == ("t", "c", "a")
+    ) == {"t": "a", "c": "a"}
+    assert choose_canonicals(order, pairs) == {"c": "a"}
+
+
+def test_chained_share_tells_a_shared_original_from_a_shared_addition():
+    canonical = text_features(_text(range(0, 100)))
+    copy = text_features("\n\n".join([_text(range(0, 100)), _text(range(100, 130))]))  # plus an addition
+    generic = "Comments are closed for this article."  # a line two outlets' pickups share, the canonical lacks
+    cut = text_features("\n\n".join([_text(range(0, 30)), generic]))
+    other = text_features("\n\n".join([_text(range(95, 100)), _text(range(100, 160))]))  # shares the addition
+    copy_with_line = text_features("\n\n".join([_text(range(0, 100)), generic]))
+    assert chained_share(cut, copy, canonical, SETTINGS) == 1.0
+    assert chained_share(cut, copy_with_line, canonical, SETTINGS) == 1.0  # the generic line is left out
+    assert chained_share(other, copy, canonical, SETTINGS) < SETTINGS.chain_share
+    assert chained_share(text_features(_text(range(500, 530))), copy, canonical, SETTINGS) == 0.0
+
+
+REPORT = (
+    "{city} stocks {moved} on {day} as investors weighed fresh inflation data. The {city} Composite index rose "
+    "{points} points, or {pct} percent, to close at {level}, while the broader market gained {pct2} percent.\n\n"
+    "Trading volume was {volume} million shares, above the 30-day average. Shares of {company} led the gains, "
+    "climbing {gain} percent, while {company2} was the biggest decliner, falling {loss} percent by the close.\n\n"
+    "The dollar rose to {fx} against the euro, and oil settled at ${oil} a barrel. Markets reopen at 9:30 a.m. "
+    "on {next_day}, said {analyst} of {firm}, who expects a quiet session before the holiday weekend."
+)
+DAYS = [
+    dict(city="Riverton", moved="rose", day="Monday", points="41.2", pct="0.84", level="4,921.5", pct2="0.6",
+         volume="812", company="Northwind Systems", gain="3.1", company2="Halvorsen Foods", loss="2.2", fx="1.0841",
+         oil="81.40", next_day="Tuesday", analyst="Karen Liu", firm="Harbor Capital"),
+    dict(city="Riverton", moved="fell", day="Tuesday", points="17.9", pct="0.36", level="4,903.6", pct2="0.2",
+         volume="774", company="Castell Pharma", gain="4.7", company2="Meridian Freight", loss="1.9", fx="1.0797",
+         oil="80.95", next_day="Wednesday", analyst="Paul Ostrowski", firm="Keystone Advisors"),
+]  # fmt: skip
+
+
+def test_compare_tells_templated_reports_from_a_pickup_that_corrects_a_figure():
+    monday, tuesday = (text_features(REPORT.format(**day)) for day in DAYS)
+    corrected = text_features(
+        "Ashford Herald | Local news you can trust\n\n"
+        + REPORT.format(**{**DAYS[0], "gain": "3.4"})
+        + "\n\nUPDATE: This story was updated at 5:10 p.m. with new information from the exchange."
+    )
+    assert not compare(monday, tuesday, SETTINGS)[2]  # same wording, other day: not a copy
+    assert compare(monday, corrected, SETTINGS)[2]
+    aligned, substituted = substituted_slots(monday.slots, tuesday.slots)
+    assert aligned >= SETTINGS.slot_min_aligned and substituted >= SETTINGS.slot_substitution * aligned
+
+
+HEADER = ["Ashford Herald | Local news you can trust", "By Sam Patel, Ashford Herald staff writer"]
+FOOTER = [
+    "Copyright 2022 Ashford Herald. All rights reserved.",
+    "Follow Ashford Herald on Facebook, Twitter and Instagram for the latest updates.",
+]
+
+
+def test_body_shingles_leave_out_a_pickups_header_and_footer():
+    original = text_features(_text(range(0, 160)))
+    cut = text_features("\n\n".join([*HEADER, _text(range(0, 32)), *FOOTER]), outlet="ashfordherald.example")
+    assert similarity(cut.shingles, original.shingles)[1] < SETTINGS.containment_threshold  # with the furniture
+    assert set(body_shingles(cut, original, SETTINGS)) == set(shingle_hashes(_text(range(0, 32))))
+    jaccard, containment, copy = compare(cut, original, SETTINGS)
+    assert copy and containment == 1.0
+    long_line = text_features("\n\n".join([_text(range(900, 940)), _text(range(0, 32))]))
+    assert len(body_shingles(long_line, original, SETTINGS)) == len(long_line.shingles)  # 40 words: not furniture
+
+
+def test_body_shingles_leave_out_the_furniture_two_articles_of_one_outlet_share():
+    one, other = ("\n\n".join([*HEADER, _text(words), *FOOTER]) for words in (range(0, 24), range(100, 124)))
+    same = [text_features(text, outlet="ashfordherald.example") for text in (one, other)]
+    assert not compare(*same, SETTINGS)[2]
+    assert similarity(same[0].shingles, same[1].shingles)[0] >= SETTINGS.jaccard_threshold  # with the furniture
+    first, edited = ("\n\n".join([*HEADER, _text(range(0, 60)), *extra, *FOOTER]) for extra in ([], ["A correction."]))
+    repost = [text_features(text, outlet="ashfordherald.example") for text in (first, edited)]
+    assert compare(*repost, SETTINGS)[2]  # the body (over edge_words words) is compared
+
+
+def test_text_slots_ignore_sentence_starts_and_lines_the_other_text_lacks():
+    slots = text_slots("The Riverton index rose 41.2 points. Shares fell.")
+    assert slots.tokens == 2  # "Riverton", "41 2"; not "The" or "Shares", which start a sentence
+    body = REPORT.format(**DAYS[0])
+    pickup = text_slots("By Sam Patel, Ashford Herald staff writer\n\n" + " ".join(body.split()[:40]))
+    aligned, substituted = substituted_slots(pickup, text_slots(body))
+    assert aligned > 0 and substituted == 0
+
+
 def test_verify_candidates_never_groups_short_texts_by_their_text():
-    stub = shingle_hashes("Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds.")
+    stub = text_features("Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds.")
     known = {"stub1": stub, "stub2": stub, "orig": SHINGLES["orig"], "orig2": SHINGLES["orig"]}
     candidates = [("stub1", "stub2", "exact_text"), ("orig", "orig2", "exact_text"), ("stub1", "stub2", "exact_url")]
     kept = verify_candidates(candidates, SETTINGS, known, lambda ids: {})
-    assert [(a, b, kind) for a, b, kind, *_ in kept] == [("orig", "orig2", "exact_text"), ("stub1", "stub2", "exact_url")]
+    assert [(a, b, kind) for a, b, kind, *_ in kept] == [
+        ("orig", "orig2", "exact_text"),
+        ("stub1", "stub2", "exact_url"),
+    ]
 
 
 def test_dedup_settings_rejects_thresholds_outside_zero_to_one():

@@ -20,8 +20,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, verify_candidates
+from similarity.duplicates import DedupSettings, OrderKey, chained_share, choose_canonicals, verify_candidates
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
+from similarity.slots import TextFeatures
 from warehouse.db import transaction
 from warehouse.staging import registered
 from warehouse.stories import assign_stories  # Level 3 lives in warehouse.stories; re-exported here
@@ -73,17 +74,17 @@ def update_near_duplicates(
         conn.execute("INSERT INTO dedup_pending (since) SELECT now()::TIMESTAMP WHERE NOT EXISTS (FROM dedup_pending)")
         _forget_other_settings(conn, settings)
         stale = _forget_stale(conn)
-    shingles = partial(_shingles_of_texts, conn, params=settings.minhash, parallel_map=parallel_map)
-    recent: list[dict[str, np.ndarray]] = []
+    features = partial(_features_of_texts, conn, params=settings.minhash, parallel_map=parallel_map)
+    recent: list[dict[str, TextFeatures]] = []
     for start in range(0, len(stale), _BATCH):
         chunk = stale[start : start + _BATCH]
         with transaction(conn):
-            shingle_sets, chunk_bands = _store_signatures(conn, chunk, settings.minhash, shingles)
-            recent = [*recent[-(RECENT_CHUNKS - 1) :], shingle_sets]
+            chunk_features, chunk_bands = _store_signatures(conn, chunk, settings.minhash, features)
+            recent = [*recent[-(RECENT_CHUNKS - 1) :], chunk_features]
             known = {k: v for sets in recent for k, v in sets.items()}
-            _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known, shingles)
+            _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known, features)
     with transaction(conn):
-        assign_canonicals(conn)
+        assign_canonicals(conn, settings, parallel_map)
 
 
 def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> None:
@@ -117,26 +118,37 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return stale
 
 
-def _shingles_of_texts(
-    conn: duckdb.DuckDBPyConnection, article_ids: list[str], params: MinHashParams, parallel_map: ParallelMap
-) -> dict[str, np.ndarray]:
-    """article_id -> shingle set, from the stored texts of these articles."""
+def _features_of_texts(
+    conn: duckdb.DuckDBPyConnection,
+    article_ids: list[str],
+    params: MinHashParams,
+    parallel_map: ParallelMap,
+) -> dict[str, TextFeatures]:
+    """article_id -> TextFeatures (shingle sets computed with `parallel_map`), from the stored texts; the outlet
+    is the host of the canonical URL, else of the source URI."""
     with registered(conn, "text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())})):
-        rows = conn.execute("SELECT article_id, text FROM articles JOIN text_ids USING (article_id)").fetchall()
-    sets = parallel_map(partial(shingle_hashes, params=params), [text for _, text in rows])
-    return dict(zip([article_id for article_id, _ in rows], sets, strict=True))
+        rows = conn.execute(
+            """SELECT article_id, text,
+                      regexp_extract(coalesce(url, source_uri), '^[A-Za-z][A-Za-z0-9+.-]*://(?:www[.])?([^/:?#]*)', 1)
+               FROM articles JOIN text_ids USING (article_id)"""
+        ).fetchall()
+    sets = parallel_map(partial(shingle_hashes, params=params), [row[1] for row in rows])
+    return {
+        article_id: TextFeatures(shingles, text, outlet.lower())
+        for (article_id, text, outlet), shingles in zip(rows, sets, strict=True)
+    }
 
 
 def _store_signatures(
     conn: duckdb.DuckDBPyConnection,
     chunk: list[tuple[str, str]],
     params: MinHashParams,
-    shingles: Callable[[list[str]], dict[str, np.ndarray]],
-) -> tuple[dict[str, np.ndarray], pa.Table]:
-    """Signatures and band keys of a chunk of stale articles; returns their shingle sets and band keys."""
+    features: Callable[[list[str]], dict[str, TextFeatures]],
+) -> tuple[dict[str, TextFeatures], pa.Table]:
+    """Signatures and band keys of a chunk of stale articles; returns their features and band keys."""
     ids = [row[0] for row in chunk]
-    by_id = shingles(ids)
-    shingle_sets = [by_id[article_id] for article_id in ids]
+    by_id = features(ids)
+    shingle_sets = [by_id[article_id].shingles for article_id in ids]
     signatures = minhash_signatures(shingle_sets, params)
     keys = band_keys(signatures, params)
     filled = np.array([len(shingle_set) > 0 for shingle_set in shingle_sets])
@@ -160,7 +172,7 @@ def _store_signatures(
         columns = ", ".join(staged.column_names)
         with registered(conn, "staged", staged):
             conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staged")
-    return dict(zip(ids, shingle_sets, strict=True)), staged_bands
+    return {article_id: by_id[article_id] for article_id in ids}, staged_bands
 
 
 def _store_pairs(
@@ -168,8 +180,8 @@ def _store_pairs(
     changed: list[str],
     changed_bands: pa.Table,
     settings: DedupSettings,
-    known: dict[str, np.ndarray],
-    shingles: Callable[[list[str]], dict[str, np.ndarray]],
+    known: dict[str, TextFeatures],
+    features: Callable[[list[str]], dict[str, TextFeatures]],
 ) -> None:
     """Find and verify the pairs of changed articles with every article signed so far; store the kept ones.
 
@@ -186,7 +198,7 @@ def _store_pairs(
         registered(conn, "changed_bands", changed_bands),
     ):
         candidates = _candidates(conn, settings, within)
-    verified = verify_candidates(candidates, settings, known, shingles, _BATCH)
+    verified = verify_candidates(candidates, settings, known, features, _BATCH)
     if verified:
         staged = pa.table(
             {
@@ -245,7 +257,9 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
     ).fetchall()
 
 
-def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
+def assign_canonicals(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
+) -> None:
     """Set articles.duplicate_of from all stored pairs, in canonical order: published, else first ingested."""
     pairs = conn.execute("SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates").fetchall()
     order = {
@@ -256,7 +270,7 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
                                     UNION SELECT other_id FROM near_duplicates)"""
         ).fetchall()
     }
-    canonical = choose_canonicals(order, pairs)
+    canonical = choose_canonicals(order, pairs, _chain_check(conn, settings, parallel_map))
     staged = pa.table(
         {"article_id": list(canonical), "canonical": list(canonical.values())},
         schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())]),
@@ -268,3 +282,23 @@ def assign_canonicals(conn: duckdb.DuckDBPyConnection) -> None:
                      LEFT JOIN staged_canonicals s USING (article_id)) c
                WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
         )
+
+
+def _chain_check(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings, parallel_map: ParallelMap
+) -> Callable[[str, str, str], bool]:
+    """confirm(article, via, canonical) for choose_canonicals: what the article shares with `via` (an article it
+    is paired with) is the canonical's text (chained_share >= chain_share). Texts are read as asked, at most
+    2,000 kept."""
+    cache: dict[str, TextFeatures] = {}
+
+    def confirm(article: str, via: str, canonical: str) -> bool:
+        missing = [i for i in (article, via, canonical) if i not in cache]
+        if missing:
+            if len(cache) > 2_000:
+                cache.clear()
+                missing = [article, via, canonical]
+            cache.update(_features_of_texts(conn, missing, settings.minhash, parallel_map))
+        return chained_share(cache[article], cache[via], cache[canonical], settings) >= settings.chain_share
+
+    return confirm
