@@ -274,6 +274,26 @@ def test_undated_copies_loaded_later_never_take_over_the_original(fresh_db):
     assert {dup[c.source_uri] for c in copies} == {original.article_id}
 
 
+def test_a_later_run_changes_duplicate_of_only_for_an_earlier_publication(fresh_db):
+    rng = random.Random(11)
+    body = [paragraph(rng) for _ in range(8)]
+    day = datetime(2022, 3, 2)
+    first, copy = (make_article(f"https://{n}.example/s", [*body, n], day + timedelta(hours=h)) for n, h in
+                   (("first", 0), ("copy", 5)))  # fmt: skip
+    later = make_article("https://later.example/s", [*body, *OUTLET_END], day + timedelta(days=1))
+    earlier = make_article("https://earlier.example/s", [*OUTLET, *body], day - timedelta(days=1))
+    with open_writer(fresh_db) as conn:
+        runs = []
+        for number, articles in enumerate([[first, copy], [later], [earlier]]):
+            load_batch(conn, articles, [], f"run-{number}")
+            dedup.update_near_duplicates(conn)
+            runs.append(dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall()))
+    assert runs[0] == {first.source_uri: None, copy.source_uri: first.article_id}
+    assert runs[1] == {**runs[0], later.source_uri: first.article_id}  # a later copy changes no earlier article
+    assert set(runs[2].values()) == {None, earlier.article_id}  # an earlier publication becomes the canonical
+    assert runs[2][earlier.source_uri] is None
+
+
 def test_short_texts_and_far_apart_equal_texts_are_never_grouped(fresh_db):
     stub = "Chat with us in Facebook Messenger. Find out what's happening in the world as it unfolds."
     day = datetime(2022, 6, 1)
