@@ -168,6 +168,15 @@ def chained_share(article: TextFeatures, via: TextFeatures, canonical: TextFeatu
     return len(np.intersect1d(shared, canonical.shingles, assume_unique=True)) / len(shared)
 
 
+def confirms_chain(article: TextFeatures, via: TextFeatures, canonical: TextFeatures, settings: DedupSettings) -> bool:
+    """An article linked to a canonical through `via` only belongs to its group when it is a copy of the canonical
+    itself (compare, on the bodies: the pair may have been missed by LSH, not by verification) and what it shares
+    with `via` is the canonical's text (chained_share >= chain_share)."""
+    return compare(article, canonical, settings)[2] and chained_share(article, via, canonical, settings) >= (
+        settings.chain_share
+    )
+
+
 def choose_canonicals(
     order: dict[str, OrderKey],
     pairs: list[tuple[str, str, float]],

@@ -18,6 +18,7 @@ from similarity.duplicates import (
     chained_share,
     choose_canonicals,
     compare,
+    confirms_chain,
     verify_candidates,
 )
 from similarity.minhash import MinHashParams, shingle_hashes, similarity
@@ -150,6 +151,21 @@ def test_chained_share_tells_a_shared_original_from_a_shared_addition():
     assert chained_share(cut, copy_with_line, canonical, SETTINGS) == 1.0  # the generic line is left out
     assert chained_share(other, copy, canonical, SETTINGS) < SETTINGS.chain_share
     assert chained_share(text_features(_text(range(500, 530))), copy, canonical, SETTINGS) == 0.0
+
+
+def test_confirms_chain_needs_a_copy_of_the_canonical_itself():
+    canonical = text_features(_text(range(0, 160)))
+    furniture = ["Ashford Herald | Local news you can trust", "Comments are closed for this article."]
+    full = text_features("\n\n".join([*furniture, _text(range(0, 160))]), outlet="ashfordherald.example")
+    cut = text_features("\n\n".join([*furniture, _text(range(0, 32))]), outlet="kingsportpost.example")
+    assert confirms_chain(cut, full, canonical, SETTINGS)
+    # shares with a pickup only a line its outlet puts inside every article, which the canonical holds too
+    sign_up = "Sign up for the Ashford Herald newsletter and get the day's top stories in your inbox."
+    same_outlet = text_features("\n\n".join([_text(range(0, 50)), sign_up, _text(range(50, 100))]))
+    pickup = text_features("\n\n".join([_text(range(0, 50)), sign_up, _text(range(50, 160))]))
+    other = text_features("\n\n".join([_text(range(700, 730)), sign_up, _text(range(730, 760))]))
+    assert chained_share(other, pickup, same_outlet, SETTINGS) == 1.0  # enough alone to chain them
+    assert not confirms_chain(other, pickup, same_outlet, SETTINGS)
 
 
 REPORT = (

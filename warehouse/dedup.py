@@ -14,13 +14,14 @@ articles arrived in: an incremental update equals a recompute from scratch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from functools import partial
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from similarity.duplicates import DedupSettings, OrderKey, chained_share, choose_canonicals, verify_candidates
+from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, confirms_chain, verify_candidates
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
 from similarity.slots import TextFeatures
 from warehouse.db import transaction
@@ -270,7 +271,7 @@ def assign_canonicals(
                                     UNION SELECT other_id FROM near_duplicates)"""
         ).fetchall()
     }
-    canonical = choose_canonicals(order, pairs, _chain_check(conn, settings, parallel_map))
+    canonical = choose_canonicals(order, pairs, _chain_check(conn, settings, order, parallel_map))
     staged = pa.table(
         {"article_id": list(canonical), "canonical": list(canonical.values())},
         schema=pa.schema([("article_id", pa.string()), ("canonical", pa.string())]),
@@ -285,20 +286,23 @@ def assign_canonicals(
 
 
 def _chain_check(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings, parallel_map: ParallelMap
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings, order: dict[str, OrderKey], parallel_map: ParallelMap
 ) -> Callable[[str, str, str], bool]:
-    """confirm(article, via, canonical) for choose_canonicals: what the article shares with `via` (an article it
-    is paired with) is the canonical's text (chained_share >= chain_share). Texts are read as asked, at most
-    2,000 kept."""
+    """confirm(article, via, canonical) for choose_canonicals: the article and the canonical are published within
+    the window and confirms_chain holds. Texts are read as asked, at most 2,000 kept."""
     cache: dict[str, TextFeatures] = {}
+    window = timedelta(days=settings.window_days) if settings.window_days is not None else None
 
     def confirm(article: str, via: str, canonical: str) -> bool:
+        published = order[article].published_at, order[canonical].published_at
+        if window is not None and None not in published and abs(published[0] - published[1]) > window:
+            return False
         missing = [i for i in (article, via, canonical) if i not in cache]
         if missing:
             if len(cache) > 2_000:
                 cache.clear()
                 missing = [article, via, canonical]
             cache.update(_features_of_texts(conn, missing, settings.minhash, parallel_map))
-        return chained_share(cache[article], cache[via], cache[canonical], settings) >= settings.chain_share
+        return confirms_chain(cache[article], cache[via], cache[canonical], settings)
 
     return confirm
