@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -39,6 +40,22 @@ ParallelMap = Callable[..., Iterable]
 DEFAULT_SETTINGS = DedupSettings()
 DEFAULT_STORY_SETTINGS = StorySettings()
 _STATE = ("story_articles", "article_lines", "outlet_lines", "story_terms", "stories", "story_settings")
+
+
+class _Terms(NamedTuple):
+    """An article's story features, as _terms_of computes them."""
+
+    article_id: str
+    content_hash: str
+    outlet: str
+    published_at: datetime | None
+    first_ingested_at: datetime
+    terms: Counter
+
+    @property
+    def date(self) -> datetime:
+        """Its story date: published_at, else first_ingested_at."""
+        return self.published_at or self.first_ingested_at
 
 
 def assign_stories(
@@ -204,18 +221,20 @@ def _furniture(conn: duckdb.DuckDBPyConnection, outlets: Iterable[str], min_arti
 
 def _terms_of(
     conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
-) -> list[tuple[str, str, str, datetime, Counter]]:
-    """(article_id, content_hash, outlet, date, story terms without the outlet's furniture) of these articles."""
+) -> list[_Terms]:
+    """The story features of these articles (terms without their outlet's furniture)."""
     with registered(conn, "term_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
         rows = conn.execute(
-            """SELECT article_id, content_hash, url, source_uri, site_name, coalesce(published_at, first_ingested_at),
+            """SELECT article_id, content_hash, url, source_uri, site_name, published_at, first_ingested_at,
                       title, text FROM articles JOIN term_ids USING (article_id)"""
         ).fetchall()
     outlets = [outlet_of(row[2], row[3], row[4]) for row in rows]
     furniture = _furniture(conn, outlets, story_settings.furniture_articles)
-    texts = [strip_furniture(row[7], furniture.get(outlet, ())) for row, outlet in zip(rows, outlets, strict=True)]
-    terms = parallel_map(partial(story_terms, lead_words=story_settings.lead_words), [row[6] for row in rows], texts)
-    return [(row[0], row[1], outlet, row[5], t) for row, outlet, t in zip(rows, outlets, terms, strict=True)]
+    texts = [strip_furniture(row[8], furniture.get(outlet, ())) for row, outlet in zip(rows, outlets, strict=True)]
+    terms = parallel_map(partial(story_terms, lead_words=story_settings.lead_words), [row[7] for row in rows], texts)
+    return [
+        _Terms(row[0], row[1], outlet, row[5], row[6], t) for row, outlet, t in zip(rows, outlets, terms, strict=True)
+    ]
 
 
 def _refresh_terms(
@@ -242,12 +261,12 @@ def _refresh_terms(
         fresh = _terms_of(conn, chunk, story_settings, parallel_map)
         with registered(conn, "refresh_ids", pa.table({"article_id": pa.array(chunk, pa.string())})):
             _add_document_frequencies(conn, _stored_terms(conn, "refresh_ids"), -1)
-        _add_document_frequencies(conn, Counter(t for row in fresh for t in row[4]), 1)
+        _add_document_frequencies(conn, Counter(t for row in fresh for t in row.terms), 1)
         staged_terms = pa.table(
             {
-                "article_id": pa.array([row[0] for row in fresh], pa.string()),
-                "terms": pa.array([list(row[4]) for row in fresh], pa.list_(pa.string())),
-                "counts": pa.array([list(row[4].values()) for row in fresh], pa.list_(pa.int32())),
+                "article_id": pa.array([row.article_id for row in fresh], pa.string()),
+                "terms": pa.array([list(row.terms) for row in fresh], pa.list_(pa.string())),
+                "counts": pa.array([list(row.terms.values()) for row in fresh], pa.list_(pa.int32())),
             }
         )
         with registered(conn, "staged_terms_rows", staged_terms):
@@ -281,15 +300,15 @@ def _assign_chunk(
     rows = _terms_of(conn, ids, story_settings, parallel_map)
     if not rows:
         return
-    _add_document_frequencies(conn, Counter(t for row in rows for t in row[4]), 1)
-    with registered(conn, "windows", _windows([row[3] for row in rows], story_settings.window_days)):
+    _add_document_frequencies(conn, Counter(t for row in rows for t in row.terms), 1)
+    with registered(conn, "windows", _windows([row.date for row in rows], story_settings.window_days)):
         known_rows = conn.execute(
-            """SELECT s.article_id, s.published_at, s.story_id, s.terms, s.counts FROM story_articles s
-               WHERE s.story_id IS NOT NULL AND EXISTS
-                     (SELECT 1 FROM windows w WHERE s.published_at BETWEEN w.lo AND w.hi)"""
+            """SELECT article_id, date, story_id, terms, counts
+               FROM (SELECT *, coalesce(published_at, first_ingested_at) AS date FROM story_articles) s
+               WHERE story_id IS NOT NULL AND EXISTS (SELECT 1 FROM windows w WHERE s.date BETWEEN w.lo AND w.hi)"""
         ).fetchall()
     known = [StoryDocument(r[0], r[1], dict(zip(r[3], r[4], strict=True)), r[2]) for r in known_rows]
-    new = [StoryDocument(row[0], row[3], row[4]) for row in rows]
+    new = [StoryDocument(row.article_id, row.date, row.terms) for row in rows]
     vocabulary = sorted({t for d in known for t in d.terms} | {t for d in new for t in d.terms})
     with registered(conn, "vocabulary", pa.table({"term": pa.array(vocabulary, pa.string())})):
         frequencies = dict(
@@ -321,13 +340,14 @@ def _assign_chunk(
     )
     staged_articles = pa.table(
         {
-            "article_id": pa.array([row[0] for row in rows], pa.string()),
-            "content_hash": [row[1] for row in rows],
-            "outlet": [row[2] for row in rows],
-            "published_at": pa.array([row[3] for row in rows], pa.timestamp("us")),
-            "story_id": [result.stories[row[0]] for row in rows],
-            "terms": pa.array([list(row[4]) for row in rows], pa.list_(pa.string())),
-            "counts": pa.array([list(row[4].values()) for row in rows], pa.list_(pa.int32())),
+            "article_id": pa.array([row.article_id for row in rows], pa.string()),
+            "content_hash": [row.content_hash for row in rows],
+            "outlet": [row.outlet for row in rows],
+            "published_at": pa.array([row.published_at for row in rows], pa.timestamp("us")),
+            "first_ingested_at": pa.array([row.first_ingested_at for row in rows], pa.timestamp("us")),
+            "story_id": [result.stories[row.article_id] for row in rows],
+            "terms": pa.array([list(row.terms) for row in rows], pa.list_(pa.string())),
+            "counts": pa.array([list(row.terms.values()) for row in rows], pa.list_(pa.int32())),
         }
     )
     staged_merges = pa.table(
@@ -343,8 +363,10 @@ def _assign_chunk(
     ):
         conn.execute("INSERT INTO stories (story_id, created) SELECT story_id, created FROM staged_stories")
         conn.execute(
-            """INSERT INTO story_articles (article_id, content_hash, outlet, published_at, story_id, terms, counts)
-               SELECT article_id, content_hash, outlet, published_at, story_id, terms, counts FROM staged_articles"""
+            """INSERT INTO story_articles
+                   (article_id, content_hash, outlet, published_at, first_ingested_at, story_id, terms, counts)
+               SELECT article_id, content_hash, outlet, published_at, first_ingested_at, story_id, terms, counts
+               FROM staged_articles"""
         )
         if result.merged:
             conn.execute(

@@ -21,7 +21,8 @@ CREATE TABLE story_articles (
     article_id    VARCHAR PRIMARY KEY,
     content_hash  VARCHAR NOT NULL,    -- the text the terms were computed from
     outlet        VARCHAR NOT NULL,
-    published_at  TIMESTAMP NOT NULL,  -- published_at, else first_ingested_at
+    published_at       TIMESTAMP,           -- the article's; its story date is published_at, else
+    first_ingested_at  TIMESTAMP NOT NULL,  -- first_ingested_at (kept apart: the second is bookkeeping)
     story_id      VARCHAR NOT NULL,
     terms         VARCHAR[] NOT NULL,  -- story terms of the title and lead without furniture
     counts        INTEGER[] NOT NULL   -- their counts
