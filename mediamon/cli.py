@@ -88,10 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", required=True, type=date.fromisoformat, help="last day, YYYY-MM-DD (included)")
     backfill.add_argument(
         "--mode",
-        choices=("refetch", "reextract", "rededup"),
+        choices=("refetch", "reextract", "rededup", "history"),
         default="reextract",
-        help="fetch again, extract the stored responses again, or recompute duplicates (default reextract)",
+        help="fetch again, extract the stored responses again, recompute duplicates (default reextract), or "
+        "bring in the range's articles from archives (history)",
     )
+    backfill.add_argument(
+        "--archives",
+        nargs="+",
+        choices=("sitemaps", "wayback", "ccnews"),
+        default=[],
+        help="for history: where to look (default: sitemaps for sitemap sources, wayback for the others)",
+    )
+    backfill.add_argument("--force", action="store_true", help="for history: look up again the days already finished")
     backfill.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source")
     backfill.add_argument("--sources", help="the sources file (default: $MEDIAMON_SOURCES, else sources.toml)")
     backfill.add_argument("--max-days", type=int, default=92, help="longest range accepted (default 92)")
@@ -239,7 +248,9 @@ def _flow_session(settings: Settings) -> Iterator[None]:
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
     # The request is checked here, before Prefect starts a server: a wrong range is a line, not 17 s and a traceback.
-    known = set(load_sources(settings.sources)) if args.source else set()
+    if args.archives and args.mode != "history":
+        raise BackfillError(f"--archives is for --mode history, not {args.mode}")
+    known = set(load_sources(settings.sources)) if args.source or args.mode == "history" else set()
     backfill_days(args.start, args.end, args.source, known, args.max_days)
     _temporary_server_defaults()
     from flows.backfill import backfill
@@ -258,6 +269,7 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
             max_days=args.max_days,
             monitors=monitors,
             fetch_policy=settings.fetch_policy(),
+            **({"archives": args.archives, "force": args.force} if args.mode == "history" else {}),
         )
     print(
         f"backfill {summary['mode']} of {summary['days']} days completed: {summary['loaded']} loaded, "

@@ -459,3 +459,57 @@ def test_history_flow_runs_a_task_per_day_and_skips_finished_days(
     assert again["loaded"] == again["unchanged"] == 0 and checksums(fresh_db) == before
     with pytest.raises(ValueError, match="archives are for the history mode"):
         backfill(**days, mode="reextract", archives=["wayback"])
+
+
+@pytest.mark.e2e
+def test_cli_history_backfill_loads_the_day_and_refuses_archives_elsewhere(fresh_db, tmp_path, site, prefect_server):
+    """`mediamon backfill --mode history` from the command line; `--archives` with another mode is a one-line error
+    before any Prefect server is asked."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+    from tests.helpers.prefect_server import mediamon_env
+
+    sources = tmp_path / "cli-sources.toml"
+    sources.write_text(
+        f"""
+[[sources]]
+name = "site-sitemaps"
+kind = "sitemap"
+location = "{site.url("/sitemap_index.xml")}"
+allowed_networks = ["127.0.0.1/32"]
+min_host_interval = 0.0
+""",
+        encoding="utf-8",
+    )
+    mediamon = [
+        str(Path(sys.executable).parent / "mediamon"),
+        "backfill",
+        "--start",
+        "2022-03-05",
+        "--end",
+        "2022-03-05",
+    ]
+    common = ["--sources", str(sources), "--db", str(fresh_db)]
+    env = mediamon_env(prefect_server.api_url)
+    run = lambda *argv, **kw: subprocess.run(  # noqa: E731
+        [*mediamon, *argv, *common], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, **kw
+    )
+    done = run("--mode", "history", "--archives", "sitemaps", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "backfill history of 1 days completed: 2 loaded" in done.stdout
+    assert rows(fresh_db, "SELECT source_name, day, archive, found FROM history_days") == [
+        ("site-sitemaps", DAY, "sitemaps", 2)
+    ]
+    before = checksums(fresh_db)
+    again = run("--mode", "history", env=env)  # default archive of a sitemap source: its sitemaps, already done
+    assert again.returncode == 0 and "0 loaded" in again.stdout and checksums(fresh_db) == before, again.stderr
+    nowhere = {**env, "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens: a server would be an error
+    for argv, message in [
+        (["--archives", "wayback"], "--archives is for --mode history, not reextract"),
+        (["--mode", "history", "--source", "nope"], "unknown source(s) nope"),
+    ]:
+        bad = run(*argv, env=nowhere)
+        assert bad.returncode == 1 and len(bad.stderr.splitlines()) == 1, bad.stderr[-2000:]
+        assert bad.stderr.startswith("mediamon: ") and message in bad.stderr and not bad.stdout

@@ -382,7 +382,7 @@ def test_serve_registers_each_schedule_group_and_the_backfill(served, prefect_se
     form = backfill_deployment.parameter_openapi_schema
     assert form["required"] == ["start", "end"]
     assert form["properties"]["start"]["format"] == "date"
-    assert form["properties"]["mode"]["enum"] == ["refetch", "reextract", "rededup"]
+    assert form["properties"]["mode"]["enum"] == ["refetch", "reextract", "rededup", "history"]
     assert all(field.get("description") for field in form["properties"].values())
 
 
