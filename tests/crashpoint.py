@@ -123,14 +123,29 @@ def write_crash_input(root: Path, site: FixtureSite) -> list[str]:
     return ["ingest", str(docs), "--source", "site", "--sources", str(root / "sources.toml"), "--batch-size", "4"]
 
 
-def warehouse_checksums(db: Path | str) -> dict[str, str]:
-    """table_checksum of every table but the runs log, leaving out run ids and load and fetch times."""
+# Which story ids were given (each story is named after its first article) depends on the order in which runs
+# assigned them, so concurrent writers compare story_groups instead (docs/duplicates-and-stories.md).
+
+
+def warehouse_checksums(db: Path | str, story_ids: bool = True) -> dict[str, str]:
+    """table_checksum of every table but the runs log, leaving out run ids and load and fetch times; without
+    `story_ids`, leaving out the story ids too (the `stories` table and every story_id column)."""
+    skip = ("runs", "schema_migrations", *(() if story_ids else ("stories",)))
+    exclude = BOOKKEEPING + (() if story_ids else ("story_id",))
     with connect(db, read_only=True) as conn:
         tables = conn.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'"
-            " AND table_name NOT IN ('runs', 'schema_migrations') ORDER BY 1"
+            " AND list_position(?, table_name) IS NULL ORDER BY 1",
+            [list(skip)],
         ).fetchall()
-        return {table: table_checksum(conn, table, exclude=BOOKKEEPING) for (table,) in tables}
+        return {table: table_checksum(conn, table, exclude=exclude) for (table,) in tables}
+
+
+def story_groups(db: Path | str) -> list[list[str]]:
+    """The stories as sets of article ids, whatever their ids."""
+    with connect(db, read_only=True) as conn:
+        rows = conn.execute("SELECT list(article_id ORDER BY article_id) FROM articles GROUP BY story_id").fetchall()
+    return sorted(group for (group,) in rows)
 
 
 def stored_sources(db: Path) -> set[str]:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEEDS_DIR
-from tests.crashpoint import warehouse_checksums
+from tests.crashpoint import story_groups, warehouse_checksums
 from tests.fixture_site import gen_html
 from tests.helpers.commands import MEDIAMON, SCHEDULER_ARGV, WORKER_ARGV
 from tests.helpers.prefect_server import clean_env, free_port, mediamon_env, stop_group
@@ -86,11 +86,15 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     assert (first_run[2:], second_run[2:]) == (("completed", 155), ("completed", 150))
     # Both loaded at the same time: each started before the other finished.
     assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
-    # The same input loaded one after the other into a DuckDB file gives the same warehouse.
+    # The same input loaded one after the other into a DuckDB file gives the same warehouse and the same story
+    # groups; a story is named after its first article, and which article came first depends on which run's
+    # story step ran first.
     single = tmp_path / "single.duckdb"
     finish(ingest(*first, "--db", str(single), api_url=api_url))
     finish(ingest(str(generated / "part2"), "--db", str(single), api_url=api_url))
-    assert warehouse_checksums(lake) == warehouse_checksums(single)
+    assert warehouse_checksums(lake, story_ids=False) == warehouse_checksums(single, story_ids=False)
+    assert story_groups(lake) == story_groups(single)
+    assert len(story_groups(single)) > 1  # the groups are not trivially all one story
 
 
 def open_a_writer(location: str, start: multiprocessing.Event) -> None:
