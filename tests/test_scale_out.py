@@ -125,6 +125,42 @@ def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_pa
         assert sorted(versions) == sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql")), lake
 
 
+@pytest.mark.e2e
+def test_opening_a_lake_waits_while_its_catalog_is_locked(tmp_path):
+    """Another writer committing holds the SQLite catalog's lock. DuckDB's SQLite reader waits about 5 s, then
+    fails the attach ("database is locked"; seen failing a run's dedup step on a loaded machine): opening the
+    lake tries again up to its own wait. The lock is held by another process (SQLite's file locks do not block
+    within one process); e2e for its ~13 s of waiting."""
+    catalog = tmp_path / "lake.sqlite"
+    lake = f"ducklake:sqlite:{catalog}"
+    with open_writer(lake) as conn:
+        conn.execute("INSERT INTO monitors VALUES ('iss', 'iss undocking')")
+    hold = (
+        "import sqlite3, sys, time\n"
+        "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "db.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+        "db.execute('COMMIT')\n"
+    )
+
+    def holding(seconds: float) -> subprocess.Popen:
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(catalog), str(seconds)], stdout=subprocess.PIPE)
+        assert holder.stdout.readline() == b"locked\n"
+        return holder
+
+    holder = holding(60.0)
+    with pytest.raises(Exception, match="database is locked"):
+        connect(lake, wait_seconds=0).close()  # no wait of its own: the reader's ~5 s only
+    holder.kill()
+    holder.wait()
+    holder = holding(7.0)
+    with connect(lake, wait_seconds=30) as conn:
+        assert holder.poll() is not None  # it opened only once the lock was released, after the reader's 5 s
+        assert conn.execute("SELECT name FROM monitors").fetchall() == [("iss",)]
+    holder.wait()
+
+
 @pytest.mark.warehouse
 def test_a_catalog_file_without_a_lake_in_it_gets_one(tmp_path):
     """As another writer's uncommitted creation, or one that crashed, leaves it: the file exists, empty."""

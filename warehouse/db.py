@@ -86,8 +86,22 @@ def is_write_conflict(exc: BaseException) -> bool:
     )
 
 
-def _connect_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as the default database."""
+def _connect_lake(location: str, read_only: bool, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as the default database; an attach that finds the catalog
+    locked (another writer committing) is tried again, with backoff, for up to `wait_seconds`."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return _attach_lake(location, read_only)
+        except duckdb.Error as exc:
+            if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def _attach_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     kind, catalog = _lake_catalog(location)
     if catalog is not None and not catalog.exists():
         if read_only:
@@ -136,10 +150,10 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying while another process writes a DuckDB file; WarehouseBusy when it never frees.
 
-    `on_busy` is called once, at the first retry, so a person waiting knows why. A lake never waits to open:
-    its writers conflict only at commit (see is_write_conflict)."""
+    `on_busy` is called once, at the first retry, so a person waiting knows why. A lake waits to open only while
+    its catalog is locked by a commit; its writers conflict at commit (see is_write_conflict)."""
     if is_lake(path):
-        return _connect_lake(str(path), read_only)
+        return _connect_lake(str(path), read_only, wait_seconds)
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `mediamon ingest` first or pass --db")
