@@ -49,14 +49,16 @@ from fetching.archives import (
 from fetching.fetch import Fetcher, FetchPolicy
 from fetching.warc import WarcCounts, WarcReject, WarcResponse
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched
+from pipeline.pool import ExtractionPool, default_workers
 from pipeline.sources import Source
-from pipeline.warc import WarcStream, warc_chunks, with_provenance
+from pipeline.warc import WarcStream, read_ahead, warc_chunks, with_provenance
 from pipeline.web import fetch_pages
 from warehouse.load import RejectedDocument
 
 Archive = Literal["sitemaps", "wayback", "ccnews"]
 ARCHIVES: tuple[str, ...] = ("sitemaps", "wayback", "ccnews")
 MAX_SITEMAPS = 200  # sitemaps opened for one source and day
+READ_AHEAD_CHUNKS = 2  # chunks of CC-NEWS records read ahead of the one being extracted
 GONE = ("http_404", "http_410")
 log = logging.getLogger("mediamon.pipeline")
 Logger = logging.Logger | logging.LoggerAdapter
@@ -151,10 +153,12 @@ def history_day(
     endpoints: ArchiveEndpoints,
     monitors: dict[str, str],
     state: WarehouseState,
+    workers: int | None = None,
     batch_size: int = 100,
     logger: Logger = log,
 ) -> HistoryDay:
-    """Find, fetch or read, and extract the day's articles of each target."""
+    """Find, fetch or read, and extract the day's articles of each target. CC-NEWS records are extracted on
+    `workers` processes (None: one per CPU; 1: in this process) while the WARC is read on."""
     result, seen = HistoryDay(), set()
     for target in targets:
         if target.archive == "ccnews":
@@ -172,7 +176,10 @@ def history_day(
         )  # fmt: skip
     ccnews = [t for t in targets if t.archive == "ccnews"]
     if ccnews:
-        batch, found, ok = _ccnews_day(day, ccnews, options, endpoints, monitors, state, seen, batch_size, logger)
+        with ExtractionPool(workers or default_workers()) as pool:  # processes start only for a large chunk
+            batch, found, ok = _ccnews_day(
+                day, ccnews, options, endpoints, monitors, state, seen, batch_size, pool, logger
+            )
         _merge(result.batch, batch)
         if ok:
             result.finished += [(t.source, "ccnews", found[t.source]) for t in ccnews]
@@ -438,9 +445,13 @@ def _ccnews_day(
     state: WarehouseState,
     seen: set[str],
     batch_size: int,
+    pool: ExtractionPool,
     logger: Logger,
 ) -> tuple[ExtractedBatch, Counter, bool]:
-    """The day's records of the targets' hosts, the records found per source, and whether the day finished."""
+    """The day's records of the targets' hosts, the records found per source, and whether the day finished.
+
+    The WARC is read (decompressed, pre-filtered) on a thread a few chunks ahead, while this thread waits for
+    the pool's processes to extract the chunk before: reading and extraction overlap (bench/archive)."""
     policy = targets[0].policy
     found: Counter = Counter()
     by_host = {host: t.source for t in targets for host in t.hosts}
@@ -457,9 +468,10 @@ def _ccnews_day(
         )
         broken: list[WarcReject] = []
         day_records = _day_records(records, day, seen, counts, broken)
-        for chunk in warc_chunks(WarcStream(warc, day_records), options.max_bytes, batch_size, counts):
+        chunks = warc_chunks(WarcStream(warc, day_records), options.max_bytes, batch_size, counts)
+        for chunk in read_ahead(chunks, READ_AHEAD_CHUNKS):
             found.update(_source_of(link.url, by_host) for link in chunk.links)
-            batch = with_provenance(extract_fetched(chunk.links, chunk.results, state, None, options), chunk)
+            batch = with_provenance(extract_fetched(chunk.links, chunk.results, state, None, options, pool), chunk)
             batch.fetches = [
                 dataclasses.replace(record, source_name=_source_of(record.url, by_host)) for record in batch.fetches
             ]
