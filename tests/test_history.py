@@ -258,6 +258,24 @@ def test_history_ccnews_keeps_the_days_records_of_the_sources_hosts_with_keyword
 
 
 @pytest.mark.warehouse
+def test_history_sources_show_in_rpt_ingest_health_like_the_others(fresh_db, sources_file, site, wayback, ccnews):
+    """A source filled from the archives counts the backfill as its run (through `history_days`), with its outcome;
+    the archives' rejects (the gone article's live 410 is replaced by its capture, so none here) group as any."""
+    summary = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
+    health = rows(
+        fresh_db,
+        "SELECT source_name, n, last_run_id, last_status, last_at IS NOT NULL FROM rpt_ingest_health "
+        "WHERE kind = 'source' ORDER BY source_name",
+    )
+    run_id = summary["run_id"]
+    assert health == [
+        ("(direct)", 1, run_id, "completed", True),  # the backfill run itself, as before
+        ("site-feed", 1, run_id, "completed", True),
+        ("site-sitemaps", 1, run_id, "completed", True),
+    ]
+
+
+@pytest.mark.warehouse
 def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources_file, site, wayback, ccnews):
     first = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
     assert first["loaded"] == 6  # sitemaps 2, wayback 2, ccnews 2 (each URL once)
