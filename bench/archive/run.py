@@ -205,9 +205,12 @@ def run_history(path: str, workers: int) -> dict:
             endpoints=ArchiveEndpoints(ccnews_base_url=base, wayback_interval=0.0),
         )
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        sampler = _DescendantPeaks(exclude={server.pid})
+        sampler.start()
         start, cpu = time.perf_counter(), time.process_time()
         summary = backfill_range(request, BackfillSteps(extract_workers=workers))
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        sampler.stop()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         import duckdb
 
@@ -226,8 +229,58 @@ def run_history(path: str, workers: int) -> dict:
         "rejected": summary["rejected"],
         "monitor_matches": matches,
         "workers": workers,
-        "workers_peak_rss_mb": workers * after.ru_maxrss / 1024,  # the largest child's peak, once per worker
+        "workers_peak_rss_mb": sampler.together,  # the workers alive at once (the pools of the day and of dedup)
+        "worker_processes": len(sampler.peaks),
+        "worker_peaks_mb": sorted(round(peak) for peak in sampler.peaks.values()),
     }
+
+
+class _DescendantPeaks:
+    """Polls the memory of this process's descendants (the extraction workers) every 0.1 s: `peaks` (VmHWM) by
+    pid and `together`, the largest sum of their RSS at one poll, in MB.
+    (RUSAGE_CHILDREN's maxrss would count the parent's size at fork, not a spawned worker's own.)"""
+
+    def __init__(self, exclude: set[int]) -> None:
+        import threading
+
+        self.exclude = exclude
+        self.peaks: dict[int, float] = {}
+        self.together = 0.0  # the largest sum of the descendants' RSS at one poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            current = 0.0
+            for pid in self._descendants(os.getpid()):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks[pid] = max(self.peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+                    elif line.startswith("VmRSS:"):
+                        current += int(line.split()[1]) / 1024
+            self.together = max(self.together, current)
+
+    def _descendants(self, pid: int) -> list[int]:
+        try:
+            children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+        found = []
+        for child in children:
+            if child not in self.exclude:
+                found += [child, *self._descendants(child)]
+        return found
 
 
 MODES = {
