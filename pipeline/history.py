@@ -6,8 +6,9 @@ Archives:
   `lastmod`, or the date in their name: `sitemap-2022-03.xml`, `/sitemap/2022/03/05.xml`); the URLs whose
   `news:publication_date` (else `lastmod`) falls on the day are fetched live.
 - `wayback`: the Wayback Machine's captures of the source's feed or section page that day, their links (those
-  dated that day, or undated), fetched live; an article whose live page is gone (404/410) is read from its own
-  earliest capture instead, with the capture as its provenance.
+  dated that day, or undated), fetched live; an article whose live page is gone (404/410, or a redirect to the
+  home page or another site: `is_gone`) is read from its own earliest capture instead, with the capture as its
+  provenance.
 - `ccnews`: the CC-NEWS WARC files that can hold the day, streamed, keeping the records of the sources' hosts
   that the monitors' keywords can match (a byte pre-filter, before any HTML parsing) and that were crawled that
   day; loaded through the WARC path (`pipeline/warc.py`) with the WARC as provenance.
@@ -46,7 +47,7 @@ from fetching.archives import (
     ccnews_warcs,
     stream_warc,
 )
-from fetching.fetch import Fetcher, FetchPolicy
+from fetching.fetch import Fetcher, FetchPolicy, FetchResult
 from fetching.warc import WarcCounts, WarcReject, WarcResponse
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched
 from pipeline.pool import ExtractionPool, default_workers
@@ -364,13 +365,13 @@ def _wayback_day(
     links = [link for link in links if link.url not in seen]
     seen.update(link.url for link in links)
     results = fetch_pages(links, {}, state, target.policy) if links else []
-    gone = [link.url for link, r in zip(links, results, strict=True) if r.reject and r.reject.reason in GONE]
+    gone = [link.url for link, r in zip(links, results, strict=True) if is_gone(link.url, r)]
     provenance = {}
     if gone:
         copies = asyncio.run(lookup(gone))
         for index, (link, result) in enumerate(zip(links, results, strict=True)):
             copy = copies.get(link.url)
-            if copy is not None and result.reject and result.reject.reason in GONE:
+            if copy is not None and is_gone(link.url, result):
                 served = dataclasses.replace(
                     copy.result, requested_url=link.url, final_url=link.url, redirects=(), fetched_at=copy.archived_at
                 )
@@ -391,6 +392,19 @@ def _wayback_day(
     ]
     batch.rejects = [RejectedDocument(uri, "fetch", reject) for uri, reject in rejects] + batch.rejects
     return batch, finished
+
+
+def is_gone(url: str, result: FetchResult) -> bool:
+    """Whether the live page no longer holds the article: it answers 404 or 410, or it redirects to its site's home
+    page (a path of `/` or none, with or without a query) or to another site; the archived copy is read instead.
+    A page that answers 200 where it was is kept as it is, even if rewritten since."""
+    if result.reject is not None:
+        return result.reject.reason in GONE
+    if not result.redirects or result.final_url == url:
+        return False
+    before, after = urlsplit(url), urlsplit(result.final_url)
+    other_site = (before.hostname or "").removeprefix("www.") != (after.hostname or "").removeprefix("www.")
+    return other_site or after.path in ("", "/")
 
 
 async def _listed_links(

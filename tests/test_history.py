@@ -38,13 +38,15 @@ def site():
 
 @pytest.fixture
 def wayback(site):
-    """The feed captured twice on the 5th (the same bytes) and once on the 4th; the gone article captured."""
+    """The feed captured twice on the 5th (the same bytes) and once on the 4th; the gone and moved articles
+    captured."""
     feed = site.url("/feed.xml")
     items = "".join(
         f"<item><link>{site.url(p)}</link><pubDate>{d}</pubDate></item>"
         for p, d in (
             ("/2022/03/05/4.html", "Sat, 05 Mar 2022 07:00:00 GMT"),
             ("/2022/03/05/gone.html", "Sat, 05 Mar 2022 06:00:00 GMT"),
+            ("/2022/03/05/moved.html", "Sat, 05 Mar 2022 06:30:00 GMT"),  # now redirects to the home page
             ("/2022/03/04/old.html", "Fri, 04 Mar 2022 06:00:00 GMT"),  # another day's: left out
         )
     )
@@ -56,6 +58,7 @@ def wayback(site):
             Capture("20220305200000", feed, "application/rss+xml", 200, "DFEED", body),
             Capture("20220304080000", feed, "application/rss+xml", 200, "DOLD", body),
             Capture("20220305123000", site.url("/2022/03/05/gone.html"), "text/html", 200, "DGONE", article(5)),
+            Capture("20220305124000", site.url("/2022/03/05/moved.html"), "text/html", 200, "DMOVED", article(7)),
         ],
         key=lambda c: (c.original, c.stamp),
     )
@@ -213,17 +216,34 @@ def test_history_sitemaps_opens_only_the_days_sitemaps(fresh_db, sources_file, s
 @pytest.mark.warehouse
 def test_history_wayback_reads_the_feeds_captures_and_gone_articles(fresh_db, sources_file, site, wayback):
     summary = run_history(fresh_db, sources_file, [], ["site-feed"], wayback=wayback)
-    assert summary["loaded"] == 2
+    assert summary["loaded"] == 3
     fetched = rows(
         fresh_db,
         "SELECT url, source_name, archive, archive_uri, archive_record_id, archived_at FROM fetches ORDER BY url",
     )
-    gone = site.url("/2022/03/05/gone.html")
-    captured = f"{wayback.playback}/20220305123000id_/{gone}"
+    gone, moved = site.url("/2022/03/05/gone.html"), site.url("/2022/03/05/moved.html")
     assert fetched == [
         (site.url("/2022/03/05/4.html"), "site-feed", None, None, None, None),
-        (gone, "site-feed", "wayback", captured, "DGONE", datetime(2022, 3, 5, 12, 30)),
+        (
+            gone,
+            "site-feed",
+            "wayback",
+            f"{wayback.playback}/20220305123000id_/{gone}",
+            "DGONE",
+            datetime(2022, 3, 5, 12, 30),
+        ),
+        # redirected to the home page: the article is no longer there, its capture is read instead
+        (
+            moved,
+            "site-feed",
+            "wayback",
+            f"{wayback.playback}/20220305124000id_/{moved}",
+            "DMOVED",
+            datetime(2022, 3, 5, 12, 40),
+        ),
     ]
+    assert rows(fresh_db, f"SELECT title FROM articles WHERE source_uri = '{moved}'") == [("Bulletin 7",)]
+    assert rows(fresh_db, f"SELECT count(*) FROM articles WHERE source_uri = '{site.url('/')}'") == [(0,)]
     assert rows(fresh_db, f"SELECT count(*) FROM articles WHERE source_uri = '{gone}'") == [(1,)]
     # The feed's two captures that day are one digest: one playback; the 4th's capture is not asked for.
     playbacks = [p for p in wayback.paths("/web/") if "feed.xml" in p]
@@ -278,7 +298,7 @@ def test_history_sources_show_in_rpt_ingest_health_like_the_others(fresh_db, sou
 @pytest.mark.warehouse
 def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources_file, site, wayback, ccnews):
     first = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
-    assert first["loaded"] == 6  # sitemaps 2, wayback 2, ccnews 2 (each URL once)
+    assert first["loaded"] == 7  # sitemaps 2, wayback 3, ccnews 2 (each URL once)
     done = rows(fresh_db, "SELECT source_name, archive FROM history_days ORDER BY 1, 2")
     assert len(done) == 5  # sitemaps for the sitemap source only; wayback and ccnews for both
     before, requests = checksums(fresh_db), len(site.requests) + len(wayback.requests) + len(ccnews.requests)
@@ -289,7 +309,7 @@ def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources
     forced = run_history(
         fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews, force=True
     )
-    assert forced["loaded"] == forced["updated"] == 0 and forced["unchanged"] == 6
+    assert forced["loaded"] == forced["updated"] == 0 and forced["unchanged"] == 7
     assert checksums(fresh_db) == before
 
 

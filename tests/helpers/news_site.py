@@ -25,7 +25,8 @@ def article(n: int, extra: str = "") -> bytes:
 
 class NewsSite(ThreadingHTTPServer):
     """Sitemap index `/sitemap_index.xml` (children by month and by day, one per lastmod), a feed, articles
-    `/2022/03/0D/N.html`, and `/2022/03/05/gone.html` answering 410. Records the paths requested."""
+    `/2022/03/0D/N.html`, `/2022/03/05/gone.html` answering 410 and `/2022/03/05/moved.html` redirecting to the home
+    page. Records the paths requested."""
 
     daemon_threads = True
 
@@ -57,7 +58,9 @@ class NewsSite(ThreadingHTTPServer):
             "/2022/03/05/2.html": article(2),
             "/2022/03/05/3.html": article(3),
             "/2022/03/05/4.html": article(4, "Module separation confirmed."),
+            "/": b"<html><head><title>News</title></head><body><a href='/2022/03/06/6.html'>Latest</a></body></html>",
         }
+        self.moved = {"/2022/03/05/moved.html": "/"}  # an article taken down, its URL sent to the home page
 
     def __enter__(self) -> NewsSite:
         threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -96,6 +99,12 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.requests.append(self.path)
+        if self.path in self.server.moved:
+            self.send_response(301)
+            self.send_header("Location", self.server.moved[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path == "/robots.txt" or self.path not in self.server.pages:
             status, body = (410, b"gone") if self.path.endswith("gone.html") else (404, b"not here")
             ctype = "text/plain"
