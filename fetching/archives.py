@@ -52,7 +52,7 @@ from config.fetch_policy import FetchPolicy
 from extractors.records import Reject
 from extractors.urls import parse_url, shown_url
 from fetching.fetch import RETRY_STATUSES, Fetcher, FetchResult, _Refused, retry_after_seconds
-from fetching.warc import WarcCounts, WarcReject, WarcResponse, read_warc
+from fetching.warc import WarcCounts, WarcReject, WarcResponse, host_wanted, read_warc
 
 log = logging.getLogger(__name__)
 
@@ -414,8 +414,8 @@ def stream_warc(
         with contextlib.closing(opened) as response:
             stream = _ResponseFile(response)
             cut = False
-            for item in read_warc(stream, max_bytes=max_bytes, keywords=keywords, counts=counts):
-                if wanted is not None and item.target_uri and not _host_wanted(item.target_uri, wanted):
+            for item in read_warc(stream, max_bytes=max_bytes, keywords=keywords, hosts=hosts, counts=counts):
+                if wanted is not None and item.target_uri and not host_wanted(item.target_uri, wanted):
                     if isinstance(item, WarcResponse):
                         counts.responses -= 1
                         counts.skipped["other_host"] += 1
@@ -431,12 +431,6 @@ def stream_warc(
                     stream.received,
                     Reject("truncated_warc", f"offset {stream.received}: connection lost ({stream.error})"[:300]),
                 )
-
-
-def _host_wanted(uri: str, wanted: frozenset[str]) -> bool:
-    host = (urlsplit(uri).hostname or "").lower()
-    labels = host.split(".")
-    return any(".".join(labels[i:]) in wanted for i in range(len(labels)))
 
 
 def _open_stream(client: httpx.Client, url: str, policy: FetchPolicy) -> httpx.Response | Reject:

@@ -19,12 +19,13 @@ import io
 import os
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import WARCIterator
 
@@ -36,7 +37,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 KEPT_HEADERS = ("content-type", "content-language", "last-modified", "etag")
 # Record types, then responses left out.
 SKIP_KINDS = ("warcinfo", "request", "metadata", "revisit", "resource", "other")
-SKIP_KINDS += ("not_http", "not_html", "not_200", "no_keyword")
+SKIP_KINDS += ("not_http", "not_html", "not_200", "other_host", "no_keyword")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _WARC_LINE = b"\nWARC/1."
 _SCAN_CHUNK = 1 << 20
@@ -98,19 +99,23 @@ def read_warc(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     keywords: Sequence[bytes | tuple[bytes, ...]] | None = None,
+    hosts: Collection[str] | None = None,
     counts: WarcCounts | None = None,
 ) -> Iterator[WarcResponse | WarcReject]:
     """The HTML responses (status 200) of a `.warc` or `.warc.gz`, and a reject for each broken record.
 
     `source` is a path or a binary file object (read from its current position, not closed). Skipped records
     are counted in `counts.skipped` as they pass. With `keywords` (see `could_match`), a response whose body
-    cannot contain any of them is skipped as `no_keyword` before its URL is even parsed. Raises only for bad
+    cannot contain any of them is skipped as `no_keyword` before its URL is even parsed. With `hosts`, a response
+    whose target host (or a domain above it: `bbc.co.uk` keeps `www.bbc.co.uk`) is not in the set is skipped as
+    `other_host` before its body is read or searched. Raises only for bad
     arguments and for a path that cannot be opened (OSError): the caller decides what a missing file is."""
     if max_bytes <= 0:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     if keywords is not None:
         _check_patterns(keywords)
     counts = counts if counts is not None else WarcCounts()
+    wanted = frozenset(h.lower().strip(".") for h in hosts) if hosts is not None else None
     with ExitStack() as stack:
         if isinstance(source, (str, os.PathLike)):
             stream = stack.enter_context(open(Path(source), "rb", buffering=0))
@@ -118,7 +123,7 @@ def read_warc(
             stream = source
         else:
             raise TypeError(f"source must be a path or a binary file object, not {type(source).__name__}")
-        for item in _Reader(stream, max_bytes, keywords, counts).items():
+        for item in _Reader(stream, max_bytes, keywords, counts, wanted).items():
             if isinstance(item, WarcReject):
                 counts.rejects += 1
             else:
@@ -136,8 +141,16 @@ class _QuietWARCIterator(WARCIterator):
 class _Reader:
     """One pass over a stream: a warcio iterator, restarted after a broken record where the stream can seek."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int, keywords: Sequence | None, counts: WarcCounts) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        max_bytes: int,
+        keywords: Sequence | None,
+        counts: WarcCounts,
+        hosts: frozenset[str] | None = None,
+    ) -> None:
         self.stream = stream
+        self.hosts = hosts
         self.max_bytes = max_bytes
         self.keywords = tuple(keywords) if keywords is not None else None
         self.counts = counts
@@ -226,6 +239,8 @@ class _Reader:
         content_type = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
         if content_type and content_type not in HTML_TYPES:
             return "not_html"
+        if self.hosts is not None and not host_wanted(raw_uri, self.hosts):
+            return "other_host"  # the body is never read here: read_to_end drains it without a copy kept
         declared = record.raw_stream.limit  # the body as stored, by the Content-Length, HTTP head already read
         if declared > self.max_bytes:
             problem = f"body of {declared:,} bytes is over the {self.max_bytes:,}-byte limit"
@@ -264,6 +279,16 @@ class _Reader:
                 f"offset {end}: the last {total - end:,} bytes are not a whole WARC record (a file cut short?)",
             ),
         )
+
+
+def host_wanted(uri: str, wanted: frozenset[str]) -> bool:
+    """Whether the URI's host, or a domain above it, is in `wanted` (lowercased, without a trailing dot)."""
+    try:
+        host = (urlsplit(uri).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in wanted for i in range(len(labels)))
 
 
 def _shown_uri(raw_uri: str) -> str | None:

@@ -57,8 +57,9 @@ def history_day(
     endpoints: ArchiveEndpoints,
     monitors: dict[str, str],
     state: WarehouseState,
+    workers: int | None = None,
 ) -> HistoryDay:
-    return history.history_day(day, targets, options, endpoints, monitors, state, logger=get_run_logger())
+    return history.history_day(day, targets, options, endpoints, monitors, state, workers, logger=get_run_logger())
 
 
 @flow(name="backfill", task_runner=SettingsTaskRunner())

@@ -6,8 +6,9 @@ Archives:
   `lastmod`, or the date in their name: `sitemap-2022-03.xml`, `/sitemap/2022/03/05.xml`); the URLs whose
   `news:publication_date` (else `lastmod`) falls on the day are fetched live.
 - `wayback`: the Wayback Machine's captures of the source's feed or section page that day, their links (those
-  dated that day, or undated), fetched live; an article whose live page is gone (404/410) is read from its own
-  earliest capture instead, with the capture as its provenance.
+  dated that day, or undated), fetched live; an article whose live page is gone (404/410, or a redirect to the
+  home page or another site: `is_gone`) is read from its own earliest capture instead, with the capture as its
+  provenance.
 - `ccnews`: the CC-NEWS WARC files that can hold the day, streamed, keeping the records of the sources' hosts
   that the monitors' keywords can match (a byte pre-filter, before any HTML parsing) and that were crawled that
   day; loaded through the WARC path (`pipeline/warc.py`) with the WARC as provenance.
@@ -46,17 +47,19 @@ from fetching.archives import (
     ccnews_warcs,
     stream_warc,
 )
-from fetching.fetch import Fetcher, FetchPolicy
+from fetching.fetch import Fetcher, FetchPolicy, FetchResult
 from fetching.warc import WarcCounts, WarcReject, WarcResponse
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched
+from pipeline.pool import ExtractionPool, default_workers
 from pipeline.sources import Source
-from pipeline.warc import WarcStream, warc_chunks, with_provenance
+from pipeline.warc import WarcStream, read_ahead, warc_chunks, with_provenance
 from pipeline.web import fetch_pages
 from warehouse.load import RejectedDocument
 
 Archive = Literal["sitemaps", "wayback", "ccnews"]
 ARCHIVES: tuple[str, ...] = ("sitemaps", "wayback", "ccnews")
 MAX_SITEMAPS = 200  # sitemaps opened for one source and day
+READ_AHEAD_CHUNKS = 2  # chunks of CC-NEWS records read ahead of the one being extracted
 GONE = ("http_404", "http_410")
 log = logging.getLogger("mediamon.pipeline")
 Logger = logging.Logger | logging.LoggerAdapter
@@ -151,10 +154,12 @@ def history_day(
     endpoints: ArchiveEndpoints,
     monitors: dict[str, str],
     state: WarehouseState,
+    workers: int | None = None,
     batch_size: int = 100,
     logger: Logger = log,
 ) -> HistoryDay:
-    """Find, fetch or read, and extract the day's articles of each target."""
+    """Find, fetch or read, and extract the day's articles of each target. CC-NEWS records are extracted on
+    `workers` processes (None: one per CPU; 1: in this process) while the WARC is read on."""
     result, seen = HistoryDay(), set()
     for target in targets:
         if target.archive == "ccnews":
@@ -172,7 +177,10 @@ def history_day(
         )  # fmt: skip
     ccnews = [t for t in targets if t.archive == "ccnews"]
     if ccnews:
-        batch, found, ok = _ccnews_day(day, ccnews, options, endpoints, monitors, state, seen, batch_size, logger)
+        with ExtractionPool(workers or default_workers()) as pool:  # processes start only for a large chunk
+            batch, found, ok = _ccnews_day(
+                day, ccnews, options, endpoints, monitors, state, seen, batch_size, pool, logger
+            )
         _merge(result.batch, batch)
         if ok:
             result.finished += [(t.source, "ccnews", found[t.source]) for t in ccnews]
@@ -357,13 +365,13 @@ def _wayback_day(
     links = [link for link in links if link.url not in seen]
     seen.update(link.url for link in links)
     results = fetch_pages(links, {}, state, target.policy) if links else []
-    gone = [link.url for link, r in zip(links, results, strict=True) if r.reject and r.reject.reason in GONE]
+    gone = [link.url for link, r in zip(links, results, strict=True) if is_gone(link.url, r)]
     provenance = {}
     if gone:
         copies = asyncio.run(lookup(gone))
         for index, (link, result) in enumerate(zip(links, results, strict=True)):
             copy = copies.get(link.url)
-            if copy is not None and result.reject and result.reject.reason in GONE:
+            if copy is not None and is_gone(link.url, result):
                 served = dataclasses.replace(
                     copy.result, requested_url=link.url, final_url=link.url, redirects=(), fetched_at=copy.archived_at
                 )
@@ -384,6 +392,19 @@ def _wayback_day(
     ]
     batch.rejects = [RejectedDocument(uri, "fetch", reject) for uri, reject in rejects] + batch.rejects
     return batch, finished
+
+
+def is_gone(url: str, result: FetchResult) -> bool:
+    """Whether the live page no longer holds the article: it answers 404 or 410, or it redirects to its site's home
+    page (a path of `/` or none, with or without a query) or to another site; the archived copy is read instead.
+    A page that answers 200 where it was is kept as it is, even if rewritten since."""
+    if result.reject is not None:
+        return result.reject.reason in GONE
+    if not result.redirects or result.final_url == url:
+        return False
+    before, after = urlsplit(url), urlsplit(result.final_url)
+    other_site = (before.hostname or "").removeprefix("www.") != (after.hostname or "").removeprefix("www.")
+    return other_site or after.path in ("", "/")
 
 
 async def _listed_links(
@@ -438,9 +459,13 @@ def _ccnews_day(
     state: WarehouseState,
     seen: set[str],
     batch_size: int,
+    pool: ExtractionPool,
     logger: Logger,
 ) -> tuple[ExtractedBatch, Counter, bool]:
-    """The day's records of the targets' hosts, the records found per source, and whether the day finished."""
+    """The day's records of the targets' hosts, the records found per source, and whether the day finished.
+
+    The WARC is read (decompressed, pre-filtered) on a thread a few chunks ahead, while this thread waits for
+    the pool's processes to extract the chunk before: reading and extraction overlap (bench/archive)."""
     policy = targets[0].policy
     found: Counter = Counter()
     by_host = {host: t.source for t in targets for host in t.hosts}
@@ -457,9 +482,10 @@ def _ccnews_day(
         )
         broken: list[WarcReject] = []
         day_records = _day_records(records, day, seen, counts, broken)
-        for chunk in warc_chunks(WarcStream(warc, day_records), options.max_bytes, batch_size, counts):
+        chunks = warc_chunks(WarcStream(warc, day_records), options.max_bytes, batch_size, counts)
+        for chunk in read_ahead(chunks, READ_AHEAD_CHUNKS):
             found.update(_source_of(link.url, by_host) for link in chunk.links)
-            batch = with_provenance(extract_fetched(chunk.links, chunk.results, state, None, options), chunk)
+            batch = with_provenance(extract_fetched(chunk.links, chunk.results, state, None, options, pool), chunk)
             batch.fetches = [
                 dataclasses.replace(record, source_name=_source_of(record.url, by_host)) for record in batch.fetches
             ]

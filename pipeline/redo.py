@@ -133,7 +133,10 @@ def _history(run: Run, request: BackfillRequest, steps: BackfillSteps, options: 
         todo = [t for t in request.targets if (t.source, day, t.archive) not in finished]
         if not todo:
             return Done(HistoryDay())
-        return steps.submit(steps.history_day, day, todo, options, request.endpoints, dict(request.monitors), run.state)
+        monitors = dict(request.monitors)
+        return steps.submit(
+            steps.history_day, day, todo, options, request.endpoints, monitors, run.state, steps.extract_workers
+        )
 
     def load(day: date, done: HistoryDay) -> None:
         run.load(done.batch)

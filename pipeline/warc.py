@@ -6,6 +6,8 @@ a batch of records at a time, never the whole file."""
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +74,52 @@ def warc_chunks(
         chunk.rejects.append(RejectedDocument(warc.reject_uri, "read", Reject("unreadable", str(exc))))
     if len(chunk):
         yield chunk
+
+
+def read_ahead(items: Iterator, depth: int) -> Iterator:
+    """`items`, produced on a thread of their own up to `depth` ahead of the consumer (so that reading a WARC,
+    mostly decompression and byte searches, goes on while the consumer waits for extraction processes); an
+    exception raised while producing is raised here, after the items before it. Stopping early (an exception in
+    the consumer, or `close`) stops the thread at its next item."""
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ahead.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
+            ahead.put((done, exc))
+            return
+        ahead.put((done, None))
+
+    thread = threading.Thread(target=produce, name="warc-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                thread.join(0.1)
 
 
 def _add_response(chunk: WarcChunk, response: WarcResponse) -> None:

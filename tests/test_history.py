@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import gzip
 import io
-import random
-import threading
 import uuid
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -24,116 +21,13 @@ from pipeline.history import ArchiveEndpoints, could_hold, history_targets, moni
 from pipeline.redo import BackfillRequest, BackfillSteps, backfill_range
 from pipeline.sources import load_sources
 from tests.archive_fakes import Capture, FakeCCNews, FakeWayback, serving
+from tests.helpers.news_site import NewsSite, SiteHandler, article
 from warehouse.checks import table_checksum
 
 POLICY = FetchPolicy(allowed_networks=("127.0.0.1/32",), min_host_interval=0.0, backoff_base=0.01, max_attempts=2)
 MONITORS = {"undocking": "undocking OR (module AND separation)"}
 DAY = date(2022, 3, 5)
 TABLES = ("articles", "rejects", "fetches", "near_duplicates", "monitor_matches", "history_days")
-
-
-SYLLABLES = ("ka", "lo", "mer", "ti", "van", "su", "ro", "pel", "dai", "on", "gri", "beth", "us", "fen", "ia", "tor")
-
-
-def article(n: int, extra: str = "") -> bytes:
-    """An article of its own words (no two near-duplicates); `extra` is added as a paragraph (a keyword)."""
-    rng = random.Random(f"history-{n}")
-    word = lambda: "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))  # noqa: E731
-    paragraphs = [" ".join(word() for _ in range(60)) + "." for _ in range(4)] + ([extra] if extra else [])
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (
-        f"<html><head><title>Bulletin {n}</title></head><body><article><h1>Bulletin {n}</h1>{body}</article>"
-        "</body></html>"
-    ).encode()
-
-
-class NewsSite(ThreadingHTTPServer):
-    """Sitemap index `/sitemap_index.xml` (children by month and by day, one per lastmod), a feed, articles
-    `/2022/03/0D/N.html`, and `/2022/03/05/gone.html` answering 410. Records the paths requested."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _SiteHandler)
-        self.requests: list[str] = []
-        self.base = f"http://127.0.0.1:{self.server_address[1]}"
-        b = self.base
-        index = [
-            ("/sitemap-2022-02.xml", "2022-02-28T10:00:00Z"),
-            ("/sitemap-2022-03.xml", "2022-03-31T10:00:00Z"),
-            ("/sitemap/2022/03/05.xml", "2022-03-06T02:00:00Z"),
-            ("/sitemap/2022/03/06.xml", "2022-03-06T23:00:00Z"),
-            ("/sitemap-static.xml", "2021-06-01T00:00:00Z"),
-        ]
-        entries = "".join(f"<sitemap><loc>{b}{p}</loc><lastmod>{m}</lastmod></sitemap>" for p, m in index)
-        self.pages = {
-            "/sitemap_index.xml": _xml(f'<sitemapindex xmlns="{NS}">{entries}</sitemapindex>'),
-            "/sitemap-2022-03.xml": _urlset([(f"{b}/2022/03/05/1.html", None, "2022-03-05T08:00:00Z")]),
-            "/sitemap/2022/03/05.xml": _urlset(
-                [
-                    (f"{b}/2022/03/05/2.html", "2022-03-05T09:30:00+01:00", None),
-                    (f"{b}/2022/03/05/3.html", "2022-03-05T23:30:00-02:00", None),  # the 6th in UTC
-                ]
-            ),
-            "/sitemap/2022/03/06.xml": _urlset([(f"{b}/2022/03/06/6.html", "2022-03-06T10:00:00Z", None)]),
-            "/2022/03/06/6.html": article(6),
-            "/2022/03/05/1.html": article(1, "The undocking went well."),
-            "/2022/03/05/2.html": article(2),
-            "/2022/03/05/3.html": article(3),
-            "/2022/03/05/4.html": article(4, "Module separation confirmed."),
-        }
-
-    def __enter__(self) -> NewsSite:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-
-NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
-
-
-def _xml(text: str) -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text).encode()
-
-
-def _urlset(rows: list[tuple[str, str | None, str | None]]) -> bytes:
-    items = []
-    for loc, published, lastmod in rows:
-        news = f"<news:news><news:publication_date>{published}</news:publication_date></news:news>"
-        items.append(
-            f"<url><loc>{loc}</loc>{news if published else ''}"
-            + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
-            + "</url>"
-        )
-    return _xml(f'<urlset xmlns="{NS}" xmlns:news="{NEWS}">{"".join(items)}</urlset>')
-
-
-class _SiteHandler(BaseHTTPRequestHandler):
-    server: NewsSite
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.server.requests.append(self.path)
-        if self.path == "/robots.txt" or self.path not in self.server.pages:
-            status, body = (410, b"gone") if self.path.endswith("gone.html") else (404, b"not here")
-            ctype = "text/plain"
-        else:
-            status, body = 200, self.server.pages[self.path]
-            ctype = "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
@@ -144,13 +38,15 @@ def site():
 
 @pytest.fixture
 def wayback(site):
-    """The feed captured twice on the 5th (the same bytes) and once on the 4th; the gone article captured."""
+    """The feed captured twice on the 5th (the same bytes) and once on the 4th; the gone and moved articles
+    captured."""
     feed = site.url("/feed.xml")
     items = "".join(
         f"<item><link>{site.url(p)}</link><pubDate>{d}</pubDate></item>"
         for p, d in (
             ("/2022/03/05/4.html", "Sat, 05 Mar 2022 07:00:00 GMT"),
             ("/2022/03/05/gone.html", "Sat, 05 Mar 2022 06:00:00 GMT"),
+            ("/2022/03/05/moved.html", "Sat, 05 Mar 2022 06:30:00 GMT"),  # now redirects to the home page
             ("/2022/03/04/old.html", "Fri, 04 Mar 2022 06:00:00 GMT"),  # another day's: left out
         )
     )
@@ -162,6 +58,7 @@ def wayback(site):
             Capture("20220305200000", feed, "application/rss+xml", 200, "DFEED", body),
             Capture("20220304080000", feed, "application/rss+xml", 200, "DOLD", body),
             Capture("20220305123000", site.url("/2022/03/05/gone.html"), "text/html", 200, "DGONE", article(5)),
+            Capture("20220305124000", site.url("/2022/03/05/moved.html"), "text/html", 200, "DMOVED", article(7)),
         ],
         key=lambda c: (c.original, c.stamp),
     )
@@ -319,17 +216,34 @@ def test_history_sitemaps_opens_only_the_days_sitemaps(fresh_db, sources_file, s
 @pytest.mark.warehouse
 def test_history_wayback_reads_the_feeds_captures_and_gone_articles(fresh_db, sources_file, site, wayback):
     summary = run_history(fresh_db, sources_file, [], ["site-feed"], wayback=wayback)
-    assert summary["loaded"] == 2
+    assert summary["loaded"] == 3
     fetched = rows(
         fresh_db,
         "SELECT url, source_name, archive, archive_uri, archive_record_id, archived_at FROM fetches ORDER BY url",
     )
-    gone = site.url("/2022/03/05/gone.html")
-    captured = f"{wayback.playback}/20220305123000id_/{gone}"
+    gone, moved = site.url("/2022/03/05/gone.html"), site.url("/2022/03/05/moved.html")
     assert fetched == [
         (site.url("/2022/03/05/4.html"), "site-feed", None, None, None, None),
-        (gone, "site-feed", "wayback", captured, "DGONE", datetime(2022, 3, 5, 12, 30)),
+        (
+            gone,
+            "site-feed",
+            "wayback",
+            f"{wayback.playback}/20220305123000id_/{gone}",
+            "DGONE",
+            datetime(2022, 3, 5, 12, 30),
+        ),
+        # redirected to the home page: the article is no longer there, its capture is read instead
+        (
+            moved,
+            "site-feed",
+            "wayback",
+            f"{wayback.playback}/20220305124000id_/{moved}",
+            "DMOVED",
+            datetime(2022, 3, 5, 12, 40),
+        ),
     ]
+    assert rows(fresh_db, f"SELECT title FROM articles WHERE source_uri = '{moved}'") == [("Bulletin 7",)]
+    assert rows(fresh_db, f"SELECT count(*) FROM articles WHERE source_uri = '{site.url('/')}'") == [(0,)]
     assert rows(fresh_db, f"SELECT count(*) FROM articles WHERE source_uri = '{gone}'") == [(1,)]
     # The feed's two captures that day are one digest: one playback; the 4th's capture is not asked for.
     playbacks = [p for p in wayback.paths("/web/") if "feed.xml" in p]
@@ -364,9 +278,27 @@ def test_history_ccnews_keeps_the_days_records_of_the_sources_hosts_with_keyword
 
 
 @pytest.mark.warehouse
+def test_history_sources_show_in_rpt_ingest_health_like_the_others(fresh_db, sources_file, site, wayback, ccnews):
+    """A source filled from the archives counts the backfill as its run (through `history_days`), with its outcome;
+    the archives' rejects (the gone article's live 410 is replaced by its capture, so none here) group as any."""
+    summary = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
+    health = rows(
+        fresh_db,
+        "SELECT source_name, n, last_run_id, last_status, last_at IS NOT NULL FROM rpt_ingest_health "
+        "WHERE kind = 'source' ORDER BY source_name",
+    )
+    run_id = summary["run_id"]
+    assert health == [
+        ("(direct)", 1, run_id, "completed", True),  # the backfill run itself, as before
+        ("site-feed", 1, run_id, "completed", True),
+        ("site-sitemaps", 1, run_id, "completed", True),
+    ]
+
+
+@pytest.mark.warehouse
 def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources_file, site, wayback, ccnews):
     first = run_history(fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews)
-    assert first["loaded"] == 6  # sitemaps 2, wayback 2, ccnews 2 (each URL once)
+    assert first["loaded"] == 7  # sitemaps 2, wayback 3, ccnews 2 (each URL once)
     done = rows(fresh_db, "SELECT source_name, archive FROM history_days ORDER BY 1, 2")
     assert len(done) == 5  # sitemaps for the sitemap source only; wayback and ccnews for both
     before, requests = checksums(fresh_db), len(site.requests) + len(wayback.requests) + len(ccnews.requests)
@@ -377,7 +309,7 @@ def test_history_rerun_skips_finished_days_and_changes_nothing(fresh_db, sources
     forced = run_history(
         fresh_db, sources_file, ["sitemaps", "wayback", "ccnews"], wayback=wayback, ccnews=ccnews, force=True
     )
-    assert forced["loaded"] == forced["updated"] == 0 and forced["unchanged"] == 6
+    assert forced["loaded"] == forced["updated"] == 0 and forced["unchanged"] == 7
     assert checksums(fresh_db) == before
 
 
@@ -410,7 +342,7 @@ def test_history_killed_run_continues_after_its_last_finished_day(fresh_db, sour
 
 @pytest.mark.warehouse
 def test_history_transient_failures_leave_the_day_unfinished(fresh_db, sources_file, site):
-    original = _SiteHandler.do_GET
+    original = SiteHandler.do_GET
 
     def busy(handler):
         if handler.path == "/sitemap_index.xml":
@@ -421,11 +353,11 @@ def test_history_transient_failures_leave_the_day_unfinished(fresh_db, sources_f
             return
         original(handler)
 
-    _SiteHandler.do_GET = busy
+    SiteHandler.do_GET = busy
     try:
         summary = run_history(fresh_db, sources_file, ["sitemaps"])
     finally:
-        _SiteHandler.do_GET = original
+        SiteHandler.do_GET = original
     assert summary["rejected"] == 1
     assert rows(fresh_db, "SELECT count(*) FROM history_days") == [(0,)]
 

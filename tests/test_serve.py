@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,8 +21,11 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterDeploymentId,
+    FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    TaskRunFilter,
+    TaskRunFilterName,
 )
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
@@ -39,6 +42,7 @@ from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.helpers.browser import ARTIFACTS
 from tests.helpers.commands import SERVE_ARGV, documented_commands
+from tests.helpers.news_site import NewsSite
 from tests.helpers.prefect_server import BIN, SERVER_ARGV, WAIT_SECONDS, clean_env, free_port, log_tail, stop_group
 
 MARCH = {"start": "2022-03-01", "end": "2022-03-10"}
@@ -69,6 +73,11 @@ schedule = "0 4 1 1 *"
 name = "by-hand"
 kind = "page"
 location = "{site}/articles/a1.html"
+
+[[sources]]
+name = "archive-news"
+kind = "sitemap"
+location = "{news}/sitemap_index.xml"
 """
 
 
@@ -262,11 +271,20 @@ DEPLOYMENTS = (
 
 
 @pytest.fixture(scope="module")
-def served(prefect_server, fixture_site, tmp_path_factory):
-    """`mediamon serve` with a sources file naming a copy of the seeds and two feeds of the fixture site."""
+def news_site():
+    """A news site with a date-partitioned sitemap index (tests/helpers/news_site.py), for the history backfill."""
+    with NewsSite() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(prefect_server, fixture_site, news_site, tmp_path_factory):
+    """`mediamon serve` with a sources file naming a copy of the seeds, two feeds of the fixture site and the
+    sitemap index of the news site (unscheduled: only backfills read it)."""
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(SEEDS_DIR, root / "seeds")
-    (root / "sources.toml").write_text(SOURCES_TOML.format(site=fixture_site.base_url), encoding="utf-8")
+    sources = SOURCES_TOML.format(site=fixture_site.base_url, news=news_site.base)
+    (root / "sources.toml").write_text(sources, encoding="utf-8")
     env = clean_env(
         PREFECT_HOME=str(root / "prefect-home"),
         PREFECT_API_URL=prefect_server.api_url,
@@ -459,11 +477,9 @@ def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_s
 # In the browser: the UI's custom-run form ------------------------------------------------------------------
 
 
-@pytest.mark.e2e
-def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):
-    a2 = fixture_site.url(fs.A2_PATH)
-    fresh = article_version(served.db, a2)
-    make_stale(served.db, a2)
+def offline_context(chromium):
+    """A browser context that refuses every request off 127.0.0.1 (the UI must work offline); the list of refused
+    URLs fills as it goes."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     outside = []
 
@@ -471,51 +487,137 @@ def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefec
         outside.append(route.request.url)
         route.abort()
 
-    context.route(re.compile(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])"), refuse)  # the UI must work offline
+    context.route(re.compile(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])"), refuse)
+    return context, outside
+
+
+def open_custom_run(context, prefect_server):
     page = context.new_page()
     page.goto(f"{prefect_server.ui_url}/deployments")
     page.get_by_role("link", name="backfill", exact=True).first.click()
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Custom run").click()
+    return page
 
-    def field(name: str):
-        label = page.locator(".schema-form-property__label", has_text=re.compile(rf"^{name}( \(Optional\))?$"))
-        return page.locator(".schema-form-property").filter(has=label)
 
-    for name, day in MARCH.items():
-        field(name).locator(".p-date-button__control").click()
+def form_field(page, name: str):
+    label = page.locator(".schema-form-property__label", has_text=re.compile(rf"^{name}( \(Optional\))?$"))
+    return page.locator(".schema-form-property").filter(has=label)
+
+
+def fill_dates(page, days: dict[str, str]) -> None:
+    for name, day in days.items():
+        form_field(page, name).locator(".p-date-button__control").click()
         page.locator(".p-date-picker input[type=date]").fill(day)
         page.get_by_role("button", name="Apply").click()
-    assert "reextract" in field("mode").inner_text()
+
+
+def choose(page, name: str, option: str) -> None:
+    """Pick an option of a select (an enum) or a multi-select (a list of enums); the select opens from the
+    keyboard (a click only focuses it)."""
+    form_field(page, name).locator(".p-select-button__control").focus()
+    page.keyboard.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def submit_and_follow(page, client: SyncPrefectClient, served: Served, prefect_server, shot: str):
+    """Submit the form, find the run it started, and follow it on its page to a final state: (run, badge text)."""
+    of_backfill = FlowRunFilter(
+        deployment_id=FlowRunFilterDeploymentId(any_=[client.read_deployment_by_name("backfill/backfill").id])
+    )
+    earlier = {run.id for run in client.read_flow_runs(flow_run_filter=of_backfill)}
+    page.wait_for_load_state("networkidle")  # the form's own requests (schema, validation) are done
+    page.get_by_role("button", name="Submit").click()
+
+    def submitted():
+        return [run for run in client.read_flow_runs(flow_run_filter=of_backfill) if run.id not in earlier]
+
+    try:
+        wait_until(submitted, served, "the run submitted in the UI")
+    except AssertionError as waited:
+        page.screenshot(path=str(ARTIFACTS / f"{shot}-submit-failed.png"))
+        raise AssertionError(f"{waited}\nthe page showed:\n{page.locator('body').inner_text()[:3000]}") from None
+    (run,) = submitted()
+    page.goto(f"{prefect_server.ui_url}/runs/flow-run/{run.id}")
+    final_badge = ".state-badge.state--completed, .state-badge.state--failed, .state-badge.state--crashed"
+    badge = page.locator(final_badge).first
+    badge.wait_for(timeout=WAIT_SECONDS * 1000)  # the page follows the run as it goes
+    return client.read_flow_run(run.id), badge.inner_text()
+
+
+@pytest.mark.e2e
+def test_backfill_from_the_ui_custom_run_form(chromium, ingested, served, prefect_server, fixture_site):
+    a2 = fixture_site.url(fs.A2_PATH)
+    fresh = article_version(served.db, a2)
+    make_stale(served.db, a2)
+    context, outside = offline_context(chromium)
+    page = open_custom_run(context, prefect_server)
+    fill_dates(page, MARCH)
+    assert "reextract" in form_field(page, "mode").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "backfill-form.png"))
     with prefect_server.client() as client:
-        of_backfill = FlowRunFilter(
-            deployment_id=FlowRunFilterDeploymentId(any_=[client.read_deployment_by_name("backfill/backfill").id])
-        )
-        earlier = {run.id for run in client.read_flow_runs(flow_run_filter=of_backfill)}
-        page.wait_for_load_state("networkidle")  # the form's own requests (schema, validation) are done
-        page.get_by_role("button", name="Submit").click()
-
-        def submitted():
-            return [run for run in client.read_flow_runs(flow_run_filter=of_backfill) if run.id not in earlier]
-
-        try:
-            wait_until(submitted, served, "the run submitted in the UI")
-        except AssertionError as waited:
-            page.screenshot(path=str(ARTIFACTS / "backfill-submit-failed.png"))
-            raise AssertionError(f"{waited}\nthe page showed:\n{page.locator('body').inner_text()[:3000]}") from None
-        (run,) = submitted()
-        page.goto(f"{prefect_server.ui_url}/runs/flow-run/{run.id}")
-        final_badge = ".state-badge.state--completed, .state-badge.state--failed, .state-badge.state--crashed"
-        badge = page.locator(final_badge).first
-        badge.wait_for(timeout=WAIT_SECONDS * 1000)  # the page follows the run as it goes
-        shown = badge.inner_text()
-        run = client.read_flow_run(run.id)
+        run, shown = submit_and_follow(page, client, served, prefect_server, "backfill")
     context.close()
     assert shown == "Completed" and run.state.is_completed(), run.state.message
     assert run.parameters["start"] == "2022-03-01"
     assert run.parameters["end"] == "2022-03-10" and run.parameters["mode"] == "reextract"
     assert article_version(served.db, a2) == fresh
     assert backfill_row(served.db, run.id) == ("backfill", "completed", *MARCH.values(), "reextract")
+    assert outside == []
+
+
+HISTORY = {"start": "2022-03-05", "end": "2022-03-06"}
+
+
+@pytest.mark.e2e
+def test_history_backfill_from_the_ui_custom_run_form(chromium, served, prefect_server, news_site):
+    """What an analyst does to get a story's past coverage: the history mode and the sitemaps archive chosen in
+    the run form; the run reads the news site's date-partitioned sitemaps, and each day of the range is one task
+    run, shown on the run's page."""
+    context, outside = offline_context(chromium)
+    page = open_custom_run(context, prefect_server)
+    fill_dates(page, HISTORY)
+    choose(page, "mode", "history")
+    choose(page, "archives", "sitemaps")
+    assert form_field(page, "mode").locator(".p-select-button__value").inner_text() == "history"
+    assert form_field(page, "archives").locator(".p-select-button__value").inner_text() == "sitemaps"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "history-form.png"))
+    with prefect_server.client() as client:
+        run, shown = submit_and_follow(page, client, served, prefect_server, "history")
+        page.get_by_text("Task Runs", exact=True).click()
+        listed = page.locator(".task-run-list-item")
+        listed.filter(has_text="history 2022-03-06").first.wait_for(timeout=WAIT_SECONDS * 1000)
+        in_ui = sorted({text.split("\n")[0] for text in listed.all_inner_texts() if text.startswith("history ")})
+        page.screenshot(path=str(ARTIFACTS / "history-task-runs.png"))
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="history 2022-")),
+        )
+    context.close()
+    assert shown == "Completed" and run.state.is_completed(), run.state.message
+    assert run.parameters["mode"] == "history" and run.parameters["archives"] == ["sitemaps"]
+    assert sorted((t.name, t.state.type.value) for t in task_runs) == [
+        ("history 2022-03-05", "COMPLETED"),
+        ("history 2022-03-06", "COMPLETED"),
+    ]
+    assert in_ui == ["history 2022-03-05", "history 2022-03-06"]
+    with duckdb.connect(str(served.db), read_only=True) as conn:
+        loaded = conn.execute(
+            "SELECT a.source_uri, f.source_name FROM articles a JOIN fetches f ON f.url = a.source_uri "
+            "WHERE a.run_id = ? ORDER BY 1",
+            [str(run.id)],
+        ).fetchall()
+        finished = conn.execute("SELECT day, source_name, archive, found FROM history_days ORDER BY day").fetchall()
+    # 05/3.html is published 23:30 at UTC-2 on the 5th: a day of the range all the same (the 6th in UTC)
+    assert loaded == [
+        (news_site.url(f"/2022/03/0{d}/{n}.html"), "archive-news") for d, n in ((5, 1), (5, 2), (5, 3), (6, 6))
+    ]
+    assert finished == [
+        (date(2022, 3, 5), "archive-news", "sitemaps", 2),
+        (date(2022, 3, 6), "archive-news", "sitemaps", 2),
+    ]
+    assert backfill_row(served.db, run.id) == ("backfill", "completed", *HISTORY.values(), "history")
     assert outside == []

@@ -331,6 +331,21 @@ def test_read_warc_keywords_skip_records_before_their_url_is_parsed(tmp_path: Pa
         list(read_warc(path, keywords=[b"Undocking"]))
 
 
+def test_read_warc_hosts_skip_records_before_their_body_is_read(tmp_path: Path):
+    """Another host's page is `other_host` even when it holds a keyword or is over the size limit (its body is
+    never read); a subdomain of a wanted host is kept."""
+    path = tmp_path / "hosts.warc.gz"
+    path.write_bytes(
+        record_bytes(page_record("https://www.News.example/1.html"))
+        + record_bytes(page_record("https://other.example/2.html"))
+        + record_bytes(page_record("https://other.example/3.html", b"<p>" + b"x" * 5000 + b"</p>"))
+        + record_bytes(page_record("https://news.example.org/4.html"))
+    )
+    responses, rejects, counts = items(path, hosts={"news.example"}, keywords=[b"undocking"], max_bytes=4000)
+    assert [r.target_uri for r in responses] == ["https://www.news.example/1.html"]
+    assert rejects == [] and counts.skipped["other_host"] == 3 and counts.skipped["no_keyword"] == 0
+
+
 def test_could_match_ascii_keywords_any_case():
     body = b"<html><p>The crew closed the hatch to the Russian <b>Segment</b>.</p>"
     assert could_match(body, [b"undocking", b"russian"])

@@ -154,3 +154,38 @@ def test_ingest_warc_the_same_url_in_two_files_keeps_one_article(tmp_path, fresh
     assert query(fresh_db, "SELECT count(*) FROM articles") == [(1,)]
     assert (summary["loaded"], summary["updated"]) == (1, 1)
     assert query(fresh_db, "SELECT title FROM articles") == [("Station report 2",)]
+
+
+def test_read_ahead_keeps_order_raises_the_producers_error_and_stops_early():
+    import threading
+
+    from pipeline.warc import read_ahead
+
+    assert list(read_ahead(iter(range(50)), 2)) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in read_ahead(failing(), 1):
+            got.append(item)
+    assert got == [1, 2]
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    before = threading.active_count()
+    stream = read_ahead(endless(), 2)
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream.close()  # the consumer stops: the thread stops too, a few items ahead at most
+    assert threading.active_count() == before and len(produced) <= 3 + 2 + 2
+    with pytest.raises(ValueError, match="depth"):
+        next(read_ahead(iter(()), 0))

@@ -144,17 +144,157 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def run_history(path: str, workers: int) -> dict:
+    """The whole backfill: `pipeline.redo.backfill_range` in history mode with the ccnews archive, for the day
+    the WARC covers, the WARC served under a CC-NEWS name (and its month's listing) by `python -m http.server`
+    in another process; 50 feed sources, one per host of the file; the warehouse a fresh DuckDB file. Timed:
+    listing, streaming, pre-filter, extraction on `workers` processes (started inside the clock), loading,
+    dedup, stories, monitors, search index and checks."""
+    import gzip
+    import resource
+    import shutil
+    import socket
+    import uuid
+    from datetime import date
+
+    from fetching.fetch import FetchPolicy
+    from pipeline.history import ArchiveEndpoints, history_targets
+    from pipeline.redo import BackfillRequest, BackfillSteps, backfill_range
+    from pipeline.sources import load_sources
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-archive-history-"))
+    month = scratch / "crawl-data" / "CC-NEWS" / "2022" / "03"
+    month.mkdir(parents=True)
+    name = "CC-NEWS-20220301000000-00001.warc.gz"
+    (month / name).symlink_to(Path(path).resolve())
+    (month / "warc.paths.gz").write_bytes(gzip.compress(f"crawl-data/CC-NEWS/2022/03/{name}\n".encode()))
+    sources = scratch / "sources.toml"
+    sources.write_text(
+        "".join(
+            f'[[sources]]\nname = "news{k}"\nkind = "feed"\nlocation = "https://news{k}.example/feed.xml"\n\n'
+            for k in range(50)
+        ),  # fmt: skip
+        encoding="utf-8",
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(scratch)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        policy = FetchPolicy(allowed_networks=("127.0.0.1/32",), min_host_interval=0.0)
+        targets = history_targets(load_sources(sources), [], ["ccnews"], policy)
+        base = f"http://127.0.0.1:{port}"
+        request = BackfillRequest(
+            db=str(scratch / "warehouse.duckdb"),
+            run_id=str(uuid.uuid4()),
+            days=[date(2022, 3, 1)],
+            mode="history",
+            policy=policy,
+            monitors=MONITORS,
+            targets=targets,
+            endpoints=ArchiveEndpoints(ccnews_base_url=base, wayback_interval=0.0),
+        )
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        sampler = _DescendantPeaks(exclude={server.pid})
+        sampler.start()
+        start, cpu = time.perf_counter(), time.process_time()
+        summary = backfill_range(request, BackfillSteps(extract_workers=workers))
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        sampler.stop()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        import duckdb
+
+        with duckdb.connect(request.db, read_only=True) as conn:
+            matches = conn.execute("SELECT count(DISTINCT article_id) FROM monitor_matches").fetchone()[0]
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
+    worker_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu + worker_cpu,
+        "records": None,  # the file's records are read inside the pipeline; records/s is counted from bare's
+        "loaded": summary["loaded"],
+        "rejected": summary["rejected"],
+        "monitor_matches": matches,
+        "workers": workers,
+        "workers_peak_rss_mb": sampler.together,  # the workers alive at once (the pools of the day and of dedup)
+        "worker_processes": len(sampler.peaks),
+        "worker_peaks_mb": sorted(round(peak) for peak in sampler.peaks.values()),
+    }
+
+
+class _DescendantPeaks:
+    """Polls the memory of this process's descendants (the extraction workers) every 0.1 s: `peaks` (VmHWM) by
+    pid and `together`, the largest sum of their RSS at one poll, in MB.
+    (RUSAGE_CHILDREN's maxrss would count the parent's size at fork, not a spawned worker's own.)"""
+
+    def __init__(self, exclude: set[int]) -> None:
+        import threading
+
+        self.exclude = exclude
+        self.peaks: dict[int, float] = {}
+        self.together = 0.0  # the largest sum of the descendants' RSS at one poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            current = 0.0
+            for pid in self._descendants(os.getpid()):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks[pid] = max(self.peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+                    elif line.startswith("VmRSS:"):
+                        current += int(line.split()[1]) / 1024
+            self.together = max(self.together, current)
+
+    def _descendants(self, pid: int) -> list[int]:
+        try:
+            children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+        found = []
+        for child in children:
+            if child not in self.exclude:
+                found += [child, *self._descendants(child)]
+        return found
+
+
 MODES = {
     "bare": lambda path, workers: run_bare(path),
     "prefilter": lambda path, workers: run_project(path, extract=False),
     "backfill": lambda path, workers: run_project(path, extract=True),
     "backfill-pool": lambda path, workers: run_project(path, extract=True, workers=workers),
+    "history": run_history,
 }
 
 
 def child(mode: str, path: str, workers: int) -> None:
     result = MODES[mode](path, workers)
-    result.update(mode=mode, peak_rss_mb=peak_rss_mb(), records_per_s=result["records"] / result["seconds"])
+    result.update(mode=mode, peak_rss_mb=peak_rss_mb())
     print(json.dumps(result))
 
 
@@ -165,6 +305,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="extraction processes of the backfill-pool mode")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated; bare is always run")
     parser.add_argument("--child", choices=sorted(MODES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -182,7 +323,7 @@ def main() -> None:
             )
         best: dict[str, dict] = {}
         for _ in range(args.rounds):
-            for mode in MODES:
+            for mode in ["bare", *(m for m in args.modes.split(",") if m in MODES and m != "bare")]:
                 command = [
                     sys.executable,
                     __file__,
@@ -211,18 +352,25 @@ def report(best: dict[str, dict], path: Path) -> None:
     print(f"{path.name}: {path.stat().st_size / 1e6:,.0f} MB, {bare['records']:,} records")
     for mode, result in best.items():
         print(
-            f"  {mode:13} {result['seconds']:7.2f} s  {result['records_per_s']:7,.0f} records/s  "
+            f"  {mode:13} {result['seconds']:7.2f} s  {bare['records'] / result['seconds']:7,.0f} records/s  "
             f"{result['seconds'] / bare['seconds']:5.2f}x bare  CPU {result['cpu_seconds']:6.2f} s "
             f"({result['cpu_seconds'] / bare['cpu_seconds']:5.2f}x)  peak RSS {total_rss(result):4.0f} MB"
         )
-    backfill = best["backfill"]
-    print(
-        f"  pre-filter passed {backfill['passed_prefilter']:,} of "
-        f"{backfill['passed_prefilter'] + backfill['skipped'].get('no_keyword', 0):,} HTML responses; "
-        f"{backfill['articles']:,} articles ({backfill['extract_seconds']:.1f} s extracting), "
-        f"{backfill['monitor_matches']:,} match a monitor; extraction rejects {backfill['extract_rejects']}"
-    )
-    for mode in ("backfill", "backfill-pool"):
+    backfill = best.get("backfill")
+    if backfill:
+        print(
+            f"  pre-filter passed {backfill['passed_prefilter']:,} of "
+            f"{backfill['passed_prefilter'] + backfill['skipped'].get('no_keyword', 0):,} HTML responses; "
+            f"{backfill['articles']:,} articles ({backfill['extract_seconds']:.1f} s extracting), "
+            f"{backfill['monitor_matches']:,} match a monitor; extraction rejects {backfill['extract_rejects']}"
+        )
+    history = best.get("history")
+    if history:
+        print(
+            f"  history (the whole backfill): {history['loaded']:,} articles loaded, {history['rejected']:,} "
+            f"rejected, {history['monitor_matches']:,} matching a monitor"
+        )
+    for mode in [m for m in ("backfill", "backfill-pool", "history") if m in best]:
         ratio = best[mode]["seconds"] / bare["seconds"]
         rss = total_rss(best[mode])
         print(

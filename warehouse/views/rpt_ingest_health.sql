@@ -2,7 +2,9 @@
 --   'reject'      rejects by stage and reason (n rejects, first_at/last_at when recorded, one example source)
 --   'fetch_error' fetch-stage rejects by host and reason (same columns)
 --   'source'      per source: n completed runs, last_at/last_run_id its last successful run, last_status the
---                 outcome of its latest run (any status); '(direct)' is runs given paths or URLs directly
+--                 outcome of its latest run (any status); '(direct)' is runs given paths or URLs directly. A
+--                 history backfill counts as a run of each source whose days it finished (`history_days`), so
+--                 a source filled from the archives (sitemaps, Wayback Machine, CC-NEWS) shows like the others
 
 WITH rejects_source AS (
     SELECT * FROM rejects
@@ -10,6 +12,10 @@ WITH rejects_source AS (
 
 runs_source AS (
     SELECT * FROM runs
+),
+
+history_source AS (
+    SELECT * FROM history_days
 ),
 
 cleaned_rejects AS (
@@ -30,7 +36,7 @@ cleaned_rejects AS (
     FROM rejects_source
 ),
 
-cleaned_runs AS (
+direct_runs AS (
     SELECT
         coalesce(json_extract_string(parameters, '$.source_name'), '(direct)') AS source_name,
         run_id,
@@ -38,6 +44,23 @@ cleaned_runs AS (
         started_at,
         finished_at
     FROM runs_source
+),
+
+history_runs AS (
+    SELECT DISTINCT
+        history_source.source_name,
+        runs_source.run_id,
+        runs_source.status,
+        runs_source.started_at,
+        runs_source.finished_at
+    FROM history_source
+    JOIN runs_source USING (run_id)
+),
+
+cleaned_runs AS (
+    SELECT * FROM direct_runs
+    UNION ALL BY NAME
+    SELECT * FROM history_runs
 ),
 
 source_names AS (
