@@ -1,0 +1,507 @@
+"""Embedded media and cited links of a page: what trafilatura throws away with the furniture.
+
+Every media URL form is normalized to (platform, media_id): `youtube:VIDEO_ID` whether the page used an iframe
+of youtube-nocookie.com, a youtu.be link or a Shorts URL; `x:STATUS_ID` for twitter.com and x.com;
+`telegram:CHANNEL/POST` for t.me links and Telegram's widget. A malformed embed (no id, a broken URL) is
+skipped: media and links are extras of an article, never a reason to reject it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from extractors.records import CitedLink, MediaItem
+from extractors.urls import normalize_url
+
+__all__ = ["CitedLink", "MediaItem", "extract_media", "media_from_url"]
+
+MAX_MEDIA = 100  # per article: enough for any real page, small enough to pickle between processes
+MAX_LINKS = 200
+MAX_ANCHOR_CHARS = 300
+MIN_BLOCK_CHARS = 20  # a block of fewer non-space characters must be a whole line of the text to count as main text
+KIND_RANK = {"embed": 0, "og": 1, "link": 2}  # an item found several ways keeps the strongest
+
+
+# --- URL forms --------------------------------------------------------------------------------------------------
+
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_DIGITS = re.compile(r"\d{1,25}")
+_TELEGRAM_CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_DAILYMOTION_ID = re.compile(r"[A-Za-z0-9]{5,12}")
+_INSTAGRAM_CODE = re.compile(r"[A-Za-z0-9_-]{5,40}")
+_RUTUBE_ID = re.compile(r"[0-9a-fA-F]{32}")
+_VK_VIDEO = re.compile(r"(?:video|clip)(-?\d+_\d+)")
+_TELEGRAM_RESERVED = frozenset({"s", "c", "joinchat", "addstickers", "share", "iv", "proxy", "socks", "login"})
+
+
+def _host(host: str) -> str:
+    for prefix in ("www.", "m.", "mobile.", "music."):
+        host = host.removeprefix(prefix)
+    return host
+
+
+def media_from_url(url: str | None, base: str | None = None) -> tuple[str, str] | None:
+    """(platform, media_id) of a media URL in any of its forms, or None (not a media item, or no id in it)."""
+    if not url or not isinstance(url, str) or len(url) > 2048:
+        return None
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    elif base and not url.startswith(("http://", "https://")):
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        host = _host((parts.hostname or "").lower())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    handler = _HANDLERS.get(host) or _HANDLERS.get(host.split(".", 1)[-1])
+    if handler is None:
+        return None
+    try:
+        return handler(segments, parse_qs(parts.query))
+    except (IndexError, ValueError):
+        return None
+
+
+def _first(query: dict[str, list[str]], name: str) -> str:
+    return (query.get(name) or [""])[0]
+
+
+def _youtube(segments: list[str], query: dict) -> tuple[str, str] | None:
+    candidate = ""
+    if segments[:1] == ["watch"]:
+        candidate = _first(query, "v")
+    elif len(segments) >= 2 and segments[0] in ("embed", "shorts", "v", "e", "live"):
+        candidate = segments[1]
+    return ("youtube", candidate) if _YOUTUBE_ID.fullmatch(candidate) else None
+
+
+def _youtu_be(segments: list[str], query: dict) -> tuple[str, str] | None:
+    candidate = segments[0] if segments else ""
+    return ("youtube", candidate) if _YOUTUBE_ID.fullmatch(candidate) else None
+
+
+def _vimeo(segments: list[str], query: dict) -> tuple[str, str] | None:
+    numbers = [s for s in segments if _DIGITS.fullmatch(s)]
+    return ("vimeo", numbers[0]) if numbers else None
+
+
+def _dailymotion(segments: list[str], query: dict) -> tuple[str, str] | None:
+    if "video" in segments:
+        candidate = segments[segments.index("video") + 1].split("_", 1)[0]
+    elif segments and segments[-1].startswith("player") and _first(query, "video"):
+        candidate = _first(query, "video")
+    else:
+        return None
+    return ("dailymotion", candidate) if _DAILYMOTION_ID.fullmatch(candidate) else None
+
+
+def _dai_ly(segments: list[str], query: dict) -> tuple[str, str] | None:
+    candidate = segments[0] if segments else ""
+    return ("dailymotion", candidate) if _DAILYMOTION_ID.fullmatch(candidate) else None
+
+
+def _x(segments: list[str], query: dict) -> tuple[str, str] | None:
+    if segments[:2] == ["embed", "Tweet.html"] or segments[-1:] == ["Tweet.html"]:
+        candidate = _first(query, "id")
+    else:
+        index = next((i for i, s in enumerate(segments) if s in ("status", "statuses")), None)
+        candidate = segments[index + 1] if index is not None else ""
+    return ("x", candidate) if _DIGITS.fullmatch(candidate) else None
+
+
+def _telegram(segments: list[str], query: dict) -> tuple[str, str] | None:
+    if segments[:1] == ["s"]:
+        segments = segments[1:]
+    if len(segments) < 2 or segments[0].lower() in _TELEGRAM_RESERVED:
+        return None
+    return telegram_post(f"{segments[0]}/{segments[1]}")
+
+
+def telegram_post(value: str) -> tuple[str, str] | None:
+    """`telegram:channel/post` from Telegram's widget attribute (`roscosmos/1234`); channels are case-blind."""
+    channel, _, post = value.strip().strip("/").partition("/")
+    if _TELEGRAM_CHANNEL.fullmatch(channel) and _DIGITS.fullmatch(post):
+        return "telegram", f"{channel.lower()}/{int(post)}"
+    return None
+
+
+def _facebook(segments: list[str], query: dict) -> tuple[str, str] | None:
+    if segments[:1] == ["plugins"]:
+        return media_from_url(_first(query, "href"))
+    if segments[:1] == ["watch"] and _DIGITS.fullmatch(_first(query, "v")):
+        return "facebook", _first(query, "v")
+    for marker in ("videos", "reel", "posts"):
+        if marker in segments[:-1]:
+            candidate = segments[segments.index(marker) + 1]
+            if _DIGITS.fullmatch(candidate):
+                return "facebook", candidate
+            if marker == "posts" and _INSTAGRAM_CODE.fullmatch(candidate):  # pfbid... post ids
+                return "facebook", candidate
+    if segments[:1] == ["video.php"] and _DIGITS.fullmatch(_first(query, "v")):
+        return "facebook", _first(query, "v")
+    return None
+
+
+def _instagram(segments: list[str], query: dict) -> tuple[str, str] | None:
+    for marker in ("p", "reel", "reels", "tv"):
+        if marker in segments[:-1][:2]:
+            candidate = segments[segments.index(marker) + 1]
+            if _INSTAGRAM_CODE.fullmatch(candidate):
+                return "instagram", candidate
+    return None
+
+
+def _tiktok(segments: list[str], query: dict) -> tuple[str, str] | None:
+    for marker in ("video", "v2", "embed", "v1", "v"):
+        if marker in segments[:-1]:
+            candidate = segments[segments.index(marker) + 1].removesuffix(".html")
+            if _DIGITS.fullmatch(candidate):
+                return "tiktok", candidate
+    return None
+
+
+def _vk(segments: list[str], query: dict) -> tuple[str, str] | None:
+    if segments[:1] == ["video_ext.php"]:
+        oid, vid = _first(query, "oid"), _first(query, "id")
+        if re.fullmatch(r"-?\d+", oid) and _DIGITS.fullmatch(vid):
+            return "vk", f"{int(oid)}_{vid}"
+        return None
+    for candidate in [*segments[-1:], _first(query, "z")]:
+        match = _VK_VIDEO.match(candidate)
+        if match:
+            return "vk", match.group(1)
+    return None
+
+
+def _rutube(segments: list[str], query: dict) -> tuple[str, str] | None:
+    for marker in ("embed", "video", "shorts"):
+        if marker in segments[:-1]:
+            candidate = segments[segments.index(marker) + 1]
+            if _RUTUBE_ID.fullmatch(candidate):
+                return "rutube", candidate.lower()
+    return None
+
+
+_HANDLERS = {
+    "youtube.com": _youtube,
+    "youtube-nocookie.com": _youtube,
+    "youtu.be": _youtu_be,
+    "vimeo.com": _vimeo,
+    "player.vimeo.com": _vimeo,
+    "dailymotion.com": _dailymotion,
+    "geo.dailymotion.com": _dailymotion,
+    "dai.ly": _dai_ly,
+    "twitter.com": _x,
+    "x.com": _x,
+    "platform.twitter.com": _x,
+    "t.me": _telegram,
+    "telegram.me": _telegram,
+    "telegram.dog": _telegram,
+    "facebook.com": _facebook,
+    "instagram.com": _instagram,
+    "tiktok.com": _tiktok,
+    "vk.com": _vk,
+    "vk.ru": _vk,
+    "vkvideo.ru": _vk,
+    "rutube.ru": _rutube,
+}
+PLATFORMS = (
+    "youtube",
+    "vimeo",
+    "dailymotion",
+    "x",
+    "telegram",
+    "facebook",
+    "instagram",
+    "tiktok",
+    "vk",
+    "rutube",
+    "file",
+)
+
+# --- Pages ------------------------------------------------------------------------------------------------------
+
+_EMBED_TAGS = "//iframe | //embed | //object | //param | //video | //source | //audio"
+# Attributes that carry an id, not a URL, on lazy players and consent placeholders (<lite-youtube videoid=...>,
+# <div class="yt-consent" data-video-id=...>); the platform comes from the element's tag, class or attributes.
+_ID_ATTRIBUTES = ("videoid", "data-video-id", "data-videoid", "data-youtube-id", "data-yt-id", "data-embed-id")
+_HINTED = etree.XPath(" | ".join(f"//*[@{name}]" for name in _ID_ATTRIBUTES))
+# Any element (other than a link) with an attribute naming a platform: lazy iframes (data-src), placeholders
+# (data-href, data-url), blockquote embeds (cite, data-instgrm-permalink).
+_PLATFORM_WORDS = (
+    "youtu",
+    "vimeo",
+    "dailymotion",
+    "dai.ly",
+    "twitter.com",
+    "x.com/",
+    "t.me/",
+    "telegram",
+    "facebook.com",
+    "instagram.com",
+    "tiktok.com",
+    "vk.com",
+    "vkvideo",
+    "rutube",
+)
+_ATTRIBUTE_HITS = etree.XPath(
+    "//*[not(self::a) and not(self::link) and not(self::meta)][@*["
+    + " or ".join(f"contains(., '{word}')" for word in _PLATFORM_WORDS)
+    + "]]"
+)
+_EMBED_ELEMENTS = etree.XPath(_EMBED_TAGS)
+_BLOCKQUOTE_LINKS = etree.XPath(
+    "//blockquote[contains(@class, 'twitter') or contains(@class, 'tweet') or contains(@class, 'instagram')"
+    " or contains(@class, 'tiktok') or contains(@class, 'telegram') or contains(@class, 'fb-')]//a[@href]"
+)
+_TELEGRAM_WIDGETS = etree.XPath("//*[@data-telegram-post]")
+_META = etree.XPath(
+    "//meta[@property='og:video' or @property='og:video:url' or @property='og:video:secure_url'"
+    " or @name='twitter:player' or @property='twitter:player']"
+)
+_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
+_NOSCRIPT_MARKUP = etree.XPath("//noscript[contains(text(), '<')]")
+_JSON_URL = re.compile(r'"(?:embedUrl|contentUrl|url)"\s*:\s*"(https?:[^"]{8,500})"')
+_FILE_SUFFIXES = (".mp4", ".webm", ".m3u8", ".mov", ".ogv", ".ogg", ".mp3", ".m4v", ".mpd")
+
+
+class _Found:
+    """The media of one page, each item once, with the strongest kind it was found as."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], MediaItem] = {}
+
+    def add(self, ids: tuple[str, str] | None, url: str, kind: str) -> None:
+        if ids is None or len(self.items) >= MAX_MEDIA:
+            return
+        known = self.items.get(ids)
+        if known is None or KIND_RANK[kind] < KIND_RANK[known.kind]:
+            self.items[ids] = MediaItem(ids[0], ids[1], _shown(url), kind)
+
+
+def _shown(url: str) -> str:
+    return url.strip()[:2048]
+
+
+def _file_media(url: str, base: str | None) -> tuple[str, str] | None:
+    """A site's own video file (<video src>, og:video of an .mp4): `file:host/path`."""
+    if not url or url.startswith(("blob:", "data:")):
+        return None
+    absolute = urljoin(base, url.strip()) if base else url.strip()
+    normalized = normalize_url(absolute)
+    if not normalized:
+        return None
+    parts = urlsplit(normalized)
+    if not parts.path.lower().endswith(_FILE_SUFFIXES):
+        return None
+    return "file", f"{parts.hostname}{parts.path}"
+
+
+def _platform_hint(element: etree._Element) -> str | None:
+    text = " ".join([str(element.tag), *(str(v) for v in element.attrib.values())]).lower()
+    for platform, words in (
+        ("youtube", ("youtube", "youtu")),
+        ("vimeo", ("vimeo",)),
+        ("dailymotion", ("dailymotion",)),
+        ("rutube", ("rutube",)),
+        ("tiktok", ("tiktok",)),
+    ):
+        if any(word in text for word in words):
+            return platform
+    return None
+
+
+def _from_id(platform: str, value: str) -> tuple[str, str] | None:
+    value = value.strip()
+    check = {
+        "youtube": _YOUTUBE_ID,
+        "vimeo": _DIGITS,
+        "dailymotion": _DAILYMOTION_ID,
+        "rutube": _RUTUBE_ID,
+        "tiktok": _DIGITS,
+    }[platform]
+    if not check.fullmatch(value):
+        return None
+    return platform, value.lower() if platform == "rutube" else value
+
+
+_PAGE_IDS = {
+    "youtube": "https://www.youtube.com/watch?v={}",
+    "vimeo": "https://vimeo.com/{}",
+    "dailymotion": "https://www.dailymotion.com/video/{}",
+    "rutube": "https://rutube.ru/video/{}/",
+    "tiktok": "https://www.tiktok.com/embed/v2/{}",
+    "telegram": "https://t.me/{}",
+}
+
+
+def _scan(tree: etree._Element, base: str | None, found: _Found, depth: int = 0) -> None:
+    for element in _EMBED_ELEMENTS(tree):
+        for name in ("src", "data-src", "data-lazy-src", "data-original", "data", "value", "data-url"):
+            value = element.get(name)
+            if value:
+                ids = media_from_url(value, base)
+                if ids is None and element.tag in ("video", "source", "audio", "embed", "object"):
+                    ids = _file_media(value, base)
+                found.add(ids, value, "embed")
+    for element in _ATTRIBUTE_HITS(tree):
+        for value in element.attrib.values():
+            if any(word in value for word in _PLATFORM_WORDS):
+                found.add(media_from_url(value, base), value, "embed")
+    for element in _HINTED(tree):
+        platform = _platform_hint(element)
+        for name in _ID_ATTRIBUTES:
+            value = element.get(name)
+            if value and platform:
+                ids = _from_id(platform, value)
+                found.add(ids, _PAGE_IDS[platform].format(value.strip()), "embed")
+    for link in _BLOCKQUOTE_LINKS(tree):
+        found.add(media_from_url(link.get("href"), base), link.get("href"), "embed")
+    for element in _TELEGRAM_WIDGETS(tree):
+        value = element.get("data-telegram-post") or ""
+        found.add(telegram_post(value), f"https://t.me/{value.strip()}", "embed")
+    for element in _META(tree):
+        value = element.get("content") or ""
+        found.add(media_from_url(value, base) or _file_media(value, base), value, "og")
+    for script in _JSON_LD(tree):
+        for value in _JSON_URL.findall(script.text or ""):
+            value = value.replace("\\/", "/")
+            found.add(media_from_url(value) or _file_media(value, None), value, "og")
+    if depth == 0:
+        for noscript in _NOSCRIPT_MARKUP(tree):  # a parser that kept <noscript> as text: its markup parsed here
+            try:
+                fragment = lxml.html.fragment_fromstring(noscript.text, create_parent="div")
+            except (etree.ParserError, ValueError):
+                continue
+            _scan(etree.ElementTree(fragment).getroot(), base, found, depth + 1)
+
+
+def page_base(tree: etree._Element, url: str | None) -> str | None:
+    """What relative links of the page are relative to: <base href>, else the URL it came from, else its
+    canonical link."""
+    for href in tree.xpath("//base/@href")[:1]:
+        return urljoin(url or "", str(href)) if url else str(href)
+    if url:
+        return url
+    for href in tree.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")[:1]:
+        return str(href)
+    return None
+
+
+def extract_media(tree: etree._Element, base: str | None) -> list[MediaItem]:
+    """The media a page's tree embeds (players, blockquote embeds, og:video, <video>). Never raises on markup."""
+    found = _Found()
+    try:
+        _scan(tree, base, found)
+    except (ValueError, TypeError, etree.Error):
+        pass  # whatever was found before the bad part is kept
+    return list(found.items.values())
+
+
+# --- Cited links ------------------------------------------------------------------------------------------------
+
+_LINKS = etree.XPath("//a[@href]")
+_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
+_BLOCK_TAGS = frozenset("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
+
+
+@dataclass(frozen=True)
+class LinkCandidate:
+    """A link of the raw page, with the text of its block: kept when that block made it into the main text."""
+
+    href: str
+    anchor: str
+    block: str  # the enclosing block's text without whitespace
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def link_candidates(tree: etree._Element, base: str | None) -> list[LinkCandidate]:
+    """Links of the page outside navigation, header, footer and aside elements."""
+    candidates = []
+    for link in _LINKS(tree):
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        block = None
+        for ancestor in link.iterancestors():
+            tag = ancestor.tag if isinstance(ancestor.tag, str) else ""
+            if tag in _FURNITURE_TAGS:
+                block = None
+                break
+            if block is None and tag in _BLOCK_TAGS:
+                block = ancestor
+        if block is None:
+            continue
+        absolute = urljoin(base, href) if base else href
+        anchor = " ".join(link.text_content().split())[:MAX_ANCHOR_CHARS]
+        candidates.append(LinkCandidate(absolute, anchor, _squeeze(block.text_content())[:400]))
+    return candidates
+
+
+def cited_links(candidates: Iterable[LinkCandidate], lines: list[str], page_url: str | None) -> list[CitedLink]:
+    """The candidates whose block is part of the extracted main text (`lines`), normalized, each URL once."""
+    squeezed_lines = [_squeeze(line) for line in lines]
+    whole = set(squeezed_lines)
+    text = "\n".join(squeezed_lines)
+    own = normalize_url(page_url) if page_url else None
+    links: dict[str, CitedLink] = {}
+    for candidate in candidates:
+        block = candidate.block
+        if not block or not (block in whole or (len(block) >= MIN_BLOCK_CHARS and block in text)):
+            continue
+        url = normalize_url(candidate.href)
+        if url is None or url == own or url in links:
+            continue
+        links[url] = CitedLink(url, urlsplit(url).hostname or "", candidate.anchor or None)
+        if len(links) >= MAX_LINKS:
+            break
+    return list(links.values())
+
+
+def linked_media(links: Iterable[CitedLink]) -> list[MediaItem]:
+    """Media items the main text links to (a tweet, a Telegram post, a video page): kind `link`."""
+    return [MediaItem(*ids, link.url, "link") for link in links if (ids := media_from_url(link.url))]
+
+
+def merge_media(*groups: Iterable[MediaItem]) -> tuple[MediaItem, ...]:
+    found = _Found()
+    for group in groups:
+        for item in group:
+            found.add((item.platform, item.media_id), item.url, item.kind)
+    return tuple(found.items.values())
+
+
+# --- Plain text -------------------------------------------------------------------------------------------------
+
+_TEXT_URL = re.compile(r"https?://[^\s<>\"'«»()\[\]{}]+", re.IGNORECASE)
+
+
+def text_links(text: str) -> list[CitedLink]:
+    """URLs written out in a plain-text document (trailing punctuation left out)."""
+    links: dict[str, CitedLink] = {}
+    for match in _TEXT_URL.finditer(text):
+        url = normalize_url(match.group(0).rstrip(".,;:!?…"))
+        if url and url not in links:
+            links[url] = CitedLink(url, urlsplit(url).hostname or "", None)
+            if len(links) >= MAX_LINKS:
+                break
+    return list(links.values())
+
+
+def describe_media(items: Iterable[MediaItem]) -> str:
+    """`platform:id (kind)` per item, for logs and the command line."""
+    return json.dumps([f"{item.key} ({item.kind})" for item in items], ensure_ascii=False)
