@@ -15,7 +15,7 @@ from trafilatura.utils import HTML_PARSER, load_html
 
 from extractors.fields import ExtractedFields
 from extractors.furniture import strip_furniture, strip_headlines
-from extractors.media import cited_links, extract_media, link_candidates, linked_media, merge_media, page_base
+from extractors.media import cited_links, extract_media, link_candidates, merge_media, page_base
 from extractors.records import Reject
 from extractors.urls import normalize_url
 
@@ -73,7 +73,8 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
     if not paragraphs:
         return Reject("no_text", "only site furniture in the page")
     tags = tuple(dict.fromkeys([*(document.categories or []), *(document.tags or [])]))
-    links = tuple(cited_links(candidates, [line for paragraph in paragraphs for line in paragraph.split("\n")], url))
+    main_lines = [line for paragraph in paragraphs for line in paragraph.split("\n")]
+    links, linked = cited_links(candidates, main_lines, url)
     published_at, offset = parse_date(document.date)
     return ExtractedFields(
         paragraphs=paragraphs,
@@ -85,8 +86,8 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         published_utc_offset=offset,
         description=_clean(document.description),
         tags=tags,
-        media=merge_media(media, linked_media(links)),
-        links=links,
+        media=merge_media(media, linked),
+        links=tuple(links),
     )
 
 

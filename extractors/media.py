@@ -82,7 +82,7 @@ def _youtube(segments: list[str], query: dict) -> tuple[str, str] | None:
     if segments[:1] == ["watch"]:
         candidate = _first(query, "v")
     elif len(segments) >= 2 and segments[0] in ("embed", "shorts", "v", "e", "live"):
-        candidate = segments[1]
+        candidate = "" if segments[1] == "videoseries" else segments[1]  # a playlist, not a video
     return ("youtube", candidate) if _YOUTUBE_ID.fullmatch(candidate) else None
 
 
@@ -99,7 +99,7 @@ def _vimeo(segments: list[str], query: dict) -> tuple[str, str] | None:
 def _dailymotion(segments: list[str], query: dict) -> tuple[str, str] | None:
     if "video" in segments:
         candidate = segments[segments.index("video") + 1].split("_", 1)[0]
-    elif segments and segments[-1].startswith("player") and _first(query, "video"):
+    elif any(s.startswith("player") for s in segments) and _first(query, "video"):
         candidate = _first(query, "video")
     else:
         return None
@@ -452,29 +452,30 @@ def link_candidates(tree: etree._Element, base: str | None) -> list[LinkCandidat
     return candidates
 
 
-def cited_links(candidates: Iterable[LinkCandidate], lines: list[str], page_url: str | None) -> list[CitedLink]:
-    """The candidates whose block is part of the extracted main text (`lines`), normalized, each URL once."""
+def cited_links(
+    candidates: Iterable[LinkCandidate], lines: list[str], page_url: str | None
+) -> tuple[list[CitedLink], list[MediaItem]]:
+    """The candidates whose block is part of the extracted main text (`lines`), normalized, each URL once; and
+    the media items they link to (kind `link`), read from the links as written (normalizing drops query
+    parameters such as YouTube's `v`)."""
     squeezed_lines = [_squeeze(line) for line in lines]
     whole = set(squeezed_lines)
     text = "\n".join(squeezed_lines)
     own = normalize_url(page_url) if page_url else None
     links: dict[str, CitedLink] = {}
+    media = []
     for candidate in candidates:
         block = candidate.block
         if not block or not (block in whole or (len(block) >= MIN_BLOCK_CHARS and block in text)):
             continue
+        ids = media_from_url(candidate.href)
+        if ids:
+            media.append(MediaItem(*ids, _shown(candidate.href), "link"))
         url = normalize_url(candidate.href)
-        if url is None or url == own or url in links:
+        if url is None or url == own or url in links or len(links) >= MAX_LINKS:
             continue
         links[url] = CitedLink(url, urlsplit(url).hostname or "", candidate.anchor or None)
-        if len(links) >= MAX_LINKS:
-            break
-    return list(links.values())
-
-
-def linked_media(links: Iterable[CitedLink]) -> list[MediaItem]:
-    """Media items the main text links to (a tweet, a Telegram post, a video page): kind `link`."""
-    return [MediaItem(*ids, link.url, "link") for link in links if (ids := media_from_url(link.url))]
+    return list(links.values()), media
 
 
 def merge_media(*groups: Iterable[MediaItem]) -> tuple[MediaItem, ...]:
@@ -490,16 +491,19 @@ def merge_media(*groups: Iterable[MediaItem]) -> tuple[MediaItem, ...]:
 _TEXT_URL = re.compile(r"https?://[^\s<>\"'«»()\[\]{}]+", re.IGNORECASE)
 
 
-def text_links(text: str) -> list[CitedLink]:
-    """URLs written out in a plain-text document (trailing punctuation left out)."""
+def text_links(text: str) -> tuple[list[CitedLink], list[MediaItem]]:
+    """URLs written out in a plain-text document (trailing punctuation left out), and the media they name."""
     links: dict[str, CitedLink] = {}
+    media = []
     for match in _TEXT_URL.finditer(text):
-        url = normalize_url(match.group(0).rstrip(".,;:!?…"))
-        if url and url not in links:
+        raw = match.group(0).rstrip(".,;:!?…")
+        ids = media_from_url(raw)
+        if ids:
+            media.append(MediaItem(*ids, _shown(raw), "link"))
+        url = normalize_url(raw)
+        if url and url not in links and len(links) < MAX_LINKS:
             links[url] = CitedLink(url, urlsplit(url).hostname or "", None)
-            if len(links) >= MAX_LINKS:
-                break
-    return list(links.values())
+    return list(links.values()), media
 
 
 def describe_media(items: Iterable[MediaItem]) -> str:
