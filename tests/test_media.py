@@ -13,6 +13,7 @@ import pytest
 
 from extractors import Article, Reject, extract_document
 from extractors.media import media_from_url, text_links
+from mediamon.cli import main
 from pipeline.ingest import IngestRequest, IngestSteps, ingest_documents
 from similarity.monitors import QueryError, matching_monitors, parse_query
 from tests.conftest import FIXTURES_DIR
@@ -256,3 +257,14 @@ def test_monitor_naming_a_media_item_matches_its_articles(fresh_db, story_pages)
         ("iss-video", "story_ru.html"),
         ("tg", "telegram.html"),
     ]
+
+
+@pytest.mark.warehouse
+def test_report_shows_top_embedded_media(fresh_db, story_pages, tmp_path):
+    ingest(fresh_db, story_pages)
+    out = tmp_path / "report.html"
+    assert main(["report", "--out", str(out), "--db", str(fresh_db)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert 'data-chart="media"' in page and "Top embedded media and how each spread" in page
+    assert f">{VIDEO}</a></td><td class='num'>2</td><td class='num'>2</td><td>en, ru</td>" in page
+    assert "telegram:roscosmos_gk/5001" not in page  # carried by one article only: not a spread
