@@ -15,7 +15,7 @@ from trafilatura.utils import HTML_PARSER, load_html
 
 from extractors.fields import ExtractedFields
 from extractors.furniture import strip_furniture, strip_headlines
-from extractors.media import cited_links, extract_media, link_candidates, merge_media, page_base
+from extractors.media import cited_links, merge_media, scan_page
 from extractors.records import Reject
 from extractors.urls import normalize_url
 
@@ -54,10 +54,9 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         tree = load_tree(html)
         if tree is None:
             return Reject("bad_html", "lxml could not parse the page")
-        # Media and links are read from the raw tree, before trafilatura cleans the embeds away.
-        base = page_base(tree, url)
-        media = extract_media(tree, base)
-        candidates = link_candidates(tree, base)
+        # Media are read from the raw tree, before trafilatura cleans the embeds away (from a copy: the tree is left
+        # as it is, so the links are read from it after extraction).
+        scan = scan_page(tree, url)
         document = trafilatura.bare_extraction(tree, **options, **TRAFILATURA_OPTIONS)
         if document is not None and len((document.text or "").split()) < STUB_WORDS:
             retry = trafilatura.bare_extraction(tree, **options, include_comments=False)
@@ -74,7 +73,7 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         return Reject("no_text", "only site furniture in the page")
     tags = tuple(dict.fromkeys([*(document.categories or []), *(document.tags or [])]))
     main_lines = [line for paragraph in paragraphs for line in paragraph.split("\n")]
-    links, linked = cited_links(candidates, main_lines, url)
+    links, linked = cited_links(scan.links, scan.base, main_lines, url)
     published_at, offset = parse_date(document.date)
     return ExtractedFields(
         paragraphs=paragraphs,
@@ -86,7 +85,7 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         published_utc_offset=offset,
         description=_clean(document.description),
         tags=tags,
-        media=merge_media(media, linked),
+        media=merge_media(scan.media, linked),
         links=tuple(links),
     )
 

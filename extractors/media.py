@@ -20,7 +20,7 @@ from lxml import etree
 from extractors.records import CitedLink, MediaItem
 from extractors.urls import normalize_url
 
-__all__ = ["CitedLink", "MediaItem", "extract_media", "media_from_url"]
+__all__ = ["CitedLink", "MediaItem", "PageScan", "cited_links", "media_from_url", "scan_page"]
 
 MAX_MEDIA = 100  # per article: enough for any real page, small enough to pickle between processes
 MAX_LINKS = 200
@@ -232,13 +232,12 @@ PLATFORMS = (
 
 # --- Pages ------------------------------------------------------------------------------------------------------
 
-_EMBED_TAGS = "//iframe | //embed | //object | //param | //video | //source | //audio"
+_EMBED_TAGS = frozenset({"iframe", "embed", "object", "param", "video", "source", "audio", "amp-iframe"})
+_FILE_TAGS = frozenset({"video", "source", "audio", "embed", "object"})
+_SOURCE_ATTRIBUTES = frozenset({"src", "data-src", "data-lazy-src", "data-original", "data", "value", "data-url"})
 # Attributes that carry an id, not a URL, on lazy players and consent placeholders (<lite-youtube videoid=...>,
 # <div class="yt-consent" data-video-id=...>); the platform comes from the element's tag, class or attributes.
 _ID_ATTRIBUTES = ("videoid", "data-video-id", "data-videoid", "data-youtube-id", "data-yt-id", "data-embed-id")
-_HINTED = etree.XPath(" | ".join(f"//*[@{name}]" for name in _ID_ATTRIBUTES))
-# Any element (other than a link) with an attribute naming a platform: lazy iframes (data-src), placeholders
-# (data-href, data-url), blockquote embeds (cite, data-instgrm-permalink).
 _PLATFORM_WORDS = (
     "youtu",
     "vimeo",
@@ -255,23 +254,10 @@ _PLATFORM_WORDS = (
     "vkvideo",
     "rutube",
 )
-_ATTRIBUTE_HITS = etree.XPath(
-    "//*[not(self::a) and not(self::link) and not(self::meta)][@*["
-    + " or ".join(f"contains(., '{word}')" for word in _PLATFORM_WORDS)
-    + "]]"
-)
-_EMBED_ELEMENTS = etree.XPath(_EMBED_TAGS)
-_BLOCKQUOTE_LINKS = etree.XPath(
-    "//blockquote[contains(@class, 'twitter') or contains(@class, 'tweet') or contains(@class, 'instagram')"
-    " or contains(@class, 'tiktok') or contains(@class, 'telegram') or contains(@class, 'fb-')]//a[@href]"
-)
-_TELEGRAM_WIDGETS = etree.XPath("//*[@data-telegram-post]")
-_META = etree.XPath(
-    "//meta[@property='og:video' or @property='og:video:url' or @property='og:video:secure_url'"
-    " or @name='twitter:player' or @property='twitter:player']"
-)
-_JSON_LD = etree.XPath("//script[@type='application/ld+json']")
-_NOSCRIPT_MARKUP = etree.XPath("//noscript[contains(text(), '<')]")
+_OG_VIDEO = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player")
+_EMBED_BLOCKQUOTE = ("twitter", "tweet", "instagram", "tiktok", "telegram", "fb-")
+_CANDIDATE_TAGS = _EMBED_TAGS | {"blockquote", "noscript"}
+_MARKED = frozenset({*_ID_ATTRIBUTES, "data-telegram-post", "cite"})
 _JSON_URL = re.compile(r'"(?:embedUrl|contentUrl|url)"\s*:\s*"(https?:[^"]{8,500})"')
 _FILE_SUFFIXES = (".mp4", ".webm", ".m3u8", ".mov", ".ogv", ".ogg", ".mp3", ".m4v", ".mpd")
 
@@ -346,135 +332,155 @@ _PAGE_IDS = {
 }
 
 
-def _scan(tree: etree._Element, base: str | None, found: _Found, depth: int = 0) -> None:
-    for element in _EMBED_ELEMENTS(tree):
-        for name in ("src", "data-src", "data-lazy-src", "data-original", "data", "value", "data-url"):
-            value = element.get(name)
-            if value:
-                ids = media_from_url(value, base)
-                if ids is None and element.tag in ("video", "source", "audio", "embed", "object"):
-                    ids = _file_media(value, base)
-                found.add(ids, value, "embed")
-    for element in _ATTRIBUTE_HITS(tree):
-        for value in element.attrib.values():
-            if any(word in value for word in _PLATFORM_WORDS):
-                found.add(media_from_url(value, base), value, "embed")
-    for element in _HINTED(tree):
-        platform = _platform_hint(element)
-        for name in _ID_ATTRIBUTES:
-            value = element.get(name)
-            if value and platform:
-                ids = _from_id(platform, value)
-                found.add(ids, _PAGE_IDS[platform].format(value.strip()), "embed")
-    for link in _BLOCKQUOTE_LINKS(tree):
-        found.add(media_from_url(link.get("href"), base), link.get("href"), "embed")
-    for element in _TELEGRAM_WIDGETS(tree):
-        value = element.get("data-telegram-post") or ""
-        found.add(telegram_post(value), f"https://t.me/{value.strip()}", "embed")
-    for element in _META(tree):
-        value = element.get("content") or ""
-        found.add(media_from_url(value, base) or _file_media(value, base), value, "og")
-    for script in _JSON_LD(tree):
-        for value in _JSON_URL.findall(script.text or ""):
-            value = value.replace("\\/", "/")
-            found.add(media_from_url(value) or _file_media(value, None), value, "og")
-    if depth == 0:
-        for noscript in _NOSCRIPT_MARKUP(tree):  # a parser that kept <noscript> as text: its markup parsed here
-            try:
-                fragment = lxml.html.fragment_fromstring(noscript.text, create_parent="div")
-            except (etree.ParserError, ValueError):
-                continue
-            _scan(etree.ElementTree(fragment).getroot(), base, found, depth + 1)
+@dataclass
+class PageScan:
+    """What one pass over a page's tree finds: the base of its relative links, its media, and its links (elements
+    of the tree, read again once the main text is known)."""
+
+    base: str | None
+    media: list[MediaItem]
+    links: list[etree._Element]
 
 
-def page_base(tree: etree._Element, url: str | None) -> str | None:
-    """What relative links of the page are relative to: <base href>, else the URL it came from, else its
-    canonical link."""
-    for href in tree.xpath("//base/@href")[:1]:
-        return urljoin(url or "", str(href)) if url else str(href)
-    if url:
-        return url
-    for href in tree.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")[:1]:
-        return str(href)
-    return None
-
-
-def extract_media(tree: etree._Element, base: str | None) -> list[MediaItem]:
-    """The media a page's tree embeds (players, blockquote embeds, og:video, <video>). Never raises on markup."""
+def scan_page(tree: etree._Element, url: str | None) -> PageScan:
+    """The page's media (players, blockquote embeds, og:video, JSON-LD, <video>, lazy and consent placeholders,
+    <noscript> embeds) and links, in one pass over the tree: an XPath per kind cost 4 ms a page, 12% of the
+    extraction. Never raises on markup: whatever was found before a bad part is kept."""
+    candidates, links = [], []
+    base_href = canonical = None
+    for element in tree.iter(etree.Element):
+        tag = element.tag
+        if tag == "a":
+            if element.get("href"):
+                links.append(element)
+        elif tag in _CANDIDATE_TAGS:
+            candidates.append(element)
+        elif tag == "img":
+            continue
+        elif tag == "meta":
+            name = element.get("property") or element.get("name")
+            if name in _OG_VIDEO:
+                candidates.append(element)
+            elif name == "og:url" and canonical is None:
+                canonical = element.get("content")
+        elif tag == "link":
+            if canonical is None and element.get("rel") == "canonical":
+                canonical = element.get("href")
+        elif tag == "base":
+            base_href = base_href or element.get("href")
+        elif tag == "script" and element.get("type") == "application/ld+json":
+            candidates.append(element)
+        else:
+            for name in element.keys():
+                if name in _MARKED or name.startswith("data-"):
+                    candidates.append(element)
+                    break
+    if base_href:
+        base = urljoin(url, base_href) if url else base_href
+    else:
+        base = url or canonical
     found = _Found()
     try:
-        _scan(tree, base, found)
+        for element in candidates:
+            _read_element(element, base, found)
     except (ValueError, TypeError, etree.Error):
-        pass  # whatever was found before the bad part is kept
-    return list(found.items.values())
+        pass
+    return PageScan(base, list(found.items.values()), links)
+
+
+def _read_element(element: etree._Element, base: str | None, found: _Found, depth: int = 0) -> None:
+    tag = element.tag
+    if tag == "meta":
+        value = element.get("content") or ""
+        found.add(media_from_url(value, base) or _file_media(value, base), value, "og")
+        return
+    if tag == "script" and element.get("type") == "application/ld+json":
+        for value in _JSON_URL.findall(element.text or ""):
+            value = value.replace("\\/", "/")
+            found.add(media_from_url(value) or _file_media(value, None), value, "og")
+        return
+    if tag == "noscript":
+        if depth == 0 and "<" in (element.text or ""):  # a parser that kept <noscript> as text: parsed here
+            try:
+                fragment = lxml.html.fragment_fromstring(element.text, create_parent="div")
+            except (etree.ParserError, ValueError):
+                return
+            for inner in fragment.iter(etree.Element):
+                if inner is not fragment:
+                    _read_element(inner, base, found, depth + 1)
+        return
+    if tag == "blockquote" and any(word in (element.get("class") or "") for word in _EMBED_BLOCKQUOTE):
+        for link in element.iter("a"):
+            found.add(media_from_url(link.get("href"), base), link.get("href") or "", "embed")
+    platform = None
+    for name, value in element.items():
+        if name in _ID_ATTRIBUTES:
+            platform = platform or _platform_hint(element)
+            if platform:
+                found.add(_from_id(platform, value), _PAGE_IDS[platform].format(value.strip()), "embed")
+        elif name == "data-telegram-post":
+            found.add(telegram_post(value), f"https://t.me/{value.strip()}", "embed")
+        elif tag in _EMBED_TAGS and name in _SOURCE_ATTRIBUTES:
+            ids = media_from_url(value, base)
+            if ids is None and tag in _FILE_TAGS:
+                ids = _file_media(value, base)
+            found.add(ids, value, "embed")
+        elif "//" in value and any(word in value for word in _PLATFORM_WORDS):
+            found.add(media_from_url(value, base), value, "embed")
 
 
 # --- Cited links ------------------------------------------------------------------------------------------------
 
-_LINKS = etree.XPath("//a[@href]")
 _FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
 _BLOCK_TAGS = frozenset("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
-
-
-@dataclass(frozen=True)
-class LinkCandidate:
-    """A link of the raw page, with the text of its block: kept when that block made it into the main text."""
-
-    href: str
-    anchor: str
-    block: str  # the enclosing block's text without whitespace
+_SKIPPED_HREFS = ("#", "javascript:", "mailto:", "tel:", "data:")
 
 
 def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-def link_candidates(tree: etree._Element, base: str | None) -> list[LinkCandidate]:
-    """Links of the page outside navigation, header, footer and aside elements."""
-    candidates = []
-    for link in _LINKS(tree):
-        href = (link.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
-            continue
-        block = None
-        for ancestor in link.iterancestors():
-            tag = ancestor.tag if isinstance(ancestor.tag, str) else ""
-            if tag in _FURNITURE_TAGS:
-                block = None
-                break
-            if block is None and tag in _BLOCK_TAGS:
-                block = ancestor
-        if block is None:
-            continue
-        absolute = urljoin(base, href) if base else href
-        anchor = " ".join(link.text_content().split())[:MAX_ANCHOR_CHARS]
-        candidates.append(LinkCandidate(absolute, anchor, _squeeze(block.text_content())[:400]))
-    return candidates
-
-
 def cited_links(
-    candidates: Iterable[LinkCandidate], lines: list[str], page_url: str | None
+    page_links: Iterable[etree._Element], base: str | None, lines: list[str], page_url: str | None
 ) -> tuple[list[CitedLink], list[MediaItem]]:
-    """The candidates whose block is part of the extracted main text (`lines`), normalized, each URL once; and
-    the media items they link to (kind `link`), read from the links as written (normalizing drops query
-    parameters such as YouTube's `v`)."""
+    """The links of the page (`PageScan.links`) outside navigation, header, footer, aside, menus and forms, whose
+    block (paragraph, list item, quote, cell) made it into the extracted main text
+    (`lines`), normalized, each URL once; and the media items they link to (kind `link`), read from the links as
+    written (normalizing drops query parameters such as YouTube's `v`).
+
+    Cheap first: a link whose own text is not in the main text is dropped before its block is looked at."""
     squeezed_lines = [_squeeze(line) for line in lines]
     whole = set(squeezed_lines)
     text = "\n".join(squeezed_lines)
     own = normalize_url(page_url) if page_url else None
     links: dict[str, CitedLink] = {}
     media = []
-    for candidate in candidates:
-        block = candidate.block
-        if not block or not (block in whole or (len(block) >= MIN_BLOCK_CHARS and block in text)):
+    for link in page_links:
+        href = (link.get("href") or "").strip()
+        if not href or href.startswith(_SKIPPED_HREFS):
             continue
-        ids = media_from_url(candidate.href)
+        anchor_text = link.text_content()
+        if _squeeze(anchor_text) not in text or not anchor_text.strip():
+            continue
+        block = None
+        for ancestor in link.iterancestors():
+            if ancestor.tag in _FURNITURE_TAGS:
+                block = None
+                break
+            if block is None and ancestor.tag in _BLOCK_TAGS:
+                block = ancestor
+        squeezed = _squeeze(block.text_content())[:2000] if block is not None else ""
+        if not squeezed or not (squeezed in whole or (len(squeezed) >= MIN_BLOCK_CHARS and squeezed in text)):
+            continue
+        absolute = urljoin(base, href) if base else href
+        ids = media_from_url(absolute)
         if ids:
-            media.append(MediaItem(*ids, _shown(candidate.href), "link"))
-        url = normalize_url(candidate.href)
+            media.append(MediaItem(*ids, _shown(absolute), "link"))
+        url = normalize_url(absolute)
         if url is None or url == own or url in links or len(links) >= MAX_LINKS:
             continue
-        links[url] = CitedLink(url, urlsplit(url).hostname or "", candidate.anchor or None)
+        anchor = " ".join(anchor_text.split())[:MAX_ANCHOR_CHARS]
+        links[url] = CitedLink(url, urlsplit(url).hostname or "", anchor or None)
     return list(links.values()), media
 
 
