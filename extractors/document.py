@@ -101,4 +101,6 @@ def _finish(
         language=language,
         language_probability=probability,
         replaced_bytes=replaced_bytes,
+        media=fields.media,
+        links=fields.links,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from extractors.records import CitedLink, MediaItem
+
 
 @dataclass(frozen=True)
 class ExtractedFields:
@@ -17,3 +19,5 @@ class ExtractedFields:
     published_utc_offset: int | None = None  # minutes east of UTC, where the page gave a zone
     description: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    media: tuple[MediaItem, ...] = field(default_factory=tuple)
+    links: tuple[CitedLink, ...] = field(default_factory=tuple)

@@ -15,6 +15,7 @@ from trafilatura.utils import HTML_PARSER, load_html
 
 from extractors.fields import ExtractedFields
 from extractors.furniture import strip_furniture, strip_headlines
+from extractors.media import cited_links, merge_media, scan_page
 from extractors.records import Reject
 from extractors.urls import normalize_url
 
@@ -53,6 +54,9 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         tree = load_tree(html)
         if tree is None:
             return Reject("bad_html", "lxml could not parse the page")
+        # Media are read from the raw tree, before trafilatura cleans the embeds away (from a copy: the tree is left
+        # as it is, so the links are read from it after extraction).
+        scan = scan_page(tree, url)
         document = trafilatura.bare_extraction(tree, **options, **TRAFILATURA_OPTIONS)
         if document is not None and len((document.text or "").split()) < STUB_WORDS:
             retry = trafilatura.bare_extraction(tree, **options, include_comments=False)
@@ -68,6 +72,8 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
     if not paragraphs:
         return Reject("no_text", "only site furniture in the page")
     tags = tuple(dict.fromkeys([*(document.categories or []), *(document.tags or [])]))
+    main_lines = [line for paragraph in paragraphs for line in paragraph.split("\n")]
+    links, linked = cited_links(scan.links, scan.base, main_lines, url)
     published_at, offset = parse_date(document.date)
     return ExtractedFields(
         paragraphs=paragraphs,
@@ -79,6 +85,8 @@ def extract_html_fields(html: str, url: str | None = None) -> ExtractedFields | 
         published_utc_offset=offset,
         description=_clean(document.description),
         tags=tags,
+        media=merge_media(scan.media, linked),
+        links=tuple(links),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Bump when extraction output can change for the same input, so stored rows are re-extracted.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"  # 3: embedded media and cited links
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,29 @@ class Reject:
 
     reason: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One embedded or linked media item: `platform:media_id` is the same whatever URL form carried it."""
+
+    platform: str
+    media_id: str
+    url: str
+    kind: str  # embed (a player on the page), og (the page's metadata), link (a link in the main text)
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.media_id}"
+
+
+@dataclass(frozen=True)
+class CitedLink:
+    """A link in the article's main text, normalized like article URLs."""
+
+    url: str
+    host: str
+    anchor: str | None
 
 
 @dataclass(frozen=True)
@@ -39,6 +62,8 @@ class Article:
     language_probability: float | None = None
     replaced_bytes: int = 0  # undecodable bytes read as U+FFFD (mostly-UTF-8 text with a few bad bytes)
     extractor_version: str = EXTRACTOR_VERSION
+    media: tuple[MediaItem, ...] = field(default_factory=tuple)  # article_media rows (not articles columns)
+    links: tuple[CitedLink, ...] = field(default_factory=tuple)  # article_links rows
 
     @property
     def article_id(self) -> str:

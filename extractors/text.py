@@ -6,6 +6,7 @@ import re
 
 from extractors.fields import ExtractedFields
 from extractors.furniture import is_widget_line, strip_furniture
+from extractors.media import merge_media, text_links
 from extractors.records import Reject
 
 MAX_TITLE_CHARS = 160
@@ -40,4 +41,5 @@ def extract_text_fields(text: str) -> ExtractedFields | Reject:
     paragraphs = strip_furniture(blocks)
     if not paragraphs:
         return Reject("no_text", "only a title or site furniture")
-    return ExtractedFields(paragraphs=paragraphs, title=title)
+    links, media = text_links("\n".join(line for block in blocks for line in block))
+    return ExtractedFields(paragraphs=paragraphs, title=title, media=merge_media(media), links=tuple(links))

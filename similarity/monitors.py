@@ -1,11 +1,14 @@
 """Topic monitors: boolean keyword queries (AND, OR, NOT, "quoted phrases", parentheses, trailing * for
-prefixes), case-insensitive and for any language, matched against an article's title and text."""
+prefixes), case-insensitive and for any language, matched against an article's title and text. A term
+`media:PLATFORM:ID` (`media:youtube:VIDEO_ID`, `media:x:STATUS_ID`, `media:telegram:channel/post`) or `media:URL`
+(any URL form of the item) matches the articles that embed or cite that media item (table article_media)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from extractors.media import PLATFORMS, media_from_url, telegram_post
 from extractors.normalize import normalize_text
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"([^"]*)"|([^\s()"]+))')
@@ -27,6 +30,38 @@ class Term:
 
     def matches(self, text: str) -> bool:
         return bool(self.pattern.search(text))
+
+
+@dataclass(frozen=True)
+class MediaTerm:
+    """A media item the article carries: its key is looked for among the marker lines `matching_monitors`
+    appends to the normalized text (NUL-delimited, so no article text can contain one)."""
+
+    key: str
+
+    def matches(self, text: str) -> bool:
+        return f"\x00{self.key}\x00" in text
+
+
+def media_marker(keys: list[str] | tuple[str, ...]) -> str:
+    return "".join(f"\x00{key}\x00" for key in keys)
+
+
+def media_term(value: str) -> MediaTerm:
+    """`media:youtube:ID` or `media:https://youtu.be/ID`: the item's `platform:media_id` key."""
+    rest = value[len("media:") :]
+    ids = media_from_url(rest) if rest.lower().startswith(("http://", "https://")) else None
+    if ids is None:
+        platform, _, media_id = rest.partition(":")
+        platform = platform.lower()
+        if platform not in PLATFORMS or not media_id:
+            raise QueryError(
+                f"media term {value!r}: expected media:PLATFORM:ID (platforms: {', '.join(PLATFORMS)}) or media:URL"
+            )
+        ids = telegram_post(media_id) if platform == "telegram" else (platform, media_id)
+        if ids is None:
+            raise QueryError(f"media term {value!r}: a Telegram post is media:telegram:CHANNEL/POST")
+    return MediaTerm(f"{ids[0]}:{ids[1]}")
 
 
 @dataclass(frozen=True)
@@ -131,11 +166,16 @@ def _parse_not(tokens: list, query: str) -> tuple[object, list]:
             raise QueryError(f"missing ')' in {query!r}")
         return node, rest[1:]
     if isinstance(head, tuple):
+        if head[1].lower().startswith("media:"):
+            return media_term(head[1]), tokens[1:]
         return _term(head[1]), tokens[1:]
     raise QueryError(f"unexpected {head!r} in {query!r}")
 
 
-def matching_monitors(expressions: dict[str, object], title: str | None, text: str) -> list[str]:
-    """Names of the monitors (name -> parsed query) an article matches; its text is normalized once."""
-    normalized = normalize_text(f"{title or ''}\n{text}")
+def matching_monitors(
+    expressions: dict[str, object], title: str | None, text: str, media: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """Names of the monitors (name -> parsed query) an article matches; its text is normalized once. `media`:
+    the `platform:media_id` keys of the media items it carries."""
+    normalized = normalize_text(f"{title or ''}\n{text}") + media_marker(media or ())
     return [name for name, expression in expressions.items() if expression.matches(normalized)]

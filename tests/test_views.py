@@ -22,6 +22,7 @@ VIEWS = [
     "rpt_daily_coverage",
     "rpt_ingest_health",
     "rpt_languages",
+    "rpt_media",
     "rpt_monitor_matches",
     "rpt_outlets",
     "rpt_runs",

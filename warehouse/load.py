@@ -191,6 +191,7 @@ def load_batch(
         )
         if fetches:
             _store_fetches(conn, fetches, run_id)
+        _replace_media(conn, unique)
         loaded, updated, same = conn.execute(
             """SELECT count(*) FILTER (change = 'new'), count(*) FILTER (change = 'changed'),
                       count(*) FILTER (change = 'unchanged') FROM staged_changes"""
@@ -205,6 +206,48 @@ def load_batch(
                 [now],
             )
     return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))
+
+
+def _replace_media(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> None:
+    """The batch's articles' media and links replace what their earlier versions carried (a re-extraction of an
+    unchanged text fills them too): delete, then insert, in the batch's transaction."""
+    media = [(a.article_id, m) for a in articles for m in a.media]
+    links = [(a.article_id, link) for a in articles for link in a.links]
+    ids = pa.table({"article_id": pa.array([a.article_id for a in articles], pa.string())})
+    staged_media = pa.table(
+        {
+            "article_id": pa.array([i for i, _ in media], pa.string()),
+            "platform": pa.array([m.platform for _, m in media], pa.string()),
+            "media_id": pa.array([m.media_id for _, m in media], pa.string()),
+            "url": pa.array([m.url for _, m in media], pa.string()),
+            "kind": pa.array([m.kind for _, m in media], pa.string()),
+        }
+    )
+    staged_links = pa.table(
+        {
+            "article_id": pa.array([i for i, _ in links], pa.string()),
+            "url": pa.array([link.url for _, link in links], pa.string()),
+            "host": pa.array([link.host for _, link in links], pa.string()),
+            "anchor": pa.array([link.anchor for _, link in links], pa.string()),
+        }
+    )
+    with (
+        registered(conn, "staged_media_ids", ids),
+        registered(conn, "staged_media", staged_media),
+        registered(conn, "staged_links", staged_links),
+    ):
+        conn.execute("DELETE FROM article_media WHERE article_id IN (SELECT article_id FROM staged_media_ids)")
+        conn.execute("DELETE FROM article_links WHERE article_id IN (SELECT article_id FROM staged_media_ids)")
+        if media:
+            conn.execute(
+                """INSERT INTO article_media (article_id, platform, media_id, url, kind)
+                   SELECT article_id, platform, media_id, url, kind FROM staged_media"""
+            )
+        if links:
+            conn.execute(
+                """INSERT INTO article_links (article_id, url, host, anchor)
+                   SELECT article_id, url, host, anchor FROM staged_links"""
+            )
 
 
 def _store_fetches(conn: duckdb.DuckDBPyConnection, fetches: list[FetchRecord], run_id: str) -> None:

@@ -59,9 +59,16 @@ def _replace_matches(
             continue
         params = [] if scope == "TRUE" else [run_id]
         matching = partial(matching_monitors, {name: parsed[name] for name in names})
-        cursor = conn.execute(f"SELECT article_id, title, text FROM articles WHERE {scope}", params)
+        cursor = conn.execute(
+            f"""SELECT a.article_id, a.title, a.text, m.keys FROM (SELECT * FROM articles WHERE {scope}) a
+                LEFT JOIN (SELECT article_id, list(platform || ':' || media_id ORDER BY platform, media_id) AS keys
+                           FROM article_media GROUP BY article_id) m USING (article_id)""",
+            params,
+        )
         while rows := cursor.fetchmany(1000):  # a few texts at a time: memory stays flat at any warehouse size
-            found = parallel_map(matching, [row[1] for row in rows], [row[2] for row in rows])
+            found = parallel_map(
+                matching, [row[1] for row in rows], [row[2] for row in rows], [tuple(row[3] or ()) for row in rows]
+            )
             matches += [(name, row[0]) for row, names_found in zip(rows, found, strict=True) for name in names_found]
     if matches:
         staged = pa.table({"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]})

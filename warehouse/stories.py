@@ -86,6 +86,7 @@ def assign_stories(
         _refresh_terms(conn, crossed, story_settings, parallel_map)
     for start in range(0, len(stale), _BATCH):
         _assign_chunk(conn, stale[start : start + _BATCH], story_settings, parallel_map)
+    join_stories_by_media(conn, stale, story_settings)
     conn.execute(
         """UPDATE articles a SET story_id = s.story_id FROM story_articles s
            WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
@@ -375,3 +376,70 @@ def _assign_chunk(
             conn.execute(
                 """UPDATE stories s SET merged_into = m.into FROM staged_merges m WHERE s.story_id = m.story_id"""
             )
+
+
+def join_stories_by_media(conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings) -> None:
+    """After the text assignment: the stories of canonical articles within the story window of each other that
+    carry the same media item (an embedded video, a cited post; table article_media) become one, whatever their
+    languages. The older story id wins and the others record `merged_into`, as in a text merge.
+
+    A media item that `furniture_articles` or more canonical articles of one outlet carry (a site's live-stream
+    player, its channel trailer) is that outlet's furniture and joins nothing for it."""
+    if not ids:
+        return
+    with registered(conn, "media_story_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
+        pairs = conn.execute(
+            """WITH keys AS (
+                   SELECT DISTINCT platform, media_id FROM article_media
+                   WHERE article_id IN (SELECT article_id FROM media_story_ids)
+               ),
+               items AS (
+                   SELECT DISTINCT m.platform, m.media_id, s.article_id, s.outlet, s.story_id,
+                          coalesce(s.published_at, s.first_ingested_at) AS date
+                   FROM article_media m JOIN keys USING (platform, media_id)
+                   JOIN story_articles s USING (article_id)
+               ),
+               furniture AS (
+                   SELECT platform, media_id, outlet FROM items GROUP BY ALL HAVING count(*) >= $furniture
+               ),
+               kept AS (
+                   SELECT * FROM items i ANTI JOIN furniture f USING (platform, media_id, outlet)
+               )
+               SELECT DISTINCT a.story_id, b.story_id
+               FROM kept a JOIN kept b USING (platform, media_id)
+               WHERE a.article_id IN (SELECT article_id FROM media_story_ids) AND a.story_id <> b.story_id
+                 AND abs(date_diff('second', a.date, b.date)) <= $window""",
+            {"furniture": story_settings.furniture_articles, "window": story_settings.window_days * 86400},
+        ).fetchall()
+    if not pairs:
+        return
+    parent: dict[str, str] = {}
+
+    def root(story: str) -> str:
+        while parent.setdefault(story, story) != story:
+            story = parent[story]
+        return story
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    stories = sorted(parent)
+    with registered(conn, "media_stories", pa.table({"story_id": pa.array(stories, pa.string())})):
+        created = dict(
+            conn.execute(
+                "SELECT story_id, created FROM stories WHERE story_id IN (SELECT story_id FROM media_stories)"
+            ).fetchall()
+        )
+    groups: dict[str, list[str]] = defaultdict(list)
+    for story in stories:
+        groups[root(story)].append(story)
+    merged = {}
+    for members in groups.values():
+        winner = min(members, key=lambda story: (created.get(story, float("inf")), story))
+        merged.update({story: winner for story in members if story != winner})
+    staged = pa.table(
+        {"story_id": pa.array(list(merged), pa.string()), "into": pa.array(list(merged.values()), pa.string())}
+    )
+    with registered(conn, "media_merges", staged):
+        conn.execute("UPDATE story_articles s SET story_id = m.into FROM media_merges m WHERE s.story_id = m.story_id")
+        conn.execute("UPDATE stories s SET merged_into = m.into FROM media_merges m WHERE s.story_id = m.story_id")
+        conn.execute("UPDATE stories s SET merged_into = m.into FROM media_merges m WHERE s.merged_into = m.story_id")

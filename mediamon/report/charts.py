@@ -344,6 +344,39 @@ def monitors_chart(monitors: list[tuple]) -> go.Figure:
     return fig
 
 
+def media_chart(media: list[dict], spread: list[tuple]) -> go.Figure:
+    """How each top media item spread: one row per item, a dot per article carrying it at its date, coloured by
+    language, on a line from the first to the last."""
+    order = [row["media"] for row in media]
+    fig = _figure(
+        max(220, 46 * len(order) + 90), hovermode="closest", showlegend=True, legend={"title": {"text": "language"}}
+    )
+    for row in media:
+        fig.add_scatter(
+            x=[row["first_seen"], row["last_seen"]],
+            y=[row["media"]] * 2,
+            mode="lines",
+            line={"color": GRID, "width": 6},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    languages = sorted({language or "?" for _, _, _, language in spread})
+    for i, language in enumerate(languages):
+        rows = [r for r in spread if (r[3] or "?") == language]
+        fig.add_scatter(
+            x=[r[1] for r in rows],
+            y=[r[0] for r in rows],
+            mode="markers",
+            name=LANGUAGE_NAMES.get(language, language),
+            marker={"size": 11, "color": PALETTE[i % len(PALETTE)], "line": {"width": 1, "color": "white"}},
+            customdata=[[html.escape(r[2])] for r in rows],
+            hovertemplate="%{customdata[0]}, %{x|%-d %b %Y %H:%M}<extra>%{y}</extra>",
+        )
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=order[::-1], showgrid=False)
+    fig.update_xaxes(type="date", hoverformat="%-d %b %Y %H:%M")
+    return fig
+
+
 def chart_html(fig: go.Figure, name: str) -> str:
     div = fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG, div_id=f"chart-{name}")
     return f'<div class="chart" data-chart="{name}">{div}</div>'

@@ -9,7 +9,7 @@ import duckdb
 
 from warehouse.views import create_views
 
-TOP_OUTLETS, TOP_STORIES, RECENT_RUNS = 12, 10, 30
+TOP_OUTLETS, TOP_STORIES, RECENT_RUNS, TOP_MEDIA = 12, 10, 30, 10
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class ReportData:
     sources: list[tuple]
     runs: list[dict]  # newest first
     monitors: list[tuple]
+    media: list[dict] = ()  # the most carried media items (rpt_media), most articles first
+    media_spread: list[tuple] = ()  # (media, seen_at, outlet, language) of each article carrying one of them
 
     @property
     def is_empty(self) -> bool:
@@ -43,6 +45,7 @@ def collect_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
     create_views(conn, temporary=True)
     summary = _dicts(conn, "SELECT * FROM rpt_summary")[0]
     runs = _dicts(conn, f"SELECT * FROM rpt_runs ORDER BY started_at DESC, run_id LIMIT {RECENT_RUNS}")
+    media = _dicts(conn, f"SELECT * FROM rpt_media WHERE articles > 1 LIMIT {TOP_MEDIA}")  # ordered by the view
     return ReportData(
         summary=summary,
         last_run=runs[0] if runs else None,
@@ -74,5 +77,13 @@ def collect_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
         runs=runs,
         monitors=conn.execute(
             "SELECT monitor, day, articles FROM rpt_monitor_matches ORDER BY monitor, day"
+        ).fetchall(),
+        media=media,
+        media_spread=conn.execute(
+            """SELECT m.platform || ':' || m.media_id AS media, a.seen_at, a.outlet, a.language
+               FROM article_media m JOIN rpt_articles a USING (article_id)
+               WHERE m.platform || ':' || m.media_id IN (SELECT unnest(?::VARCHAR[]))
+               ORDER BY media, a.seen_at, a.article_id""",
+            [[row["media"] for row in media]],
         ).fetchall(),
     )

@@ -18,13 +18,21 @@ from mediamon.report.charts import (
     fetch_errors_chart,
     format_day,
     languages_chart,
+    media_chart,
     monitors_chart,
     outlets_chart,
     rejects_chart,
     runs_chart,
     stories_chart,
 )
-from mediamon.report.data import RECENT_RUNS, TOP_OUTLETS, TOP_STORIES, ReportData, collect_report_data
+from mediamon.report.data import (
+    RECENT_RUNS,
+    TOP_MEDIA,
+    TOP_OUTLETS,
+    TOP_STORIES,
+    ReportData,
+    collect_report_data,
+)
 from warehouse.atomic import atomic_write
 
 PAGE = Template(files("mediamon.report").joinpath("page.html").read_text(encoding="utf-8"))
@@ -96,6 +104,21 @@ def _sources_table(sources: list[tuple]) -> str:
     )
 
 
+def _media_table(media: list[dict]) -> str:
+    rows = "".join(
+        f"<tr><td><a href='{html.escape(row['example_url'])}'>{html.escape(row['media'])}</a></td>"
+        f"<td class='num'>{row['articles']}</td><td class='num'>{row['outlets']}</td>"
+        f"<td>{html.escape(row['language_codes'] or '–')}</td><td>{html.escape(row['first_outlet'])}</td>"
+        f"<td>{_format_moment(row['first_seen'])}</td><td class='num'>{row['hours_first_to_last']:,.1f}</td></tr>"
+        for row in media
+    )
+    return (
+        "<table><thead><tr><th>media</th><th class='num'>articles</th><th class='num'>outlets</th>"
+        "<th>languages</th><th>first outlet</th><th>first seen</th><th class='num'>hours to last</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _sections(data: ReportData) -> list[str]:
     s = data.summary
     sections = []
@@ -136,6 +159,17 @@ def _sections(data: ReportData) -> list[str]:
                 chart_html(stories_chart(data.stories), "stories"),
                 wide=True,
                 name="stories",
+            )
+        )
+    if data.media:
+        sections.append(
+            _card(
+                "Top embedded media and how each spread",
+                f"Videos and posts carried by more than one article (top {TOP_MEDIA}): embedded, named in the"
+                " page's metadata or cited in the text. Each dot is an article, at its date, by language.",
+                chart_html(media_chart(data.media, data.media_spread), "media") + _media_table(data.media),
+                wide=True,
+                name="media",
             )
         )
     if data.rejects:
