@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from config.settings import Settings
+    from mediamon.temporary_server import TemporaryServer
 
 # The project's modules are imported by the commands that use them, not here: `mediamon --help` stays quick, and
 # the extraction processes an ingest spawns, which import this module again (it is the console script's), pay only
@@ -225,13 +226,13 @@ def _count_files(path: Path, limit: int) -> int:
 def _run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     runs = plan_ingest_runs(args, settings)
     monitors = configured_monitors(settings)
-    _temporary_server_defaults()
+    server = _start_temporary_server(settings)
     from flows.ingest import ingest  # Prefect is imported only by commands that run flows
     from flows.runners import configured_task_runner
     from warehouse.checks import DataChecksFailed
 
     ingest = ingest.with_options(task_runner=configured_task_runner(settings))  # chosen now, not at import
-    with _flow_session(settings):
+    with _flow_session(settings, server):
         for parameters in runs:
             started = time.monotonic()
             label = f" {parameters['source_name']}" if parameters.get("source_name") else ""
@@ -269,16 +270,38 @@ def _temporary_server_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
+def _start_temporary_server(settings: Settings) -> TemporaryServer | None:
+    """Without a Prefect server configured, start the temporary one now, before the flow's modules are imported
+    (mediamon/temporary_server.py); None when PREFECT_API_URL (or a Prefect profile) names a server, and on Dask,
+    whose runs share one API with their workers as `prefect_api_for_workers` decides."""
+    _temporary_server_defaults()
+    if settings.task_runner == "dask":
+        return None
+    from mediamon.temporary_server import start_temporary_server
+
+    return start_temporary_server()
+
+
 @contextmanager
-def _flow_session(settings: Settings) -> Iterator[None]:
-    """How the command line runs flows: no crash-detection heartbeat (it only slows a short run's start and end),
-    and on Dask one Prefect API shared with the workers."""
-    from prefect.settings import temporary_settings
+def _flow_session(settings: Settings, server: TemporaryServer | None = None) -> Iterator[None]:
+    """How the command line runs flows: on the temporary server started early, if any (once it answers), with no
+    crash-detection heartbeat (it only slows a short run's start and end), and on Dask one Prefect API shared
+    with the workers."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.runners import prefect_api_for_workers
 
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}), prefect_api_for_workers(settings):
-        yield
+    updates = {"flows.heartbeat_frequency": None}
+    if server is not None:
+        server.wait()
+        os.environ["PREFECT_API_URL"] = server.api_url  # for the processes this one starts (Dask workers)
+        updates[PREFECT_API_URL] = server.api_url
+    try:
+        with temporary_settings(updates=updates), prefect_api_for_workers(settings):
+            yield
+    finally:
+        if server is not None:
+            del os.environ["PREFECT_API_URL"]
 
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -290,13 +313,13 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
         raise BackfillError(f"--archives is for --mode history, not {args.mode}")
     known = set(load_sources(settings.sources)) if args.source or args.mode == "history" else set()
     backfill_days(args.start, args.end, args.source, known, args.max_days)
-    _temporary_server_defaults()
+    server = _start_temporary_server(settings)
     from flows.backfill import backfill
     from flows.runners import configured_task_runner
 
     backfill = backfill.with_options(task_runner=configured_task_runner(settings))
     monitors = configured_monitors(settings)
-    with _flow_session(settings):
+    with _flow_session(settings, server):
         summary = backfill(
             start=args.start,
             end=args.end,

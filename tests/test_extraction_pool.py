@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+import pipeline.pool
 from config.settings import SettingsError, load_settings
 from extractors import Article, ExtractOptions, Reject, document_kind, extract_document
-import pipeline.pool
 from pipeline.pool import ExtractionPool, ExtractJob, start_workers_early, stop_early_workers
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 
