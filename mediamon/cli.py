@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
@@ -13,29 +14,19 @@ from contextlib import closing, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+from config.settings import DEFAULT_BATCH_SIZE, SettingsError, load_settings
 
-from config.settings import DEFAULT_BATCH_SIZE, Settings, SettingsError, load_settings
-from extractors.display import printable
-from pipeline.backfill import BackfillError, backfill_days
-from pipeline.progress import progress_bar
-from pipeline.sources import (
-    SourcesError,
-    classify_target,
-    ingest_parameters,
-    load_monitors,
-    load_sources,
-    read_url_list,
-)
-from similarity.monitors import DEFAULT_MONITORS
-from warehouse.checks import DataChecksFailed, check_files, failing_checks
-from warehouse.db import WarehouseBusy, WarehouseMissing, connect_reader
-from warehouse.export import export_parquet, export_targets
-from warehouse.extensions import ExtensionMissing
-from warehouse.query import WritingStatement, open_query, write_parquet
-from warehouse.search import BadSearch, highlight_spans, search_articles
-from warehouse.views import create_views
+if TYPE_CHECKING:
+    import duckdb
+
+    from config.settings import Settings
+    from mediamon.temporary_server import TemporaryServer
+
+# The project's modules are imported by the commands that use them, not here: `mediamon --help` stays quick, and
+# the extraction processes an ingest spawns, which import this module again (it is the console script's), pay only
+# for the extractors they run (measured in bench/pipeline: about 0.3 s less per worker start).
 
 
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]:
     """One flow run's parameters per named source, plus one for the targets given directly."""
+    from pipeline.sources import classify_target, ingest_parameters, load_sources, read_url_list
+
     base_policy = settings.fetch_policy()
     runs = []
     direct: dict[str, list[str]] = {"paths": [], "urls": [], "url_lists": []}
@@ -183,20 +176,63 @@ def plan_ingest_runs(args: argparse.Namespace, settings: Settings) -> list[dict]
 
 def configured_monitors(settings: Settings) -> dict[str, str]:
     """The monitors file named in settings (it must exist), else ./monitors.toml if present, else the default."""
+    from pipeline.sources import load_monitors
+    from similarity.monitors import DEFAULT_MONITORS
+
     if settings.monitors is not None:
         return load_monitors(settings.monitors, required=True)
     return load_monitors(Path("monitors.toml"), required=False) or DEFAULT_MONITORS
 
 
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.pool import stop_early_workers
+
+    _start_workers_early(args.targets, settings)
+    try:
+        return _run_ingest(args, settings)
+    finally:
+        stop_early_workers()  # when no run took them over
+
+
+def _start_workers_early(targets: list[str], settings: Settings) -> None:
+    """Start the extraction processes before anything else when the targets hold enough files to use them, so
+    that their start overlaps the imports and Prefect's start here (only local files are counted; a run with
+    no changed file leaves them unused: about a second of CPU)."""
+    from pipeline.pool import MIN_POOL_JOBS, default_workers, start_workers_early
+
+    workers = settings.extract_workers or default_workers()
+    if settings.task_runner == "dask" or workers < 2:
+        return
+    found = 0
+    for target in targets:
+        found += _count_files(Path(target), MIN_POOL_JOBS - found)
+        if found >= MIN_POOL_JOBS:
+            start_workers_early(workers)
+            return
+
+
+def _count_files(path: Path, limit: int) -> int:
+    """Files at or under `path`, counted up to `limit` (0 for a URL or a path that is not there)."""
+    if path.is_file():
+        return 1
+    found = 0
+    for _, _, files in os.walk(path):
+        found += len(files)
+        if found >= limit:
+            break
+    return found
+
+
+def _run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     runs = plan_ingest_runs(args, settings)
     monitors = configured_monitors(settings)
-    _temporary_server_defaults()
+    server = _start_temporary_server(settings)
     from flows.ingest import ingest  # Prefect is imported only by commands that run flows
     from flows.runners import configured_task_runner
+    from warehouse.checks import DataChecksFailed
 
     ingest = ingest.with_options(task_runner=configured_task_runner(settings))  # chosen now, not at import
-    with _flow_session(settings):
+    with _flow_session(settings, server):
         for parameters in runs:
             started = time.monotonic()
             label = f" {parameters['source_name']}" if parameters.get("source_name") else ""
@@ -234,31 +270,56 @@ def _temporary_server_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
+def _start_temporary_server(settings: Settings) -> TemporaryServer | None:
+    """Without a Prefect server configured, start the temporary one now, before the flow's modules are imported
+    (mediamon/temporary_server.py); None when PREFECT_API_URL (or a Prefect profile) names a server, and on Dask,
+    whose runs share one API with their workers as `prefect_api_for_workers` decides."""
+    _temporary_server_defaults()
+    if settings.task_runner == "dask":
+        return None
+    from mediamon.temporary_server import start_temporary_server
+
+    return start_temporary_server()
+
+
 @contextmanager
-def _flow_session(settings: Settings) -> Iterator[None]:
-    """How the command line runs flows: no crash-detection heartbeat (it only slows a short run's start and end),
-    and on Dask one Prefect API shared with the workers."""
-    from prefect.settings import temporary_settings
+def _flow_session(settings: Settings, server: TemporaryServer | None = None) -> Iterator[None]:
+    """How the command line runs flows: on the temporary server started early, if any (once it answers), with no
+    crash-detection heartbeat (it only slows a short run's start and end), and on Dask one Prefect API shared
+    with the workers."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.runners import prefect_api_for_workers
 
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}), prefect_api_for_workers(settings):
-        yield
+    updates = {"flows.heartbeat_frequency": None}
+    if server is not None:
+        server.wait()
+        os.environ["PREFECT_API_URL"] = server.api_url  # for the processes this one starts (Dask workers)
+        updates[PREFECT_API_URL] = server.api_url
+    try:
+        with temporary_settings(updates=updates), prefect_api_for_workers(settings):
+            yield
+    finally:
+        if server is not None:
+            del os.environ["PREFECT_API_URL"]
 
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.backfill import BackfillError, backfill_days
+    from pipeline.sources import load_sources
+
     # The request is checked here, before Prefect starts a server: a wrong range is a line, not 17 s and a traceback.
     if args.archives and args.mode != "history":
         raise BackfillError(f"--archives is for --mode history, not {args.mode}")
     known = set(load_sources(settings.sources)) if args.source or args.mode == "history" else set()
     backfill_days(args.start, args.end, args.source, known, args.max_days)
-    _temporary_server_defaults()
+    server = _start_temporary_server(settings)
     from flows.backfill import backfill
     from flows.runners import configured_task_runner
 
     backfill = backfill.with_options(task_runner=configured_task_runner(settings))
     monitors = configured_monitors(settings)
-    with _flow_session(settings):
+    with _flow_session(settings, server):
         summary = backfill(
             start=args.start,
             end=args.end,
@@ -284,6 +345,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from prefect.settings import get_current_settings
 
     from flows.serve import build_deployments
+    from pipeline.sources import load_sources
 
     api_url = get_current_settings().api.url
     if not api_url:
@@ -304,6 +366,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.query import open_query, write_parquet
+
     if args.format == "parquet" and not args.out:
         raise SettingsError("--format parquet needs --out FILE")
     conn, relation = open_query(settings.db, args.query, settings.busy_wait_seconds, on_busy=_busy_notice(settings))
@@ -330,6 +394,9 @@ def _busy_notice(settings: Settings) -> Callable[[], None]:
 def _open_reader(settings: Settings, extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
     """A locked-down read-only connection (as `mediamon sql` has) with the reporting views of this code (as
     temporary views)."""
+    from warehouse.db import connect_reader
+    from warehouse.views import create_views
+
     conn = connect_reader(
         settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings), extensions=extensions
     )
@@ -351,6 +418,11 @@ def _size(n: float) -> str:
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.progress import progress_bar
+    from warehouse.db import connect_reader
+    from warehouse.export import export_parquet, export_targets
+    from warehouse.views import create_views
+
     # Locked down like `mediamon sql`, except that DuckDB may write into the export folder.
     reader = connect_reader(
         settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings), writable_dir=args.out
@@ -382,6 +454,9 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.text import Text
 
+    from extractors.display import printable
+    from warehouse.search import highlight_spans, search_articles
+
     with closing(_open_reader(settings, extensions=("fts",))) as conn:
         result = search_articles(conn, args.query, args.limit)
     if result.note:
@@ -407,6 +482,10 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     """The data checks the flows run at their end, on demand: each failing check with its row count and first
     rows; exit 1 when any fails."""
+    from extractors.display import printable
+    from warehouse.checks import check_files, failing_checks
+    from warehouse.db import connect_reader
+
     reader = connect_reader(settings.db, wait_seconds=settings.busy_wait_seconds, on_busy=_busy_notice(settings))
     with closing(reader) as conn:
         failures = failing_checks(conn, sample=max(args.rows, 0))
@@ -427,6 +506,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
     """The relation as a table, CSV or JSON. On a terminal, control characters in values are replaced (a title
     can carry escape sequences that rewrite the screen); into a file or a pipe, values are written exactly."""
+    from extractors.display import printable
+
     if fmt == "table":
         out.write(str(relation))
         return
@@ -444,8 +525,62 @@ def write_relation(relation: duckdb.DuckDBPyRelation, fmt: str, out) -> None:
         out.write("\n")
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """What a command turns into a one-line message and exit code 1 (imported when one is raised)."""
+    import duckdb
+
+    from pipeline.backfill import BackfillError
+    from pipeline.sources import SourcesError
+    from warehouse.checks import DataChecksFailed
+    from warehouse.db import WarehouseBusy, WarehouseMissing
+    from warehouse.extensions import ExtensionMissing
+    from warehouse.query import WritingStatement
+    from warehouse.search import BadSearch
+
+    return (
+        SettingsError,
+        SourcesError,
+        BackfillError,
+        WarehouseBusy,
+        WarehouseMissing,
+        WritingStatement,
+        BadSearch,
+        DataChecksFailed,
+        ExtensionMissing,  # SearchUnavailable (fts) included
+        duckdb.Error,
+        OSError,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if argv is None and args.command in ("ingest", "backfill"):  # the console script running a flow
+        atexit.register(_skip_teardown)  # before Prefect registers its handlers, so it runs after them
+    code = _run_command(args)
+    _exit_code.append(code)
+    return code
+
+
+# The exit code of the command the console script ran, once it returned.
+_exit_code: list[int] = []
+
+
+def _skip_teardown() -> None:
+    """The last at-exit handler of a flow command: once its run returned and every other handler ran (Prefect's
+    log and event drains, its temporary server's stop; worker threads were joined before), leave without the
+    interpreter's teardown of Prefect's modules, 0.3-0.8 s of every command measured in bench/pipeline. Every
+    warehouse connection is closed by then; a command that raised exits the usual way."""
+    if not _exit_code:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_exit_code[-1])
+
+
+def _run_command(args: argparse.Namespace) -> int:
     try:
         ingest_options = (
             "batch_size",
@@ -470,19 +605,11 @@ def main(argv: list[str] | None = None) -> int:
             "check": run_check,
         }[args.command]
         return handler(args, settings)
-    except (
-        SettingsError,
-        SourcesError,
-        BackfillError,
-        WarehouseBusy,
-        WarehouseMissing,
-        WritingStatement,
-        BadSearch,
-        DataChecksFailed,
-        ExtensionMissing,  # SearchUnavailable (fts) included
-        duckdb.Error,
-        OSError,
-    ) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        from extractors.display import printable
+
         print(f"mediamon: {printable(str(exc).splitlines()[0])}", file=sys.stderr)
         return 1
 

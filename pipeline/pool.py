@@ -8,10 +8,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from extractors import Article, ExtractOptions, Reject, extract_document
+if TYPE_CHECKING:
+    from extractors import Article, ExtractOptions, Reject
+
+# The extractors (trafilatura: about half a second) are imported where they run, so that importing this module to
+# start the workers early costs the caller nothing.
 
 CHUNK_DOCUMENTS = 8  # documents per task sent to a worker: small enough to balance, big enough to amortize pickling
+MIN_POOL_JOBS = 4 * CHUNK_DOCUMENTS  # smaller batches are extracted in the calling process
+
+# Worker processes started ahead of a run (`start_workers_early`), waiting for the run's pool to take them over.
+_early: tuple[int, ProcessPoolExecutor] | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,8 @@ class ExtractJob:
 
 def extract_job(job: ExtractJob, options: ExtractOptions) -> Article | Reject:
     """`extract_document`, with an unexpected exception made a reject: one document never sinks its batch."""
+    from extractors import Reject, extract_document
+
     try:
         return extract_document(
             job.raw, job.source_uri, job.kind, url=job.url, declared_charset=job.declared_charset, options=options
@@ -37,6 +48,44 @@ def extract_job(job: ExtractJob, options: ExtractOptions) -> Article | Reject:
 
 def _extract_chunk(jobs: list[ExtractJob], options: ExtractOptions) -> list[Article | Reject]:
     return [extract_job(job, options) for job in jobs]
+
+
+def _ready() -> None:
+    """A worker's first task: import the extractors, so that the first batch finds them loaded."""
+    import extractors  # noqa: F401
+
+
+def _spawn_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def start_workers_early(workers: int) -> None:
+    """Start `workers` extraction processes now, so that their start (about half a second of imports each) runs
+    while the caller imports Prefect and opens its run; the next `ExtractionPool` of that size takes them over.
+    The command line calls this when its targets hold enough files to use the pool."""
+    global _early
+    if workers < 2 or _early is not None:
+        return
+    executor = _spawn_pool(workers)
+    for _ in range(workers):  # one task per idle slot: the executor spawns a process for each
+        executor.submit(_ready)
+    _early = (workers, executor)
+
+
+def stop_early_workers() -> None:
+    """Stop workers started early that no pool took over (the run needed none, or ran elsewhere)."""
+    global _early
+    if _early is not None:
+        _early[1].shutdown(wait=False, cancel_futures=True)
+        _early = None
+
+
+def _take_early_workers(workers: int) -> ProcessPoolExecutor | None:
+    global _early
+    if _early is None or _early[0] != workers:
+        return None
+    executor, _early = _early[1], None
+    return executor
 
 
 def default_workers() -> int:
@@ -52,7 +101,7 @@ class ExtractionPool:
     not forked, because the flow's process runs Prefect's threads.
     """
 
-    def __init__(self, workers: int, min_jobs: int = 4 * CHUNK_DOCUMENTS):
+    def __init__(self, workers: int, min_jobs: int = MIN_POOL_JOBS):
         if workers < 1:
             raise ValueError(f"extract_workers must be at least 1, got {workers}")
         self.workers = workers
@@ -66,8 +115,10 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
+        """Stop the workers without waiting for them to exit (their teardown, about 0.3 s, overlaps what the run
+        does next; the executor's thread joins them, and the interpreter waits for it at exit)."""
         if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
     def extract(self, jobs: list[ExtractJob], options: ExtractOptions) -> list[Article | Reject]:
@@ -99,6 +150,8 @@ class ExtractionPool:
 
     def _alone(self, job: ExtractJob, options: ExtractOptions) -> Article | Reject:
         pool = self._pool()
+        from extractors import Reject
+
         result = self._result(pool.submit(extract_job, job, options), pool)
         return result or Reject("worker_crashed", "the extraction process died on this document")
 
@@ -113,5 +166,5 @@ class ExtractionPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = _take_early_workers(self.workers) or _spawn_pool(self.workers)
         return self._executor

@@ -10,18 +10,21 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
 from extractors import extract_document
 from mediamon.cli import main
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.helpers.commands import MEDIAMON, documented_commands, documented_pages, hold_write_lock
-from tests.helpers.prefect_server import mediamon_env
+from tests.helpers.prefect_server import clean_env, free_port, mediamon_env
 from warehouse.db import open_writer
 from warehouse.load import load_batch
 from warehouse.views import view_names
@@ -100,6 +103,60 @@ def test_readme_commands_work(tmp_path, fixture_site, prefect_server):
         rows = conn.execute("SELECT source_uri FROM articles WHERE source_uri LIKE 'http%'").fetchall()
     loaded = {r[0] for r in rows}
     assert loaded == {fixture_site.url(f"/articles/a{i}.html") for i in (1, 2, 3, 4)}
+
+
+def make_in(tmp_path: Path, target: str, env: dict, **variables: str) -> subprocess.CompletedProcess:
+    """`make TARGET` with this repository's Makefile, in a folder holding a copy of the seeds, on the venv running
+    the tests (its install taken as done)."""
+    venv = Path(sys.executable).parent.parent
+    options = [f"VENV={venv}", "-o", str(venv / ".installed"), *(f"{k}={v}" for k, v in variables.items())]
+    argv = ["make", "-f", str(REPO_ROOT / "Makefile"), target, *options]
+    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.e2e
+def test_make_run_records_its_run_on_a_running_server(tmp_path, prefect_server):
+    """With a Prefect server answering on PREFECT_PORT, `make run` starts none and its run shows on that one."""
+    shutil.copytree(SEEDS_DIR, tmp_path / "seeds")
+    port = prefect_server.api_url.split(":")[2].split("/")[0]
+    with prefect_server.client() as client:
+        before = len(client.read_flow_runs())
+    done = make_in(tmp_path, "run", mediamon_env(None, PYTHONPATH=str(REPO_ROOT)), PREFECT_PORT=port)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "starting a Prefect server" not in done.stdout and not (tmp_path / "data" / "prefect-server.pid").exists()
+    assert re.search(r"5 seen, 5 loaded, .* -> data/mediamon.duckdb", done.stdout)
+    assert f"http://127.0.0.1:{port}/runs" in done.stdout
+    with prefect_server.client() as client:
+        runs = client.read_flow_runs()
+    assert len(runs) == before + 1 and max(runs, key=lambda r: r.created).state.is_completed()
+
+
+@pytest.mark.e2e
+def test_make_server_starts_one_server_and_stops_it(tmp_path):
+    """`make server` starts `prefect server start` in the background when nothing answers, leaves it running,
+    reuses it the next time, and `make server-stop` stops it."""
+    port = str(free_port())
+    env = clean_env(PREFECT_HOME=str(tmp_path / "prefect-home"))
+    started = make_in(tmp_path, "server", env, PREFECT_PORT=port)
+    pid_file = tmp_path / "data" / "prefect-server.pid"
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "starting a Prefect server" in started.stdout
+        pid = int(pid_file.read_text())
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json() is True
+        again = make_in(tmp_path, "server", env, PREFECT_PORT=port)
+        assert again.returncode == 0 and "starting" not in again.stdout
+        assert int(pid_file.read_text()) == pid
+        assert make_in(tmp_path, "server-stop", env).returncode == 0
+        assert not pid_file.exists()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.2)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5)
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
 
 
 @pytest.mark.warehouse

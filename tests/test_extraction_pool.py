@@ -6,9 +6,10 @@ import os
 
 import pytest
 
+import pipeline.pool
 from config.settings import SettingsError, load_settings
 from extractors import Article, ExtractOptions, Reject, document_kind, extract_document
-from pipeline.pool import ExtractionPool, ExtractJob
+from pipeline.pool import ExtractionPool, ExtractJob, start_workers_early, stop_early_workers
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
 
 pytestmark = pytest.mark.pure
@@ -66,6 +67,31 @@ def test_extraction_pool_map_gives_map_in_order_on_the_workers():
     with ExtractionPool(2) as pool:
         assert pool.map(len, texts[:3]) == [0, 6, 12]  # too few to start the processes
         assert pool._executor is None
+
+
+def test_extraction_pool_takes_over_workers_started_early(jobs):
+    start_workers_early(2)
+    early = pipeline.pool._early[1]
+    processes = set(early._processes)
+    assert len(processes) == 2  # both spawned at once, importing the extractors while the caller goes on
+    with ExtractionPool(2, min_jobs=1) as pool:
+        assert pool.extract(jobs, OPTIONS) == [extract_document(j.raw, j.source_uri, j.kind) for j in jobs]
+        assert pool._executor is early and set(early._processes) == processes
+    assert pipeline.pool._early is None
+
+
+def test_early_workers_of_another_size_are_not_taken_and_are_stopped(jobs):
+    start_workers_early(2)
+    early = pipeline.pool._early[1]
+    with ExtractionPool(3, min_jobs=1) as pool:
+        pool.extract(jobs[:8], OPTIONS)
+        assert pool._executor is not early
+    stop_early_workers()
+    assert pipeline.pool._early is None
+    with pytest.raises(RuntimeError, match="shutdown"):
+        early.submit(len, "")
+    start_workers_early(1)  # one worker extracts in-process: nothing to start
+    assert pipeline.pool._early is None
 
 
 def test_extraction_pool_with_one_worker_starts_no_process(jobs):

@@ -149,6 +149,14 @@ def instrument(marks: Marks, early_pool) -> None:
     import mediamon.cli as cli
 
     cli._temporary_server_defaults()  # as run_ingest does before it imports the flow
+    skip_teardown = getattr(cli, "_skip_teardown", None)
+    if skip_teardown is not None:  # the product's last at-exit handler leaves with os._exit: write the marks first
+
+        def write_then_skip():
+            marks.write()
+            skip_teardown()
+
+        cli._skip_teardown = write_then_skip
     started = time.monotonic()
     from prefect import Task
 
