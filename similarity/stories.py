@@ -182,6 +182,17 @@ def inverse_document_frequency(
     return {term: float(np.log((1 + n) / (1 + df)) + 1) for term, df in document_frequency.items()}
 
 
+def idf_weights(document_frequency: np.ndarray, documents: int, min_documents: int = 0) -> np.ndarray:
+    """inverse_document_frequency over an array of document frequencies, where -1 marks a term without one: it
+    weighs as the rarest term given (1.0 when none is)."""
+    n = max(documents, min_documents)
+    found = document_frequency >= 0
+    idf = np.ones(len(document_frequency), dtype=np.float64)
+    idf[found] = np.log((1 + n) / (1 + document_frequency[found])) + 1
+    idf[~found] = idf[found].max() if found.any() else 1.0
+    return idf
+
+
 def assign_story_documents(
     known: Sequence[StoryDocument],
     new: Sequence[StoryDocument],
@@ -198,100 +209,158 @@ def assign_story_documents(
     the rest of the story does not support). It joins the best story scoring >= threshold, else starts one with
     its own id. Another story that also scores >= threshold is merged into the same one when the mean cosine
     between the two stories' members in the window is >= merge_threshold; the older id wins."""
+    if not new:
+        return StoryAssignment()
+    documents = [*known, *sorted(new, key=lambda d: (d.when, d.article_id))]
+    epoch = datetime(1970, 1, 1)
+    return assign_story_rows(
+        _tfidf_matrix([d.terms for d in documents], idf),
+        [d.article_id for d in documents],
+        np.array([(d.when - epoch).total_seconds() for d in documents], dtype=float),
+        [d.story_id for d in known],
+        settings,
+        created,
+    )
+
+
+_BLOCK_CELLS = 4_000_000  # documents in the window x new documents of one block of cosines (float32, 16 MB)
+
+
+def assign_story_rows(
+    matrix: sparse.csr_matrix,
+    ids: Sequence[str],
+    seconds: np.ndarray,
+    known_stories: Sequence[str | None],
+    settings: StorySettings,
+    created: Mapping[str, int] | None = None,
+) -> StoryAssignment:
+    """assign_story_documents on rows of a TF-IDF matrix (see tfidf_rows): the first len(known_stories) rows are
+    the known documents (their stories, None for none), the others the new ones in date order, then id; `seconds`
+    are the documents' dates as seconds since 1970.
+
+    The cosines of a block of new documents with every document within the window of one of them are one sparse
+    product; each new document then sums its cosines per story with a bincount over its window, in time order,
+    so the sums are the same floats as adding them one by one."""
     result = StoryAssignment()
     order_of: dict[str, int] = dict(created or {})
     next_order = max(order_of.values(), default=-1) + 1
-    documents = [*known, *sorted(new, key=lambda d: (d.when, d.article_id))]
-    count, first_new = len(documents), len(known)
-    if not new:
+    count, first_new = len(ids), len(known_stories)
+    if count == first_new:
         return result
-    matrix = _tfidf_matrix([d.terms for d in documents], idf)
-    epoch = datetime(1970, 1, 1)
-    seconds = np.array([(d.when - epoch).total_seconds() for d in documents], dtype=float)
     by_time = np.argsort(seconds, kind="stable")
     sorted_seconds = seconds[by_time]
     span = float(settings.window_days) * 86400
-    label: list[str | None] = [d.story_id for d in known] + [None] * (count - first_new)
-    labelled = np.array([story is not None for story in label], dtype=bool)
+    starts = np.searchsorted(sorted_seconds, seconds[first_new:] - span, "left")
+    stops = np.searchsorted(sorted_seconds, seconds[first_new:] + span, "right")
+    names: list[str] = []  # story index -> id
+    index_of: dict[str, int] = {}
+    story_of = np.full(count, -1, dtype=np.int64)  # document -> story index, -1 while it has none
+    for j, story in enumerate(known_stories):
+        if story is not None:
+            story_of[j] = index_of.setdefault(story, len(index_of))
+    names = list(index_of)
+    root = np.arange(len(names) + count - first_new, dtype=np.int64)  # story index -> the story it is merged into
     parent: dict[str, str] = {}
-    used = set(order_of) | {d.story_id for d in known if d.story_id}
-
-    def find(story: str) -> str:
-        while story in parent:
-            story = parent[story]
-        return story
+    used = set(order_of) | set(index_of)
 
     def age(story: str) -> tuple[int, str]:
         return (order_of.get(story, -1), story)
 
-    for i in range(first_new, count):
-        lo = np.searchsorted(sorted_seconds, seconds[i] - span, "left")
-        hi = np.searchsorted(sorted_seconds, seconds[i] + span, "right")
-        near = by_time[lo:hi]
-        near = near[labelled[near]]
-        stories_near = [find(label[j]) for j in near.tolist()]
-        ranked: list[tuple[float, str]] = []
-        if len(near):
-            sims = np.asarray((matrix[near] @ matrix[i].T).todense()).ravel()
-            sums: dict[str, float] = defaultdict(float)
-            sizes: dict[str, int] = defaultdict(int)
-            for story, sim in zip(stories_near, sims.tolist(), strict=True):
-                sums[story] += sim
-                sizes[story] += 1
-            if settings.linkage == "centroid":
-                members: dict[str, list[int]] = defaultdict(list)
-                for j, s in zip(near.tolist(), stories_near, strict=True):
-                    members[s].append(j)
-                scores = {s: sums[s] / np.sqrt(max(float((matrix[m] @ matrix[m].T).sum()), 1e-12))
-                          for s, m in members.items() if sums[s] > 0}  # fmt: skip
+    block_start = first_new
+    while block_start < count:
+        lo = starts[block_start - first_new]
+        block_stop = block_start + 1
+        while block_stop < count and (stops[block_stop - first_new] - lo) * (block_stop + 1 - block_start) <= (
+            _BLOCK_CELLS
+        ):
+            block_stop += 1
+        hi = stops[block_stop - 1 - first_new]
+        # Rows are the window's documents, so each cosine is summed over their terms in their order, as a product
+        # with one new document at a time would.
+        cosines = (matrix[by_time[lo:hi]] @ matrix[block_start:block_stop].T).toarray()
+        for i in range(block_start, block_stop):
+            a, b = starts[i - first_new], stops[i - first_new]
+            window = by_time[a:b]
+            labelled = story_of[window] >= 0
+            near = window[labelled]
+            ranked: list[tuple[float, str]] = []
+            if len(near):
+                sims = cosines[a - lo : b - lo, i - block_start][labelled].astype(np.float64)
+                stories_near = root[story_of[near]]
+                sums = np.bincount(stories_near, weights=sims)
+                sizes = np.bincount(stories_near)
+                present = np.flatnonzero(sizes)
+                if settings.linkage == "centroid":
+                    present = present[sums[present] > 0]
+                    scores = [
+                        sums[s] / np.sqrt(max(float((matrix[m] @ matrix[m].T).sum()), 1e-12))
+                        for s in present.tolist()
+                        for m in [near[stories_near == s].tolist()]
+                    ]
+                else:
+                    scores = (sums[present] / sizes[present]).tolist()
+                ranked = sorted(
+                    ((score, names[s]) for s, score in zip(present.tolist(), scores, strict=True)
+                     if score >= settings.threshold),
+                    key=lambda x: (-x[0], age(x[1])),
+                )  # fmt: skip
+            if ranked:
+                story = ranked[0][1]
+                for _, other in ranked[1:]:
+                    stories_near = root[story_of[near]]
+                    mine = [*near[stories_near == index_of[story]].tolist(), i]
+                    theirs = near[stories_near == index_of[other]].tolist()
+                    link = float((matrix[mine] @ matrix[theirs].T).mean())
+                    if link >= settings.merge_threshold:
+                        keep, drop = sorted((story, other), key=age)
+                        parent[drop] = keep
+                        root[root == index_of[drop]] = index_of[keep]
+                        story = keep
             else:
-                scores = {s: sums[s] / sizes[s] for s in sums}
-            ranked = sorted(((score, s) for s, score in scores.items()), key=lambda x: (-x[0], age(x[1])))
-            ranked = [(score, s) for score, s in ranked if score >= settings.threshold]
-        if ranked:
-            story = ranked[0][1]
-            for _, other in ranked[1:]:
-                mine = [*[j for j, s in zip(near.tolist(), stories_near, strict=True) if s == story], i]
-                theirs = [j for j, s in zip(near.tolist(), stories_near, strict=True) if s == other]
-                link = float((matrix[mine] @ matrix[theirs].T).mean())
-                if link >= settings.merge_threshold:
-                    keep, drop = sorted((story, other), key=age)
-                    parent[drop] = keep
-                    stories_near = [find(s) for s in stories_near]
-                    story = keep
-        else:
-            story, suffix = documents[i].article_id, 1
-            while story in used:
-                suffix += 1
-                story = f"{documents[i].article_id}-{suffix}"
-            used.add(story)
-            order_of[story] = next_order
-            next_order += 1
-            result.created.append(story)
-        label[i] = story
-        labelled[i] = True
+                story, suffix = ids[i], 1
+                while story in used:
+                    suffix += 1
+                    story = f"{ids[i]}-{suffix}"
+                used.add(story)
+                order_of[story] = next_order
+                next_order += 1
+                index_of[story] = len(names)
+                names.append(story)
+                result.created.append(story)
+            story_of[i] = index_of[story]
+        block_start = block_stop
     for i in range(first_new, count):
-        result.stories[documents[i].article_id] = find(label[i])
-    result.merged = {story: find(story) for story in parent}
+        result.stories[ids[i]] = names[root[story_of[i]]]
+    result.merged = {story: names[root[index_of[story]]] for story in parent}
     result.created = [story for story in result.created if story not in parent]
     return result
+
+
+def tfidf_rows(
+    indptr: np.ndarray, columns: np.ndarray, tf: np.ndarray, idf: np.ndarray, width: int
+) -> sparse.csr_matrix:
+    """Rows of sublinear TF x IDF, L2-normalized, from CSR arrays: row r holds the terms columns[indptr[r] :
+    indptr[r + 1]] (ids of a vocabulary of `width` terms, each once) with their counts `tf`; `idf` per term id."""
+    data = ((1 + np.log(np.asarray(tf, dtype=np.float64))) * idf[columns]).astype(np.float32)
+    cols = np.asarray(columns, dtype=np.int32)
+    matrix = sparse.csr_matrix((data, cols, np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, max(1, width)))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
 
 
 def _tfidf_matrix(documents: Sequence[Mapping[str, float]], idf: Mapping[str, float]) -> sparse.csr_matrix:
     """Rows of sublinear TF x IDF, L2-normalized (an unknown term weighs as a term seen once)."""
     vocabulary: dict[str, int] = {}
-    indices, values, indptr = array("i"), array("f"), array("q", [0])
-    default = max(idf.values(), default=1.0)
+    indices, counts, indptr = array("i"), array("d"), array("q", [0])
     for terms in documents:
         for term, tf in terms.items():
             if tf > 0:
                 indices.append(vocabulary.setdefault(term, len(vocabulary)))
-                values.append((1 + np.log(tf)) * idf.get(term, default))
+                counts.append(tf)
         indptr.append(len(indices))
-    data = np.frombuffer(values, dtype=np.float32).copy() if values else np.empty(0, dtype=np.float32)
+    default = max(idf.values(), default=1.0)
+    weights = np.array([idf.get(term, default) for term in vocabulary], dtype=np.float64)
     cols = np.frombuffer(indices, dtype=np.int32) if indices else np.empty(0, dtype=np.int32)
-    starts = np.frombuffer(indptr, dtype=np.int64)
-    matrix = sparse.csr_matrix((data, cols, starts), shape=(len(documents), max(1, len(vocabulary))))
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1 / norms) @ matrix)
+    tf = np.frombuffer(counts, dtype=np.float64) if counts else np.empty(0, dtype=np.float64)
+    return tfidf_rows(np.frombuffer(indptr, dtype=np.int64), cols, tf, weights, len(vocabulary))

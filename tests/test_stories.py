@@ -4,14 +4,25 @@ similarity.furniture, warehouse.stories)."""
 from __future__ import annotations
 
 import random
+from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
+import similarity.stories as stories_module
 from extractors import Article
 from extractors.normalize import content_hash, count_words
 from similarity.furniture import count_lines, furniture_keys, line_key, outlet_of, strip_furniture
-from similarity.stories import StoryDocument, StorySettings, assign_story_documents, group_stories
+from similarity.stories import (
+    StoryAssignment,
+    StoryDocument,
+    StorySettings,
+    _tfidf_matrix,
+    assign_story_documents,
+    group_stories,
+)
 from warehouse.db import open_writer
 from warehouse.dedup import update_duplicates
 from warehouse.load import load_batch
@@ -75,6 +86,103 @@ def test_assign_story_documents_same_event_at_shifted_dates_stays_apart():
     ]
     result = assign_story_documents([], new, FLAT, SETTINGS)
     assert sorted(set(result.stories.values())) == ["0-0", "1-0", "2-0"]
+
+
+def reference_assignment(known, new, idf, settings, created=None) -> StoryAssignment:
+    """The assignment one new document at a time (the loop assign_story_documents replaced, 2026-12-06): its
+    cosines with the documents in its window, summed per story in time order; the oracle of the block version."""
+    result = StoryAssignment()
+    order_of = dict(created or {})
+    next_order = max(order_of.values(), default=-1) + 1
+    documents = [*known, *sorted(new, key=lambda d: (d.when, d.article_id))]
+    count, first_new = len(documents), len(known)
+    matrix = _tfidf_matrix([d.terms for d in documents], idf)
+    seconds = np.array([(d.when - datetime(1970, 1, 1)).total_seconds() for d in documents])
+    by_time = np.argsort(seconds, kind="stable")
+    span = float(settings.window_days) * 86400
+    label = [d.story_id for d in known] + [None] * (count - first_new)
+    parent: dict[str, str] = {}
+    used = set(order_of) | {d.story_id for d in known if d.story_id}
+
+    def find(story):
+        while story in parent:
+            story = parent[story]
+        return story
+
+    def age(story):
+        return (order_of.get(story, -1), story)
+
+    for i in range(first_new, count):
+        near = [j for j in by_time.tolist() if abs(seconds[j] - seconds[i]) <= span and label[j] is not None]
+        stories_near = [find(label[j]) for j in near]
+        ranked = []
+        if near:
+            sims = np.asarray((matrix[near] @ matrix[i].T).todense()).ravel().tolist()
+            sums, sizes, members = defaultdict(float), defaultdict(int), defaultdict(list)
+            for j, story, sim in zip(near, stories_near, sims, strict=True):
+                sums[story] += sim
+                sizes[story] += 1
+                members[story].append(j)
+            if settings.linkage == "centroid":
+                scores = {s: sums[s] / np.sqrt(max(float((matrix[m] @ matrix[m].T).sum()), 1e-12))
+                          for s, m in members.items() if sums[s] > 0}  # fmt: skip
+            else:
+                scores = {s: sums[s] / sizes[s] for s in sums}
+            ranked = sorted((v, s) for s, v in scores.items() if v >= settings.threshold)
+            ranked.sort(key=lambda x: (-x[0], age(x[1])))
+        if ranked:
+            story = ranked[0][1]
+            for _, other in ranked[1:]:
+                mine = [*[j for j, s in zip(near, stories_near, strict=True) if s == story], i]
+                theirs = [j for j, s in zip(near, stories_near, strict=True) if s == other]
+                if float((matrix[mine] @ matrix[theirs].T).mean()) >= settings.merge_threshold:
+                    keep, drop = sorted((story, other), key=age)
+                    parent[drop] = keep
+                    stories_near = [find(s) for s in stories_near]
+                    story = keep
+        else:
+            story, suffix = documents[i].article_id, 1
+            while story in used:
+                suffix += 1
+                story = f"{documents[i].article_id}-{suffix}"
+            used.add(story)
+            order_of[story] = next_order
+            next_order += 1
+            result.created.append(story)
+        label[i] = story
+    result.stories = {documents[i].article_id: find(label[i]) for i in range(first_new, count)}
+    result.merged = {story: find(story) for story in parent}
+    result.created = [story for story in result.created if story not in parent]
+    return result
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("seed", range(6))
+def test_assign_story_documents_equals_the_one_at_a_time_loop(seed, monkeypatch):
+    """Random events over three weeks, known stories, blocks of a few documents (so block edges fall inside
+    windows): the same stories, merges and new ids as the reference loop, for both linkages."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(stories_module, "_BLOCK_CELLS", rng.choice([1, 50, 400, 10**9]))
+    events = [rng.sample(VOCABULARY[:60], 6) for _ in range(25)]
+    documents = []
+    for number in range(160):
+        event = rng.randrange(len(events))
+        words = [*rng.sample(events[event], 4), *rng.sample(VOCABULARY[:200], 3)]
+        when = DAY + timedelta(hours=event * 14 + rng.randrange(-40, 80), minutes=rng.randrange(3) * 20)
+        documents.append(StoryDocument(f"d{number:03d}", when, Counter(rng.choices(words, k=8))))
+    known = [replace(d, story_id=f"s{rng.randrange(12)}") for d in documents[:70]]
+    known[3] = replace(known[3], story_id=None)
+    idf = {term: 1 + rng.random() * 3 for term in VOCABULARY[:150]}
+    created = {f"s{n}": rng.randrange(100) for n in range(0, 12, 2)}
+    for settings in (
+        StorySettings(threshold=0.25, merge_threshold=0.15),
+        StorySettings(threshold=0.4, merge_threshold=0.3, window_days=1),
+        StorySettings(threshold=0.3, merge_threshold=0.2, linkage="centroid"),
+    ):
+        fast = assign_story_documents(known, documents[70:], idf, settings, created)
+        slow = reference_assignment(known, documents[70:], idf, settings, created)
+        assert (fast.stories, fast.merged, fast.created) == (slow.stories, slow.merged, slow.created)
+    assert len(set(fast.stories.values())) > 5 and fast.merged
 
 
 @pytest.mark.pure

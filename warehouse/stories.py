@@ -21,17 +21,13 @@ from functools import partial
 from typing import NamedTuple
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from similarity.duplicates import DedupSettings
 from similarity.furniture import line_keys, outlet_of, strip_furniture
-from similarity.stories import (
-    StoryDocument,
-    StorySettings,
-    assign_story_documents,
-    inverse_document_frequency,
-    story_terms,
-)
+from similarity.stories import StorySettings, assign_story_rows, idf_weights, story_terms, tfidf_rows
 from warehouse.staging import registered
 
 _BATCH = 2000
@@ -294,6 +290,21 @@ def _windows(dates: list[datetime], days: int) -> pa.Table:
     )
 
 
+def _idf_of(conn: duckdb.DuckDBPyConnection, vocabulary: pa.Array, documents: int, min_documents: int) -> np.ndarray:
+    """The IDF of each term of `vocabulary`, from the document frequencies in story_terms."""
+    staged = pa.table({"term": vocabulary, "position": pa.array(np.arange(len(vocabulary)), pa.int64())})
+    with registered(conn, "vocabulary", staged):
+        frequencies = (
+            conn.execute(
+                """SELECT coalesce(t.articles, -1) AS articles FROM vocabulary v LEFT JOIN story_terms t USING (term)
+                   ORDER BY v.position"""
+            )
+            .to_arrow_table()["articles"]
+            .to_numpy()
+        )
+    return idf_weights(frequencies, documents, min_documents)
+
+
 def _assign_chunk(
     conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
 ) -> None:
@@ -302,36 +313,48 @@ def _assign_chunk(
     if not rows:
         return
     _add_document_frequencies(conn, Counter(t for row in rows for t in row.terms), 1)
+    rows.sort(key=lambda row: (row.date, row.article_id))
     with registered(conn, "windows", _windows([row.date for row in rows], story_settings.window_days)):
-        known_rows = conn.execute(
-            """SELECT article_id, date, story_id, terms, counts
+        known = conn.execute(
+            """SELECT article_id, epoch_us(date) AS us, story_id, terms, counts
                FROM (SELECT *, coalesce(published_at, first_ingested_at) AS date FROM story_articles) s
-               WHERE story_id IS NOT NULL AND EXISTS (SELECT 1 FROM windows w WHERE s.date BETWEEN w.lo AND w.hi)"""
-        ).fetchall()
-    known = [StoryDocument(r[0], r[1], dict(zip(r[3], r[4], strict=True)), r[2]) for r in known_rows]
-    new = [StoryDocument(row.article_id, row.date, row.terms) for row in rows]
-    vocabulary = sorted({t for d in known for t in d.terms} | {t for d in new for t in d.terms})
-    with registered(conn, "vocabulary", pa.table({"term": pa.array(vocabulary, pa.string())})):
-        frequencies = dict(
-            conn.execute(
-                "SELECT term, articles FROM story_terms WHERE term IN (SELECT term FROM vocabulary)"
-            ).fetchall()
-        )
+               WHERE EXISTS (SELECT 1 FROM windows w WHERE s.date BETWEEN w.lo AND w.hi)
+               ORDER BY date, article_id"""
+        ).to_arrow_table()
+    terms = pa.concat_arrays(
+        [
+            pc.list_flatten(known["terms"]).combine_chunks().cast(pa.string()),
+            pa.array([t for row in rows for t in row.terms], pa.string()),
+        ]
+    ).dictionary_encode()
+    lengths = np.concatenate(
+        [pc.list_value_length(known["terms"]).to_numpy(zero_copy_only=False), [len(row.terms) for row in rows]]
+    )
+    counts = np.concatenate(
+        [
+            pc.list_flatten(known["counts"]).to_numpy(zero_copy_only=False),
+            [n for row in rows for n in row.terms.values()],
+        ]
+    )
     documents = conn.execute("SELECT count(*) FROM story_articles").fetchone()[0] + len(rows)
-    candidates = sorted({d.story_id for d in known} | set(ids))
+    idf = _idf_of(conn, terms.dictionary, documents, story_settings.min_idf_documents)
+    matrix = tfidf_rows(
+        np.concatenate([[0], np.cumsum(lengths)]), terms.indices.to_numpy(), counts, idf, len(terms.dictionary)
+    )
+    ids = [*known["article_id"].to_pylist(), *(row.article_id for row in rows)]
+    epoch = datetime(1970, 1, 1)
+    seconds = np.concatenate(
+        [known["us"].to_numpy().astype(np.float64) / 1e6, [(row.date - epoch).total_seconds() for row in rows]]
+    )
+    known_stories = known["story_id"].to_pylist()
+    candidates = sorted(set(known_stories) | {row.article_id for row in rows})
     with registered(conn, "candidate_stories", pa.table({"story_id": pa.array(candidates, pa.string())})):
         created = dict(
             conn.execute(
                 "SELECT story_id, created FROM stories WHERE story_id IN (SELECT story_id FROM candidate_stories)"
             ).fetchall()
         )
-    result = assign_story_documents(
-        known,
-        new,
-        inverse_document_frequency(frequencies, documents, story_settings.min_idf_documents),
-        story_settings,
-        created,
-    )
+    result = assign_story_rows(matrix, ids, seconds, known_stories, story_settings, created)
     start = conn.execute("SELECT coalesce(max(created) + 1, 0) FROM stories").fetchone()[0]
     staged_stories = pa.table(
         {
