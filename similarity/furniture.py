@@ -6,13 +6,10 @@ out of the story features. The duplicates side can use the same keys and `strip_
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from extractors.normalize import normalize_text
-
-_SPACES = re.compile(r"\s+")
 
 
 def text_lines(text: str) -> list[str]:
@@ -23,7 +20,7 @@ def text_lines(text: str) -> list[str]:
 def line_key(line: str) -> int:
     """A stable signed 64-bit key of a line, after normalization, case folding and collapsing of spaces (so
     the same notice with other quotes or spacing is the same line). Fits DuckDB's BIGINT."""
-    folded = _SPACES.sub(" ", normalize_text(line).casefold()).strip()
+    folded = normalize_text(line)  # already case-folded, spaces collapsed and stripped (as re's \s+ -> " ")
     return int.from_bytes(hashlib.blake2b(folded.encode(), digest_size=8).digest(), "big", signed=True)
 
 

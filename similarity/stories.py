@@ -298,7 +298,9 @@ def assign_story_rows(
                         for m in [near[stories_near == s].tolist()]
                     ]
                 else:
-                    scores = (sums[present] / sizes[present]).tolist()
+                    averages = sums[present] / sizes[present]
+                    present = present[averages >= settings.threshold]
+                    scores = averages[averages >= settings.threshold].tolist()
                 ranked = sorted(
                     ((score, names[s]) for s, score in zip(present.tolist(), scores, strict=True)
                      if score >= settings.threshold),
