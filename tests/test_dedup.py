@@ -176,6 +176,38 @@ def test_incremental_updates_equal_a_recompute(tmp_path):
     assert sum(1 for _, d, _ in scratch_state["articles"] if d) == sum(n % 3 for n in range(12))
 
 
+def test_canonicals_of_the_touched_groups_equal_choosing_over_every_pair(fresh_db):
+    """A run chooses canonicals again only for the groups its new, edited, redated or deleted articles are in;
+    after each run, choosing over every stored pair changes nothing."""
+    articles = corpus()
+    by_uri = {a.source_uri: a for a in articles}
+
+    def full_choice_changes_nothing(conn) -> dict:
+        before = dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall())
+        dedup.assign_canonicals(conn)
+        assert dict(conn.execute("SELECT source_uri, duplicate_of FROM articles").fetchall()) == before
+        return before
+
+    with open_writer(fresh_db) as conn:
+        for start in range(0, len(articles), 9):
+            load_batch(conn, articles[start : start + 9], [], f"run-{start}")
+            update_duplicates(conn)
+            full_choice_changes_nothing(conn)
+        # a copy redated before its original (same text) becomes the canonical of its group
+        copy = by_uri["https://outlet1.example/5"]
+        redated = dataclasses.replace(copy, published_at=copy.published_at - timedelta(days=2), raw_sha256="redated")
+        load_batch(conn, [redated], [], "run-redate")
+        update_duplicates(conn)
+        after = full_choice_changes_nothing(conn)
+        assert after[copy.source_uri] is None and after["https://wire.example/5"] == copy.article_id
+        # the original deleted: its copies are chosen again
+        conn.execute("DELETE FROM articles WHERE source_uri = 'https://wire.example/8'")
+        update_duplicates(conn)
+        after = full_choice_changes_nothing(conn)
+        assert after["https://outlet0.example/8"] is None
+        assert after["https://outlet1.example/8"] in (None, by_uri["https://outlet0.example/8"].article_id)
+
+
 def test_dedup_and_monitors_on_the_pool_equal_in_process(tmp_path, seed_paths):
     articles = seed_articles(seed_paths) + corpus()
     results = []

@@ -14,7 +14,7 @@ articles arrived in: an incremental update equals a recompute from scratch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 import duckdb
@@ -72,9 +72,10 @@ def update_near_duplicates(
     chunks kept in memory, where most copies of an article are, since pickups follow within hours. Each chunk
     is a transaction; `dedup_pending` gets a row in the first (update_duplicates clears it)."""
     with transaction(conn):
+        resumed = conn.execute("SELECT count(*) FROM dedup_pending").fetchone()[0] > 0
         conn.execute("INSERT INTO dedup_pending (since) SELECT now()::TIMESTAMP WHERE NOT EXISTS (FROM dedup_pending)")
-        _forget_other_settings(conn, settings)
-        stale = _forget_stale(conn)
+        recompute = _forget_other_settings(conn, settings) or resumed
+        stale, touched = _forget_stale(conn)
     features = partial(_features_of_texts, conn, params=settings.minhash, parallel_map=parallel_map)
     recent: list[dict[str, TextFeatures]] = []
     for start in range(0, len(stale), _BATCH):
@@ -85,38 +86,64 @@ def update_near_duplicates(
             known = {k: v for sets in recent for k, v in sets.items()}
             _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known, features)
     with transaction(conn):
-        assign_canonicals(conn, settings, parallel_map)
+        # An update cut short (dedup_pending left set) does not know what it touched: all groups are chosen again.
+        assign_canonicals(conn, settings, parallel_map, None if recompute else [*(row[0] for row in stale), *touched])
 
 
-def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> None:
-    """Drop signatures, bands and pairs computed with other settings or hashing, so all are recomputed."""
+def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> bool:
+    """Drop signatures, bands and pairs computed with other settings or hashing, so all are recomputed; True when
+    it did."""
     fingerprint = settings.fingerprint()
     stored = conn.execute("SELECT fingerprint FROM dedup_settings").fetchall()
     if stored == [(fingerprint,)]:
-        return
+        return False
     for table in ("dedup_signatures", "dedup_bands", "near_duplicates", "dedup_settings"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT INTO dedup_settings (fingerprint) VALUES (?)", [fingerprint])
+    return True
 
 
-def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(article_id, content_hash) of new or edited articles, in publication order, after dropping the signatures,
-    bands and pairs of the edited and deleted ones.
+def _forget_stale(conn: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str, datetime | None]], list[str]]:
+    """(article_id, content_hash, published_at) of new or edited articles, in publication order, after dropping the
+    signatures, bands and pairs of the edited and deleted ones; and the articles whose canonical may change besides
+    them: those paired with an edited or deleted article, and those whose publication date changed.
 
     A new article has none to drop, so a run that only adds articles deletes nothing: the deletes scan the bands,
     64 rows per article (64 million at 1,000,000 articles)."""
-    stale = conn.execute(
-        """SELECT a.article_id, a.content_hash, s.article_id IS NOT NULL FROM articles a
-           LEFT JOIN dedup_signatures s USING (article_id)
+    rows = conn.execute(
+        """SELECT a.article_id, a.content_hash, a.published_at, s.article_id IS NOT NULL,
+                  s.content_hash IS NOT DISTINCT FROM a.content_hash
+           FROM articles a LEFT JOIN dedup_signatures s USING (article_id)
            WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash
+              OR s.published_at IS DISTINCT FROM a.published_at
            ORDER BY a.published_at NULLS LAST, a.article_id"""
     ).fetchall()
+    stale = [(row[0], row[1], row[2]) for row in rows if not row[4]]
+    redated = [(row[0], row[2]) for row in rows if row[4]]
     deleted = conn.execute(
         "SELECT s.article_id FROM dedup_signatures s ANTI JOIN articles a USING (article_id)"
     ).fetchall()
-    forget = [row[0] for row in stale if row[2]] + [row[0] for row in deleted]
+    forget = [row[0] for row in rows if row[3] and not row[4]] + [row[0] for row in deleted]
+    touched = [row[0] for row in redated]
+    if redated:
+        staged = pa.table(
+            {"article_id": touched, "published_at": pa.array([row[1] for row in redated], pa.timestamp("us"))}
+        )
+        with registered(conn, "redated", staged):
+            conn.execute(
+                """UPDATE dedup_signatures s SET published_at = r.published_at FROM redated r
+                   WHERE s.article_id = r.article_id"""
+            )
     if forget:
         with registered(conn, "forget_ids", pa.table({"article_id": pa.array(forget, pa.string())})):
+            touched += [
+                row[0]
+                for row in conn.execute(
+                    """SELECT other_id FROM near_duplicates WHERE article_id IN (SELECT article_id FROM forget_ids)
+                       UNION SELECT article_id FROM near_duplicates
+                       WHERE other_id IN (SELECT article_id FROM forget_ids)"""
+                ).fetchall()
+            ]
             for table, columns in (
                 ("dedup_signatures", ("article_id",)),
                 ("dedup_bands", ("article_id",)),
@@ -124,7 +151,7 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
             ):
                 gone = " OR ".join(f"{column} IN (SELECT article_id FROM forget_ids)" for column in columns)
                 conn.execute(f"DELETE FROM {table} WHERE {gone}")
-    return [(row[0], row[1]) for row in stale]
+    return stale, touched
 
 
 def _features_of_texts(
@@ -150,7 +177,7 @@ def _features_of_texts(
 
 def _store_signatures(
     conn: duckdb.DuckDBPyConnection,
-    chunk: list[tuple[str, str]],
+    chunk: list[tuple[str, str, datetime | None]],
     params: MinHashParams,
     features: Callable[[list[str]], dict[str, TextFeatures]],
 ) -> tuple[dict[str, TextFeatures], pa.Table]:
@@ -166,6 +193,7 @@ def _store_signatures(
         {
             "article_id": ids,
             "content_hash": [row[1] for row in chunk],
+            "published_at": pa.array([row[2] for row in chunk], pa.timestamp("us")),
             "shingle_count": pa.array([len(shingle_set) for shingle_set in shingle_sets], pa.int32()),
             "signature": signature_column.cast(pa.list_(pa.uint64())),
         }
@@ -267,16 +295,32 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
 
 
 def assign_canonicals(
-    conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS, parallel_map: ParallelMap = map
+    conn: duckdb.DuckDBPyConnection,
+    settings: DedupSettings = DEFAULT_SETTINGS,
+    parallel_map: ParallelMap = map,
+    touched: Iterable[str] | None = None,
 ) -> None:
-    """Set articles.duplicate_of from all stored pairs, in canonical order: published, else first ingested."""
-    pairs = conn.execute("SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates").fetchall()
+    """Set articles.duplicate_of from the stored pairs, in canonical order: published, else first ingested.
+
+    An article's canonical depends only on the pairs of its group (the articles linked to it through pairs), so
+    when `touched` names the articles whose pairs or date changed, only their groups are chosen again, with the
+    same result as choosing over every pair (None: every group)."""
+    scope = "TRUE"
+    if touched is not None:
+        group = _groups_of(conn, set(touched))
+        conn.execute("CREATE OR REPLACE TEMP TABLE canonical_scope (article_id VARCHAR)")
+        with registered(conn, "staged_scope", pa.table({"article_id": pa.array(sorted(group), pa.string())})):
+            conn.execute("INSERT INTO canonical_scope SELECT article_id FROM staged_scope")
+        scope = "article_id IN (SELECT article_id FROM canonical_scope)"
+    pairs = conn.execute(
+        f"SELECT article_id, other_id, greatest(jaccard, containment) FROM near_duplicates WHERE {scope}"
+    ).fetchall()
     order = {
         row[0]: OrderKey(row[1], row[2], row[0], row[3])
         for row in conn.execute(
-            """SELECT article_id, published_at, word_count, first_ingested_at FROM articles
-               WHERE article_id IN (SELECT article_id FROM near_duplicates
-                                    UNION SELECT other_id FROM near_duplicates)"""
+            f"""SELECT article_id, published_at, word_count, first_ingested_at FROM articles
+                WHERE {scope} AND article_id IN (SELECT article_id FROM near_duplicates WHERE {scope}
+                                                 UNION SELECT other_id FROM near_duplicates WHERE {scope})"""
         ).fetchall()
     }
     canonical = choose_canonicals(order, pairs, _chain_check(conn, settings, order, parallel_map))
@@ -286,11 +330,27 @@ def assign_canonicals(
     )
     with registered(conn, "staged_canonicals", staged):
         conn.execute(
-            """UPDATE articles a SET duplicate_of = c.canonical
-               FROM (SELECT a.article_id, s.canonical FROM articles a
-                     LEFT JOIN staged_canonicals s USING (article_id)) c
-               WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
+            f"""UPDATE articles a SET duplicate_of = c.canonical
+                FROM (SELECT a.article_id, s.canonical FROM articles a
+                      LEFT JOIN staged_canonicals s USING (article_id) WHERE {scope}) c
+                WHERE a.article_id = c.article_id AND a.duplicate_of IS DISTINCT FROM c.canonical"""
         )
+    if touched is not None:
+        conn.execute("DROP TABLE canonical_scope")
+
+
+def _groups_of(conn: duckdb.DuckDBPyConnection, articles: set[str]) -> set[str]:
+    """The articles linked to these through stored pairs (these included), a step of links per query."""
+    found, frontier = set(articles), set(articles)
+    while frontier:
+        with registered(conn, "frontier", pa.table({"article_id": pa.array(sorted(frontier), pa.string())})):
+            rows = conn.execute(
+                """SELECT other_id FROM near_duplicates WHERE article_id IN (SELECT article_id FROM frontier)
+                   UNION SELECT article_id FROM near_duplicates WHERE other_id IN (SELECT article_id FROM frontier)"""
+            ).fetchall()
+        frontier = {row[0] for row in rows} - found
+        found |= frontier
+    return found
 
 
 def _chain_check(
