@@ -84,10 +84,22 @@ def update_near_duplicates(
             chunk_features, chunk_bands = _store_signatures(conn, chunk, settings.minhash, features)
             recent = [*recent[-(RECENT_CHUNKS - 1) :], chunk_features]
             known = {k: v for sets in recent for k, v in sets.items()}
-            _store_pairs(conn, [row[0] for row in chunk], chunk_bands, settings, known, features)
+            _store_pairs(
+                conn, [row[0] for row in chunk], chunk_bands, settings, known, features, _span(chunk, settings)
+            )
     with transaction(conn):
         # An update cut short (dedup_pending left set) does not know what it touched: all groups are chosen again.
         assign_canonicals(conn, settings, parallel_map, None if recompute else [*(row[0] for row in stale), *touched])
+
+
+def _span(chunk: list[tuple[str, str, datetime | None]], settings: DedupSettings) -> tuple[datetime, datetime]:
+    """The publication dates a chunk's copies can have (its dates widened by the window); all dates when an
+    article of the chunk is undated or there is no window."""
+    dates = [row[2] for row in chunk]
+    if settings.window_days is None or None in dates:
+        return datetime(1, 1, 1), datetime(9999, 12, 31)
+    window = timedelta(days=settings.window_days)
+    return min(dates) - window, max(dates) + window
 
 
 def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> bool:
@@ -130,10 +142,11 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str,
             {"article_id": touched, "published_at": pa.array([row[1] for row in redated], pa.timestamp("us"))}
         )
         with registered(conn, "redated", staged):
-            conn.execute(
-                """UPDATE dedup_signatures s SET published_at = r.published_at FROM redated r
-                   WHERE s.article_id = r.article_id"""
-            )
+            for table in ("dedup_signatures", "dedup_bands"):
+                conn.execute(
+                    f"""UPDATE {table} s SET published_at = r.published_at FROM redated r
+                        WHERE s.article_id = r.article_id"""
+                )
     if forget:
         with registered(conn, "forget_ids", pa.table({"article_id": pa.array(forget, pa.string())})):
             touched += [
@@ -203,6 +216,9 @@ def _store_signatures(
             "band": pa.array(np.tile(np.arange(params.bands, dtype=np.int16), int(filled.sum())), pa.int16()),
             "band_key": pa.array(keys[filled].ravel(), pa.uint64()),
             "article_id": pa.array(np.repeat(np.array(ids, dtype=object)[filled], params.bands), pa.string()),
+            "published_at": pa.array(
+                np.repeat(np.array([row[2] for row in chunk], dtype=object)[filled], params.bands), pa.timestamp("us")
+            ),
         }
     )
     for table, staged in (("dedup_signatures", staged_signatures), ("dedup_bands", staged_bands)):
@@ -219,10 +235,12 @@ def _store_pairs(
     settings: DedupSettings,
     known: dict[str, TextFeatures],
     features: Callable[[list[str]], dict[str, TextFeatures]],
+    span: tuple[datetime, datetime],
 ) -> None:
     """Find and verify the pairs of changed articles with every article signed so far; store the kept ones.
 
-    The changed articles' band keys come from memory, so each chunk scans the stored bands once."""
+    The changed articles' band keys come from memory, so each chunk scans the stored bands once, and of them only
+    those dated within `span` (or undated): a pair further apart is no copy (see `within`)."""
     window = f"INTERVAL {int(settings.window_days)} DAY" if settings.window_days is not None else None
     within = (
         f"(x.published_at IS NULL OR y.published_at IS NULL OR abs(epoch(x.published_at) - epoch(y.published_at))"
@@ -234,7 +252,7 @@ def _store_pairs(
         registered(conn, "changed_ids", pa.table({"article_id": changed})),
         registered(conn, "changed_bands", changed_bands),
     ):
-        candidates = _candidates(conn, settings, within)
+        candidates = _candidates(conn, settings, within, span)
     verified = verify_candidates(candidates, settings, known, features, _BATCH)
     if verified:
         staged = pa.table(
@@ -256,14 +274,20 @@ def _store_pairs(
             )
 
 
-def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within: str) -> list[tuple[str, str, str]]:
+def _candidates(
+    conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within: str, span: tuple[datetime, datetime]
+) -> list[tuple[str, str, str]]:
     """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
     near a threshold, their exact text matches (within the window, like near matches) and their URL matches.
     Reads the views changed_ids and changed_bands."""
     return conn.execute(
         f"""WITH pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
-                FROM changed_bands n JOIN dedup_bands o USING (band, band_key)
+                FROM changed_bands n JOIN (SELECT band, band_key, article_id FROM dedup_bands
+                                           WHERE published_at BETWEEN $lo AND $hi
+                                           UNION ALL
+                                           SELECT band, band_key, article_id FROM dedup_bands
+                                           WHERE published_at IS NULL) o USING (band, band_key)
                 WHERE n.article_id <> o.article_id
                 UNION
                 SELECT n.article_id, o.article_id, 'exact_text' FROM articles n JOIN articles o USING (content_hash)
@@ -290,6 +314,8 @@ def _candidates(conn: duckdb.DuckDBPyConnection, settings: DedupSettings, within
         {
             "jaccard": settings.jaccard_threshold - settings.estimate_slack,
             "containment": settings.containment_threshold - settings.estimate_slack,
+            "lo": span[0],
+            "hi": span[1],
         },
     ).fetchall()
 

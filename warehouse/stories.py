@@ -317,12 +317,21 @@ def _assign_chunk(
         return
     _add_document_frequencies(conn, Counter(t for row in rows for t in row.terms), 1)
     rows.sort(key=lambda row: (row.date, row.article_id))
-    with registered(conn, "windows", _windows([row.date for row in rows], story_settings.window_days)):
+    windows = _windows([row.date for row in rows], story_settings.window_days)
+    span = {"lo": windows["lo"][0].as_py(), "hi": windows["hi"][-1].as_py()}
+    with registered(conn, "windows", windows):
+        # The span of the windows, as plain range filters on each date column, lets the scan skip the row groups
+        # outside it (their terms are not read): the cost follows the window, not the warehouse.
         known = conn.execute(
-            """SELECT article_id, epoch_us(date) AS us, story_id, terms, counts
-               FROM (SELECT *, coalesce(published_at, first_ingested_at) AS date FROM story_articles) s
+            """WITH near AS (
+                   SELECT *, published_at AS date FROM story_articles WHERE published_at BETWEEN $lo AND $hi
+                   UNION ALL
+                   SELECT *, first_ingested_at AS date FROM story_articles
+                   WHERE published_at IS NULL AND first_ingested_at BETWEEN $lo AND $hi)
+               SELECT article_id, epoch_us(date) AS us, story_id, terms, counts FROM near s
                WHERE EXISTS (SELECT 1 FROM windows w WHERE s.date BETWEEN w.lo AND w.hi)
-               ORDER BY date, article_id"""
+               ORDER BY date, article_id""",
+            span,
         ).to_arrow_table()
     terms = pa.concat_arrays(
         [
