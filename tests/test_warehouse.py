@@ -159,10 +159,16 @@ def fetch_record(url: str, body: bytes) -> FetchRecord:
 def test_migration_005_keeps_rows_and_drops_per_row_indexes(tmp_path, seed_paths, monkeypatch):
     older = tmp_path / "migrations"
     older.mkdir()
-    # 001-004, 006, 007 and 014: the views and load code of this version keep their fingerprint and index there
-    # (and rpt_media reads the tables of 014).
+    # 001-004, 006, 007, 013 and 014: the views and load code of this version keep their fingerprint and index
+    # there (rpt_ingest_health reads the table of 013, rpt_media those of 014).
     later = [
-        MIGRATIONS_DIR / name for name in ("006_view_definitions.sql", "007_search_index.sql", "014_article_media.sql")
+        MIGRATIONS_DIR / name
+        for name in (
+            "006_view_definitions.sql",
+            "007_search_index.sql",
+            "013_history_days.sql",
+            "014_article_media.sql",
+        )
     ]
     for script in sorted(MIGRATIONS_DIR.glob("*.sql"))[:4] + later:
         (older / script.name).write_text(script.read_text())
