@@ -135,7 +135,7 @@ class StorySettings:
     lead_words: int = 300  # title (twice) and the first words of the text without furniture
     furniture_articles: int = 4  # a line in this many of an outlet's canonical articles is furniture
     min_idf_documents: int = 200  # IDF as if the warehouse held at least this many articles (see
-    #                               inverse_document_frequency; the seeds: video articles 0.29-0.37, 002 at most 0.25)
+    #                               idf_weights; the seeds: video articles 0.29-0.37, 002 at most 0.25)
     linkage: str = "average"  # "average": mean cosine with the members; "centroid": cosine with their mean
 
     def fingerprint(self) -> str:
@@ -172,19 +172,11 @@ class StoryAssignment:
     created: list[str] = field(default_factory=list)  # new story ids, oldest first
 
 
-def inverse_document_frequency(
-    document_frequency: Mapping[str, int], documents: int, min_documents: int = 0
-) -> dict[str, float]:
-    """Smoothed IDF, as scikit-learn's: log((1 + n) / (1 + df)) + 1, with n at least `min_documents`: in a
-    small warehouse, a topic's own words are in most articles and would weigh as little as common words, so the
-    missing documents are counted as documents without the term."""
-    n = max(documents, min_documents)
-    return {term: float(np.log((1 + n) / (1 + df)) + 1) for term, df in document_frequency.items()}
-
-
 def idf_weights(document_frequency: np.ndarray, documents: int, min_documents: int = 0) -> np.ndarray:
-    """inverse_document_frequency over an array of document frequencies, where -1 marks a term without one: it
-    weighs as the rarest term given (1.0 when none is)."""
+    """Smoothed IDF of each document frequency, as scikit-learn's: log((1 + n) / (1 + df)) + 1, with n at least
+    `min_documents`: in a small warehouse, a topic's own words are in most articles and would weigh as little as
+    common words, so the missing documents are counted as documents without the term. -1 marks a term without a
+    document frequency: it weighs as the rarest term given (1.0 when none is)."""
     n = max(documents, min_documents)
     found = document_frequency >= 0
     idf = np.ones(len(document_frequency), dtype=np.float64)
@@ -252,13 +244,12 @@ def assign_story_rows(
     span = float(settings.window_days) * 86400
     starts = np.searchsorted(sorted_seconds, seconds[first_new:] - span, "left")
     stops = np.searchsorted(sorted_seconds, seconds[first_new:] + span, "right")
-    names: list[str] = []  # story index -> id
     index_of: dict[str, int] = {}
     story_of = np.full(count, -1, dtype=np.int64)  # document -> story index, -1 while it has none
     for j, story in enumerate(known_stories):
         if story is not None:
             story_of[j] = index_of.setdefault(story, len(index_of))
-    names = list(index_of)
+    names = list(index_of)  # story index -> id
     root = np.arange(len(names) + count - first_new, dtype=np.int64)  # story index -> the story it is merged into
     parent: dict[str, str] = {}
     used = set(order_of) | set(index_of)
@@ -298,9 +289,7 @@ def assign_story_rows(
                         for m in [near[stories_near == s].tolist()]
                     ]
                 else:
-                    averages = sums[present] / sizes[present]
-                    present = present[averages >= settings.threshold]
-                    scores = averages[averages >= settings.threshold].tolist()
+                    scores = (sums[present] / sizes[present]).tolist()
                 ranked = sorted(
                     ((score, names[s]) for s, score in zip(present.tolist(), scores, strict=True)
                      if score >= settings.threshold),
