@@ -25,6 +25,7 @@ __all__ = ["CitedLink", "MediaItem", "PageScan", "cited_links", "media_from_url"
 MAX_MEDIA = 100  # per article: enough for any real page, small enough to pickle between processes
 MAX_LINKS = 200
 MAX_ANCHOR_CHARS = 300
+BLOCK_CHARS = 2000  # of a link's block compared with the main text
 MIN_BLOCK_CHARS = 20  # a block of fewer non-space characters must be a whole line of the text to count as main text
 KIND_RANK = {"embed": 0, "og": 1, "link": 2}  # an item found several ways keeps the strongest
 
@@ -254,11 +255,13 @@ _PLATFORM_WORDS = (
     "vkvideo",
     "rutube",
 )
+_PLATFORM_WORD = re.compile("|".join(re.escape(word) for word in _PLATFORM_WORDS))
 _OG_VIDEO = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player")
 _EMBED_BLOCKQUOTE = ("twitter", "tweet", "instagram", "tiktok", "telegram", "fb-")
 _CANDIDATE_TAGS = _EMBED_TAGS | {"blockquote", "noscript"}
 _ID_NAMES = frozenset({*_ID_ATTRIBUTES, "data-telegram-post"})
-_READ_TAGS = _CANDIDATE_TAGS | {"a", "img", "meta", "link", "base", "script"}
+_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
+_READ_TAGS = _CANDIDATE_TAGS | _FURNITURE_TAGS | {"a", "img", "meta", "link", "base", "script"}
 _JSON_URL = re.compile(r'"(?:embedUrl|contentUrl|url)"\s*:\s*"(https?:[^"]{8,500})"')
 _FILE_SUFFIX = re.compile(r"\.(?:mp4|webm|m3u8|mov|ogv|ogg|mp3|m4v|mpd)", re.IGNORECASE)
 _FILE_SUFFIXES = (".mp4", ".webm", ".m3u8", ".mov", ".ogv", ".ogg", ".mp3", ".m4v", ".mpd")
@@ -340,8 +343,9 @@ _PAGE_IDS = {
 
 @dataclass
 class PageScan:
-    """What one pass over a page's tree finds: the base of its relative links, its media, and its links (elements
-    of the tree, read again once the main text is known)."""
+    """What one pass over a page's tree finds: the base of its relative links, its media, and its links outside
+    navigation, header, footer, aside, menus and forms (elements of the tree, read again once the main text is
+    known)."""
 
     base: str | None
     media: list[MediaItem]
@@ -360,8 +364,6 @@ def scan_page(tree: etree._Element, url: str | None) -> PageScan:
         tag = element.tag
         if tag not in _READ_TAGS:  # most elements: a div, span, p or li with a class or nothing
             names = " ".join(element.keys())
-            if tag in _FURNITURE_TAGS:
-                furniture.update(element.iter("a"))
             if ("data-" in names or "cite" in names or "videoid" in names) and _may_give_media(element):
                 candidates.append(element)
         elif tag == "a":
@@ -382,6 +384,10 @@ def scan_page(tree: etree._Element, url: str | None) -> PageScan:
             base_href = base_href or element.get("href")
         elif tag == "script":  # JSON-LD, or Telegram's widget: <script data-telegram-post=...>
             if element.get("type") == "application/ld+json" or _may_give_media(element):
+                candidates.append(element)
+        elif tag in _FURNITURE_TAGS:
+            furniture.update(element.iter("a"))
+            if _may_give_media(element):
                 candidates.append(element)
     if base_href:
         base = urljoin(url, base_href) if url else base_href
@@ -405,7 +411,7 @@ def _may_give_media(element: etree._Element) -> bool:
     values = "\n".join(element.values())
     return (
         "//" in values
-        and any(word in values for word in _PLATFORM_WORDS)
+        and _PLATFORM_WORD.search(values) is not None
         and ("cite" in names or any(name.startswith("data-") for name in names))
     )
 
@@ -447,15 +453,13 @@ def _read_element(element: etree._Element, base: str | None, found: _Found, dept
             if ids is None and tag in _FILE_TAGS:
                 ids = _file_media(value, base)
             found.add(ids, value, "embed")
-        elif "//" in value and any(word in value for word in _PLATFORM_WORDS):
+        elif "//" in value and _PLATFORM_WORD.search(value):
             found.add(media_from_url(value, base), value, "embed")
 
 
 # --- Cited links ------------------------------------------------------------------------------------------------
 
-_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
-_BLOCK_TAGS = frozenset("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
-_ANCESTOR_TAGS = tuple(sorted(_FURNITURE_TAGS | _BLOCK_TAGS))
+_BLOCK_TAGS = tuple("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
 _SKIPPED_HREFS = ("#", "javascript:", "mailto:", "tel:", "data:")
 
 
@@ -463,28 +467,39 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
+def _block_text(block: etree._Element) -> str:
+    """The first BLOCK_CHARS non-space characters of a block: of the whole article, when the link sits in a
+    <div> around it, only the beginning is squeezed (squeezing a cut text gives the start of the squeezed whole)."""
+    content = block.text_content()
+    squeezed = _squeeze(content[: 2 * BLOCK_CHARS])
+    if len(squeezed) < BLOCK_CHARS and len(content) > 2 * BLOCK_CHARS:
+        squeezed = _squeeze(content)
+    return squeezed[:BLOCK_CHARS]
+
+
 def cited_links(
     page_links: Iterable[etree._Element], base: str | None, lines: list[str], page_url: str | None
 ) -> tuple[list[CitedLink], list[MediaItem]]:
-    """The links of the page (`PageScan.links`) outside navigation, header, footer, aside, menus and forms, whose
-    block (paragraph, list item, quote, cell) made it into the extracted main text
+    """The links of the page outside navigation, header, footer, aside, menus and forms (`PageScan.links`: the
+    scan leaves those out), whose block (paragraph, list item, quote, cell) made it into the extracted main text
     (`lines`), normalized, each URL once; and the media items they link to (kind `link`), read from the links as
     written (normalizing drops query parameters such as YouTube's `v`).
 
-    Cheap first: a link whose own text is not in the main text is dropped before its block is looked at."""
+    Cheap first: a link whose own text is not in the main text is dropped before its block is looked at, and a
+    block with several links is read once."""
     squeezed_lines = [_squeeze(line) for line in lines]
     whole = set(squeezed_lines)
     text = "\n".join(squeezed_lines)
-    own = normalize_url(page_url) if page_url else None
+    own: str | None = ""  # the page's own URL, normalized when a link gets that far
     links: dict[str, CitedLink] = {}
     media = []
-    blocks: dict[etree._Element, str] = {}  # a paragraph with several links is read once
-    in_text: dict[str, bool] = {}  # nor is "Read more" looked up in the text each time
+    in_text: dict[str, bool] = {}
+    in_main: dict[etree._Element, bool] = {}
     for link in page_links:
         href = (link.get("href") or "").strip()
         if not href or href.startswith(_SKIPPED_HREFS):
             continue
-        # text_content() is an XPath call, 5 us a link on pages of 140 links: most anchors are a single text
+        # text_content() is an XPath call (5 us): most anchors are a single text
         anchor_text = (link.text or "") if not len(link) else link.text_content()
         anchor_key = _squeeze(anchor_text)
         known = in_text.get(anchor_key)
@@ -492,25 +507,24 @@ def cited_links(
             known = in_text[anchor_key] = bool(anchor_key) and anchor_key in text
         if not known:
             continue
-        block = None
-        for ancestor in link.iterancestors(*_ANCESTOR_TAGS):  # filtered in C: no proxy for the other ancestors
-            if ancestor.tag in _FURNITURE_TAGS:
-                block = None
-                break
-            if block is None:
-                block = ancestor
+        block = next(link.iterancestors(*_BLOCK_TAGS), None)  # filtered in C: no proxy for the others
         if block is None:
             continue
-        squeezed = blocks.get(block)
-        if squeezed is None:
-            squeezed = blocks[block] = _squeeze(block.text_content())[:2000]
-        if not squeezed or not (squeezed in whole or (len(squeezed) >= MIN_BLOCK_CHARS and squeezed in text)):
+        known = in_main.get(block)
+        if known is None:
+            squeezed = _block_text(block)
+            known = in_main[block] = bool(squeezed) and (
+                squeezed in whole or (len(squeezed) >= MIN_BLOCK_CHARS and squeezed in text)
+            )
+        if not known:
             continue
         absolute = urljoin(base, href) if base else href
         ids = media_from_url(absolute)
         if ids:
             media.append(MediaItem(*ids, _shown(absolute), "link"))
         url = normalize_url(absolute)
+        if own == "":
+            own = normalize_url(page_url) if page_url else None
         if url is None or url == own or url in links or len(links) >= MAX_LINKS:
             continue
         anchor = " ".join(anchor_text.split())[:MAX_ANCHOR_CHARS]
