@@ -56,7 +56,11 @@ def media_from_url(url: str | None, base: str | None = None) -> tuple[str, str] 
     if url.startswith("//"):
         url = "https:" + url
     elif base and not url.startswith(("http://", "https://")):
+        if not _may_name_platform(url) and not _may_name_platform(base):
+            return None
         url = urljoin(base, url)
+    if not _may_name_platform(url):  # most URLs of a page: no platform's host in them, decided before parsing
+        return None
     try:
         parts = urlsplit(url)
         host = _host((parts.hostname or "").lower())
@@ -65,13 +69,20 @@ def media_from_url(url: str | None, base: str | None = None) -> tuple[str, str] 
     if parts.scheme not in ("http", "https") or not host:
         return None
     handler = _HANDLERS.get(host) or _HANDLERS.get(host.split(".", 1)[-1])
-    if handler is None:  # most URLs of a page: decided before the path and query are read
+    if handler is None:
         return None
     segments = [unquote(s) for s in parts.path.split("/") if s]
     try:
         return handler(segments, parse_qs(parts.query))
     except (IndexError, ValueError):
         return None
+
+
+def _may_name_platform(url: str) -> bool:
+    """Whether the URL's host could be a platform's: urlsplit lowercases the host and drops tabs and line breaks
+    (so a URL holding those is left to it), and a platform host is in the text as `_HANDLERS` spells it."""
+    lowered = url.lower()
+    return "\t" in lowered or "\n" in lowered or "\r" in lowered or _HANDLER_HOST.search(lowered) is not None
 
 
 def _first(query: dict[str, list[str]], name: str) -> str:
@@ -217,6 +228,7 @@ _HANDLERS = {
     "vkvideo.ru": _vk,
     "rutube.ru": _rutube,
 }
+_HANDLER_HOST = re.compile("|".join(re.escape(host) for host in sorted(_HANDLERS)))
 PLATFORMS = (
     "youtube",
     "vimeo",
