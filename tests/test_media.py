@@ -349,6 +349,25 @@ def test_russian_and_english_pages_embedding_one_video_are_one_story(fresh_db, s
 
 
 @pytest.mark.warehouse
+def test_edit_embedding_only_a_shared_video_joins_the_stories(fresh_db, story_pages):
+    """A page whose text stays the same but which now embeds the video another story's article carries: its
+    re-ingest updates no article, yet the story step joins the two stories."""
+    page = story_pages / "story_ru.html"
+    embed = 'data-src="https://www.youtube-nocookie.com/embed/RoscoSmos01?autoplay=0"'
+    original = page.read_text(encoding="utf-8")
+    page.write_text(original.replace(embed, 'data-src="https://player.vimeo.com/video/700000099"'), encoding="utf-8")
+    ingest(fresh_db, story_pages)
+    pair = "SELECT count(DISTINCT story_id) FROM articles WHERE regexp_matches(source_uri, '/story_(ru|en)[.]html$')"
+    assert query(fresh_db, pair) == [(2,)]  # no word and no media in common
+    page.write_text(original, encoding="utf-8")  # the edit: only the embedded video changes
+    summary = ingest(fresh_db, story_pages)
+    assert (summary["loaded"], summary["updated"]) == (0, 0)
+    assert query(fresh_db, pair) == [(1,)]
+    assert query(fresh_db, "SELECT count(*) FROM media_changes") == [(0,)]  # the story step took them
+    assert ingest(fresh_db, story_pages)["unchanged"] == 4 and query(fresh_db, pair) == [(1,)]
+
+
+@pytest.mark.warehouse
 def test_media_outside_the_story_window_joins_nothing(fresh_db, story_pages):
     page = story_pages / "story_en.html"
     page.write_text(page.read_text(encoding="utf-8").replace("2022-03-31T08:30", "2022-04-20T08:30"), encoding="utf-8")
