@@ -273,6 +273,8 @@ _EMBED_BLOCKQUOTE = ("twitter", "tweet", "instagram", "tiktok", "telegram", "fb-
 _CANDIDATE_TAGS = _EMBED_TAGS | {"blockquote", "noscript"}
 _ID_NAMES = frozenset({*_ID_ATTRIBUTES, "data-telegram-post"})
 _FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
+# The tags scan_page looks at one by one (an <img> is never read); any other element is read only when one of its
+# attributes could give an item (_may_give_media).
 _READ_TAGS = _CANDIDATE_TAGS | _FURNITURE_TAGS | {"a", "img", "meta", "link", "base", "script"}
 _JSON_URL = re.compile(r'"(?:embedUrl|contentUrl|url)"\s*:\s*"(https?:[^"]{8,500})"')
 _FILE_SUFFIX = re.compile(r"\.(?:mp4|webm|m3u8|mov|ogv|ogg|mp3|m4v|mpd)", re.IGNORECASE)
