@@ -25,6 +25,7 @@ __all__ = ["CitedLink", "MediaItem", "PageScan", "cited_links", "media_from_url"
 MAX_MEDIA = 100  # per article: enough for any real page, small enough to pickle between processes
 MAX_LINKS = 200
 MAX_ANCHOR_CHARS = 300
+BLOCK_CHARS = 2000  # of a link's block compared with the main text
 MIN_BLOCK_CHARS = 20  # a block of fewer non-space characters must be a whole line of the text to count as main text
 KIND_RANK = {"embed": 0, "og": 1, "link": 2}  # an item found several ways keeps the strongest
 
@@ -55,7 +56,11 @@ def media_from_url(url: str | None, base: str | None = None) -> tuple[str, str] 
     if url.startswith("//"):
         url = "https:" + url
     elif base and not url.startswith(("http://", "https://")):
+        if not _may_name_platform(url) and not _may_name_platform(base):
+            return None
         url = urljoin(base, url)
+    if not _may_name_platform(url):  # most URLs of a page: no platform's host in them, decided before parsing
+        return None
     try:
         parts = urlsplit(url)
         host = _host((parts.hostname or "").lower())
@@ -63,14 +68,21 @@ def media_from_url(url: str | None, base: str | None = None) -> tuple[str, str] 
         return None
     if parts.scheme not in ("http", "https") or not host:
         return None
-    segments = [unquote(s) for s in parts.path.split("/") if s]
     handler = _HANDLERS.get(host) or _HANDLERS.get(host.split(".", 1)[-1])
     if handler is None:
         return None
+    segments = [unquote(s) for s in parts.path.split("/") if s]
     try:
         return handler(segments, parse_qs(parts.query))
     except (IndexError, ValueError):
         return None
+
+
+def _may_name_platform(url: str) -> bool:
+    """Whether the URL's host could be a platform's: urlsplit lowercases the host and drops tabs and line breaks
+    (so a URL holding those is left to it), and a platform host is in the text as `_HANDLERS` spells it."""
+    lowered = url.lower()
+    return "\t" in lowered or "\n" in lowered or "\r" in lowered or _HANDLER_HOST.search(lowered) is not None
 
 
 def _first(query: dict[str, list[str]], name: str) -> str:
@@ -216,6 +228,7 @@ _HANDLERS = {
     "vkvideo.ru": _vk,
     "rutube.ru": _rutube,
 }
+_HANDLER_HOST = re.compile("|".join(re.escape(host) for host in sorted(_HANDLERS)))
 PLATFORMS = (
     "youtube",
     "vimeo",
@@ -254,11 +267,17 @@ _PLATFORM_WORDS = (
     "vkvideo",
     "rutube",
 )
+_PLATFORM_WORD = re.compile("|".join(re.escape(word) for word in _PLATFORM_WORDS))
 _OG_VIDEO = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player")
 _EMBED_BLOCKQUOTE = ("twitter", "tweet", "instagram", "tiktok", "telegram", "fb-")
 _CANDIDATE_TAGS = _EMBED_TAGS | {"blockquote", "noscript"}
-_MARKED = frozenset({*_ID_ATTRIBUTES, "data-telegram-post", "cite"})
+_ID_NAMES = frozenset({*_ID_ATTRIBUTES, "data-telegram-post"})
+_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
+# The tags scan_page looks at one by one (an <img> is never read); any other element is read only when one of its
+# attributes could give an item (_may_give_media).
+_READ_TAGS = _CANDIDATE_TAGS | _FURNITURE_TAGS | {"a", "img", "meta", "link", "base", "script"}
 _JSON_URL = re.compile(r'"(?:embedUrl|contentUrl|url)"\s*:\s*"(https?:[^"]{8,500})"')
+_FILE_SUFFIX = re.compile(r"\.(?:mp4|webm|m3u8|mov|ogv|ogg|mp3|m4v|mpd)", re.IGNORECASE)
 _FILE_SUFFIXES = (".mp4", ".webm", ".m3u8", ".mov", ".ogv", ".ogg", ".mp3", ".m4v", ".mpd")
 
 
@@ -283,6 +302,10 @@ def _shown(url: str) -> str:
 def _file_media(url: str, base: str | None) -> tuple[str, str] | None:
     """A site's own video file (<video src>, og:video of an .mp4): `file:host/path`."""
     if not url or url.startswith(("blob:", "data:")):
+        return None
+    # Normalizing (40 us) keeps the path's ending, so a URL whose text and base name no such file is let go first:
+    # JSON-LD has a dozen URLs (logos, authors) and pages a <source> per image size.
+    if not _FILE_SUFFIX.search(url) and not (base and _FILE_SUFFIX.search(base)):
         return None
     absolute = urljoin(base, url.strip()) if base else url.strip()
     normalized = normalize_url(absolute)
@@ -334,8 +357,9 @@ _PAGE_IDS = {
 
 @dataclass
 class PageScan:
-    """What one pass over a page's tree finds: the base of its relative links, its media, and its links (elements
-    of the tree, read again once the main text is known)."""
+    """What one pass over a page's tree finds: the base of its relative links, its media, and its links outside
+    navigation, header, footer, aside, menus and forms (elements of the tree, read again once the main text is
+    known)."""
 
     base: str | None
     media: list[MediaItem]
@@ -345,18 +369,22 @@ class PageScan:
 def scan_page(tree: etree._Element, url: str | None) -> PageScan:
     """The page's media (players, blockquote embeds, og:video, JSON-LD, <video>, lazy and consent placeholders,
     <noscript> embeds) and links, in one pass over the tree: an XPath per kind cost 4 ms a page, 12% of the
-    extraction. Never raises on markup: whatever was found before a bad part is kept."""
+    extraction, and one XPath for all of them 3.8 ms (libxml2 evaluates each predicate on each element). Never
+    raises on markup: whatever was found before a bad part is kept."""
     candidates, links = [], []
+    furniture: set[etree._Element] = set()  # the links of navigation, header, footer...: 2 in 3 of a page's links
     base_href = canonical = None
     for element in tree.iter(etree.Element):
         tag = element.tag
-        if tag == "a":
-            if element.get("href"):
+        if tag not in _READ_TAGS:  # most elements: a div, span, p or li with a class or nothing
+            names = " ".join(element.keys())
+            if ("data-" in names or "cite" in names or "videoid" in names) and _may_give_media(element):
+                candidates.append(element)
+        elif tag == "a":
+            if element.get("href") and element not in furniture:
                 links.append(element)
         elif tag in _CANDIDATE_TAGS:
             candidates.append(element)
-        elif tag == "img":
-            continue
         elif tag == "meta":
             name = element.get("property") or element.get("name")
             if name in _OG_VIDEO:
@@ -368,13 +396,13 @@ def scan_page(tree: etree._Element, url: str | None) -> PageScan:
                 canonical = element.get("href")
         elif tag == "base":
             base_href = base_href or element.get("href")
-        elif tag == "script" and element.get("type") == "application/ld+json":
-            candidates.append(element)
-        else:
-            for name in element.keys():
-                if name in _MARKED or name.startswith("data-"):
-                    candidates.append(element)
-                    break
+        elif tag == "script":  # JSON-LD, or Telegram's widget: <script data-telegram-post=...>
+            if element.get("type") == "application/ld+json" or _may_give_media(element):
+                candidates.append(element)
+        elif tag in _FURNITURE_TAGS:
+            furniture.update(element.iter("a"))
+            if _may_give_media(element):
+                candidates.append(element)
     if base_href:
         base = urljoin(url, base_href) if url else base_href
     else:
@@ -386,6 +414,20 @@ def scan_page(tree: etree._Element, url: str | None) -> PageScan:
     except (ValueError, TypeError, etree.Error):
         pass
     return PageScan(base, list(found.items.values()), links)
+
+
+def _may_give_media(element: etree._Element) -> bool:
+    """Whether an element of no media tag can give an item: an id attribute or a Telegram post, or a platform URL
+    next to a data-* or cite attribute (`_read_element` looks closer)."""
+    names = element.keys()
+    if not _ID_NAMES.isdisjoint(names):
+        return True
+    values = "\n".join(element.values())
+    return (
+        "//" in values
+        and _PLATFORM_WORD.search(values) is not None
+        and ("cite" in names or any(name.startswith("data-") for name in names))
+    )
 
 
 def _read_element(element: etree._Element, base: str | None, found: _Found, depth: int = 0) -> None:
@@ -425,14 +467,13 @@ def _read_element(element: etree._Element, base: str | None, found: _Found, dept
             if ids is None and tag in _FILE_TAGS:
                 ids = _file_media(value, base)
             found.add(ids, value, "embed")
-        elif "//" in value and any(word in value for word in _PLATFORM_WORDS):
+        elif "//" in value and _PLATFORM_WORD.search(value):
             found.add(media_from_url(value, base), value, "embed")
 
 
 # --- Cited links ------------------------------------------------------------------------------------------------
 
-_FURNITURE_TAGS = frozenset({"nav", "header", "footer", "aside", "menu", "form"})
-_BLOCK_TAGS = frozenset("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
+_BLOCK_TAGS = tuple("p li blockquote h1 h2 h3 h4 h5 h6 td th dd dt figcaption div section article pre".split())
 _SKIPPED_HREFS = ("#", "javascript:", "mailto:", "tel:", "data:")
 
 
@@ -440,43 +481,64 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
+def _block_text(block: etree._Element) -> str:
+    """The first BLOCK_CHARS non-space characters of a block: of the whole article, when the link sits in a
+    <div> around it, only the beginning is squeezed (squeezing a cut text gives the start of the squeezed whole)."""
+    content = block.text_content()
+    squeezed = _squeeze(content[: 2 * BLOCK_CHARS])
+    if len(squeezed) < BLOCK_CHARS and len(content) > 2 * BLOCK_CHARS:
+        squeezed = _squeeze(content)
+    return squeezed[:BLOCK_CHARS]
+
+
 def cited_links(
     page_links: Iterable[etree._Element], base: str | None, lines: list[str], page_url: str | None
 ) -> tuple[list[CitedLink], list[MediaItem]]:
-    """The links of the page (`PageScan.links`) outside navigation, header, footer, aside, menus and forms, whose
-    block (paragraph, list item, quote, cell) made it into the extracted main text
+    """The links of the page outside navigation, header, footer, aside, menus and forms (`PageScan.links`: the
+    scan leaves those out), whose block (paragraph, list item, quote, cell) made it into the extracted main text
     (`lines`), normalized, each URL once; and the media items they link to (kind `link`), read from the links as
     written (normalizing drops query parameters such as YouTube's `v`).
 
-    Cheap first: a link whose own text is not in the main text is dropped before its block is looked at."""
+    Cheap first: a link whose own text is not in the main text is dropped before its block is looked at, and a
+    block with several links is read once."""
     squeezed_lines = [_squeeze(line) for line in lines]
     whole = set(squeezed_lines)
     text = "\n".join(squeezed_lines)
-    own = normalize_url(page_url) if page_url else None
+    own: str | None = ""  # the page's own URL, normalized when a link gets that far
     links: dict[str, CitedLink] = {}
     media = []
+    in_text: dict[str, bool] = {}
+    in_main: dict[etree._Element, bool] = {}
     for link in page_links:
         href = (link.get("href") or "").strip()
         if not href or href.startswith(_SKIPPED_HREFS):
             continue
-        anchor_text = link.text_content()
-        if _squeeze(anchor_text) not in text or not anchor_text.strip():
+        # text_content() is an XPath call (5 us): most anchors are a single text
+        anchor_text = (link.text or "") if not len(link) else link.text_content()
+        anchor_key = _squeeze(anchor_text)
+        known = in_text.get(anchor_key)
+        if known is None:
+            known = in_text[anchor_key] = bool(anchor_key) and anchor_key in text
+        if not known:
             continue
-        block = None
-        for ancestor in link.iterancestors():
-            if ancestor.tag in _FURNITURE_TAGS:
-                block = None
-                break
-            if block is None and ancestor.tag in _BLOCK_TAGS:
-                block = ancestor
-        squeezed = _squeeze(block.text_content())[:2000] if block is not None else ""
-        if not squeezed or not (squeezed in whole or (len(squeezed) >= MIN_BLOCK_CHARS and squeezed in text)):
+        block = next(link.iterancestors(*_BLOCK_TAGS), None)  # filtered in C: no proxy for the others
+        if block is None:
+            continue
+        known = in_main.get(block)
+        if known is None:
+            squeezed = _block_text(block)
+            known = in_main[block] = bool(squeezed) and (
+                squeezed in whole or (len(squeezed) >= MIN_BLOCK_CHARS and squeezed in text)
+            )
+        if not known:
             continue
         absolute = urljoin(base, href) if base else href
         ids = media_from_url(absolute)
         if ids:
             media.append(MediaItem(*ids, _shown(absolute), "link"))
         url = normalize_url(absolute)
+        if own == "":
+            own = normalize_url(page_url) if page_url else None
         if url is None or url == own or url in links or len(links) >= MAX_LINKS:
             continue
         anchor = " ".join(anchor_text.split())[:MAX_ANCHOR_CHARS]

@@ -9,10 +9,12 @@ import shutil
 import uuid
 
 import duckdb
+import lxml.html
 import pytest
 
 from extractors import Article, Reject, extract_document
-from extractors.media import media_from_url, text_links
+from extractors.html import load_tree
+from extractors.media import BLOCK_CHARS, _block_text, cited_links, media_from_url, scan_page, text_links
 from mediamon.cli import main
 from pipeline.ingest import IngestRequest, IngestSteps, ingest_documents
 from similarity.monitors import QueryError, matching_monitors, parse_query
@@ -134,6 +136,119 @@ def test_extract_media_hostile_markup_never_raises():
         assert isinstance(result, Article | Reject)
 
 
+# Every form the fixtures cover, alone on a page with no other media marker, and the same forms on tags and
+# attributes the scan's cheap checks could misjudge (furniture tags, <script>, custom tags, upper-case names,
+# entity-encoded URLs, cite, a URL next to a data-* attribute): the checks must never skip an element that gives one.
+ALONE = [
+    (
+        '<iframe class="lazy" src="about:blank" data-src="https://www.youtube-nocookie.com/embed/AAAAAAAAAA1"></iframe>',
+        "youtube:AAAAAAAAAA1 embed",
+    ),
+    ('<noscript><iframe src="https://player.vimeo.com/video/700000011"></iframe></noscript>', "vimeo:700000011 embed"),
+    ('<div class="embed-consent youtube-placeholder" data-video-id="BBBBBBBBBB3"></div>', "youtube:BBBBBBBBBB3 embed"),
+    (
+        '<div class="cmp-placeholder" data-src="https://rutube.ru/play/embed/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"></div>',
+        "rutube:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa embed",
+    ),
+    (
+        '<div class="embed" data-embed="https://t.me/roscosmos_gk/5004?embed=1"></div>',
+        "telegram:roscosmos_gk/5004 embed",
+    ),
+    (
+        '<blockquote class="twitter-tweet"><a href="https://twitter.com/roscosmos/status/1508800000000000001">t</a>'
+        "</blockquote>",
+        "x:1508800000000000001 embed",
+    ),
+    (
+        '<blockquote class="tiktok-embed" cite="https://www.tiktok.com/@r/video/7080000000000000001"></blockquote>',
+        "tiktok:7080000000000000001 embed",
+    ),
+    ('<meta property="og:video" content="https://www.youtube.com/embed/CCCCCCCCCC1">', "youtube:CCCCCCCCCC1 og"),
+    ('<meta property="og:video:url" content="/video/iss.mp4">', "file:news.example/video/iss.mp4 og"),
+    ('<video src="/media/undocking.MP4" controls></video>', "file:news.example/media/undocking.MP4 embed"),
+    (
+        '<video controls><source src="https://cdn.example/v/iss.webm" type="video/webm"></video>',
+        "file:cdn.example/v/iss.webm embed",
+    ),
+    ('<lite-youtube videoid="AAAAAAAAAA4"></lite-youtube>', "youtube:AAAAAAAAAA4 embed"),
+    (
+        '<script src="https://telegram.org/js/telegram-widget.js" data-telegram-post="Roscosmos_GK/5001"></script>',
+        "telegram:roscosmos_gk/5001 embed",
+    ),
+    (
+        '<script type="application/ld+json">{"@type": "VideoObject", "embedUrl": "https://vimeo.com/700000001"}</script>',
+        "vimeo:700000001 og",
+    ),
+    ('<aside data-video-id="BBBBBBBBBB4" class="youtube"></aside>', "youtube:BBBBBBBBBB4 embed"),
+    (
+        '<header><span data-href="https://www.facebook.com/r/videos/411000000000002/"></span></header>',
+        "facebook:411000000000002 embed",
+    ),
+    (
+        '<x-player DATA-SRC="https://vk.com/video_ext.php?oid=-30315369&amp;id=456239001"></x-player>',
+        "vk:-30315369_456239001 embed",
+    ),
+    (
+        '<div data-kind="player" title="https:&#x2F;&#x2F;www.dailymotion.com/video/x8abc12"></div>',
+        "dailymotion:x8abc12 embed",
+    ),
+    ('<figure cite="https://www.instagram.com/p/CbX1aAAaAa1/"></figure>', "instagram:CbX1aAAaAa1 embed"),
+]
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(("markup", "item"), ALONE)
+def test_scan_page_finds_each_embed_form_alone(markup, item):
+    tree = load_tree(f"<html><head></head><body><p>Text.</p>{markup}</body></html>")
+    scan = scan_page(tree, "https://news.example/a/1")
+    assert [f"{m.key} {m.kind}" for m in scan.media] == [item]
+
+
+@pytest.mark.pure
+def test_scan_page_skips_elements_that_give_nothing():
+    """Share buttons, images and data-* widgets without a media id give no item (the elements the cheap checks
+    leave unread), and a media file is recognized by its path, not by a query or a host."""
+    tree = load_tree(
+        """<html><body><div data-url="https://twitter.com/intent/tweet?url=x" data-count="3"></div>
+        <img data-src="https://i.ytimg.com/vi/AAAAAAAAAA1/0.jpg"><div title="https://youtu.be/AAAAAAAAAA2"></div>
+        <video src="/watch?format=.mp4"></video><meta property="og:video" content="https://mp4.example/clip">
+        </body></html>"""
+    )
+    assert scan_page(tree, "https://news.example/a/1").media == []
+
+
+@pytest.mark.pure
+def test_cited_links_fast_paths_keep_the_links_of_the_main_text():
+    """A link in nested furniture is left out by the scan even when its paragraph is a line of the text; an
+    anchor with markup inside, several links in one paragraph, and a link in a block longer than the part
+    compared are all read."""
+    long_block = "word " * 1200 + '<a href="https://long.example/x">long</a>'
+    tree = load_tree(
+        f"""<html><body><form><header><nav><p><a href="https://nav.example/">Launch</a></p></nav></header></form>
+        <p><a href="https://c.example/3">Launch</a></p>
+        <p>The launch <a href="https://a.example/1"><b>Reuters</b> said</a>, and <a href="https://b.example/2">TASS</a>
+        agreed.</p><div>{long_block}</div></body></html>"""
+    )
+    scan = scan_page(tree, "https://news.example/a/1")
+    lines = ["Launch", "The launch Reuters said, and TASS agreed.", "word " * 1200 + "long"]
+    links, _ = cited_links(scan.links, scan.base, lines, "https://news.example/a/1")
+    assert [(link.url, link.anchor) for link in links] == [
+        ("https://c.example/3", "Launch"),
+        ("https://a.example/1", "Reuters said"),
+        ("https://b.example/2", "TASS"),
+        ("https://long.example/x", "long"),
+    ]
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(
+    "text", ["", "a b", "x" * 5000, "word " * 700, "word " * 1000, " " * 3000 + "y" * 2500, "a     " * 900]
+)
+def test_block_text_is_the_start_of_the_squeezed_block(text):
+    block = lxml.html.fragment_fromstring(f"<div>{text}</div>")
+    assert _block_text(block) == "".join(text.split())[:BLOCK_CHARS]
+
+
 @pytest.mark.pure
 def test_article_with_media_pickles_small():
     article = extract_fixture("youtube_forms.html")
@@ -231,6 +346,25 @@ def test_russian_and_english_pages_embedding_one_video_are_one_story(fresh_db, s
         [VIDEO],
     )
     assert row == [(VIDEO, 2, 2, 2, "en, ru", 25.5, "novosti.example")]
+
+
+@pytest.mark.warehouse
+def test_edit_embedding_only_a_shared_video_joins_the_stories(fresh_db, story_pages):
+    """A page whose text stays the same but which now embeds the video another story's article carries: its
+    re-ingest updates no article, yet the story step joins the two stories."""
+    page = story_pages / "story_ru.html"
+    embed = 'data-src="https://www.youtube-nocookie.com/embed/RoscoSmos01?autoplay=0"'
+    original = page.read_text(encoding="utf-8")
+    page.write_text(original.replace(embed, 'data-src="https://player.vimeo.com/video/700000099"'), encoding="utf-8")
+    ingest(fresh_db, story_pages)
+    pair = "SELECT count(DISTINCT story_id) FROM articles WHERE regexp_matches(source_uri, '/story_(ru|en)[.]html$')"
+    assert query(fresh_db, pair) == [(2,)]  # no word and no media in common
+    page.write_text(original, encoding="utf-8")  # the edit: only the embedded video changes
+    summary = ingest(fresh_db, story_pages)
+    assert (summary["loaded"], summary["updated"]) == (0, 0)
+    assert query(fresh_db, pair) == [(1,)]
+    assert query(fresh_db, "SELECT count(*) FROM media_changes") == [(0,)]  # the story step took them
+    assert ingest(fresh_db, story_pages)["unchanged"] == 4 and query(fresh_db, pair) == [(1,)]
 
 
 @pytest.mark.warehouse

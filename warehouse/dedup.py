@@ -50,12 +50,13 @@ def update_duplicates(
 
 
 def dedup_is_current(conn: duckdb.DuckDBPyConnection, settings: DedupSettings = DEFAULT_SETTINGS) -> bool:
-    """True when every article has the signature of its current text, computed with these settings, and no
-    update was cut short: no dedup work is pending."""
+    """True when every article has the signature of its current text, computed with these settings, no update
+    was cut short and no article's media changed since the stories were assigned: no dedup work is pending."""
     return conn.execute(
         """SELECT NOT EXISTS (SELECT 1 FROM articles a LEFT JOIN dedup_signatures s USING (article_id)
                               WHERE s.article_id IS NULL OR s.content_hash <> a.content_hash)
                   AND NOT EXISTS (SELECT 1 FROM dedup_pending)
+                  AND NOT EXISTS (SELECT 1 FROM media_changes)
                   AND (NOT EXISTS (SELECT 1 FROM articles)
                        OR coalesce((SELECT list(fingerprint) FROM dedup_settings) = [?], false))""",
         [settings.fingerprint()],

@@ -236,6 +236,22 @@ def _replace_media(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> 
         registered(conn, "staged_media", staged_media),
         registered(conn, "staged_links", staged_links),
     ):
+        # An article loaded before whose media items change (its text may not: an edit that only embeds a video)
+        # waits in media_changes for the story step, which joins stories by media.
+        conn.execute(
+            """INSERT INTO media_changes
+               SELECT DISTINCT article_id FROM (
+                   (SELECT article_id, platform, media_id FROM article_media
+                    WHERE article_id IN (SELECT article_id FROM staged_media_ids)
+                    EXCEPT SELECT article_id, platform, media_id FROM staged_media)
+                   UNION ALL
+                   (SELECT article_id, platform, media_id FROM staged_media
+                    EXCEPT SELECT article_id, platform, media_id FROM article_media
+                    WHERE article_id IN (SELECT article_id FROM staged_media_ids))
+               ) m
+               WHERE article_id IN (SELECT article_id FROM staged_changes WHERE change <> 'new')
+                 AND article_id NOT IN (SELECT article_id FROM media_changes)"""
+        )
         conn.execute("DELETE FROM article_media WHERE article_id IN (SELECT article_id FROM staged_media_ids)")
         conn.execute("DELETE FROM article_links WHERE article_id IN (SELECT article_id FROM staged_media_ids)")
         if media:

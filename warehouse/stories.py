@@ -82,7 +82,16 @@ def assign_stories(
         _refresh_terms(conn, crossed, story_settings, parallel_map)
     for start in range(0, len(stale), _BATCH):
         _assign_chunk(conn, stale[start : start + _BATCH], story_settings, parallel_map)
-    join_stories_by_media(conn, stale, story_settings)
+    # Articles whose media changed without their text (media_changes, filled by the load) are joined as new ones.
+    media_changed = [
+        row[0]
+        for row in conn.execute(
+            """SELECT DISTINCT article_id FROM media_changes JOIN story_articles USING (article_id)
+               ORDER BY article_id"""
+        ).fetchall()
+    ]
+    join_stories_by_media(conn, list(dict.fromkeys([*stale, *media_changed])), story_settings)
+    conn.execute("DELETE FROM media_changes")
     conn.execute(
         """UPDATE articles a SET story_id = s.story_id FROM story_articles s
            WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
