@@ -67,15 +67,19 @@ server: install
 server-stop:
 	@if [ -f data/prefect-server.pid ]; then kill $$(cat data/prefect-server.pid) 2>/dev/null; rm -f data/prefect-server.pid; fi
 
+# The tests run on every core (pytest-xdist), a module's tests on one worker so its fixtures are built once.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
+
 # Every tier (pure, warehouse, flows, e2e; see pyproject.toml): what CI runs.
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # Before a commit: the linter, then the fast tiers (no Prefect run, no `mediamon` process), in under a minute.
 check: install $(BIN)/ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -m "pure or warehouse"
+	$(PYTEST) -q -m "pure or warehouse"
 
 $(BIN)/ruff: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff==$(RUFF_VERSION)

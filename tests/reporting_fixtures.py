@@ -182,14 +182,12 @@ def reporting_db(tmp_path) -> tuple[Path, dict[str, str]]:
     return db, build_reporting_db(db)
 
 
-@pytest.fixture(params=["file", "ducklake"])
-def reporting_warehouse(request, tmp_path) -> tuple[str, dict[str, str]]:
-    """The same, in a DuckDB file and in a DuckLake catalog (the views must give the same rows from both)."""
-    db = (
-        str(tmp_path / "reporting.duckdb")
-        if request.param == "file"
-        else f"ducklake:sqlite:{tmp_path}/reporting.sqlite"
-    )
+@pytest.fixture(scope="module", params=["file", "ducklake"])
+def reporting_warehouse(request, tmp_path_factory) -> tuple[str, dict[str, str]]:
+    """The same, in a DuckDB file and in a DuckLake catalog (the views must give the same rows from both). Built
+    once per module and backend: the tests given it only read it (a lake takes seconds to build)."""
+    folder = tmp_path_factory.mktemp(f"reporting-{request.param}")
+    db = str(folder / "reporting.duckdb") if request.param == "file" else f"ducklake:sqlite:{folder}/reporting.sqlite"
     return db, build_reporting_db(db)
 
 

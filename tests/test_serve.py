@@ -514,11 +514,22 @@ def fill_dates(page, days: dict[str, str]) -> None:
 
 def choose(page, name: str, option: str) -> None:
     """Pick an option of a select (an enum) or a multi-select (a list of enums); the select opens from the
-    keyboard (a click only focuses it)."""
-    form_field(page, name).locator(".p-select-button__control").focus()
-    page.keyboard.press("ArrowDown")
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
+    keyboard (a click only focuses it). On a loaded machine the list can take the click before it is ready, so
+    the choice is checked on the field and tried again (an option already shown is never clicked: a second click
+    on a multi-select's option would remove it)."""
+    field = form_field(page, name)
+    shown = field.locator(".p-select-button__value")
+    for _ in range(3):
+        if option in shown.inner_text().split(", "):
+            return
+        field.locator(".p-select-button__control").focus()
+        page.keyboard.press("ArrowDown")
+        page.get_by_role("option", name=option, exact=True).click()
+        page.keyboard.press("Escape")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and option not in shown.inner_text().split(", "):
+            page.wait_for_timeout(100)
+    assert option in shown.inner_text().split(", "), f"{name}: {option!r} not chosen, shown {shown.inner_text()!r}"
 
 
 def submit_and_follow(page, client: SyncPrefectClient, served: Served, prefect_server, shot: str):

@@ -231,8 +231,16 @@ def _lake_data_files(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The data and delete files of every table of the lake's snapshot, read in a transaction left open: the
     reader's queries run in it, so they read exactly these files (a writer's later commit is not seen)."""
     conn.begin()
+    # Only the tables that have (or had) a data or delete file are listed: most tables of a lake this size keep
+    # their rows inlined in the catalog, and one `ducklake_list_files` per table was most of a reader's start.
+    metadata = f"__ducklake_metadata_{LAKE_ALIAS}"
     tables = conn.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        f"""SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()
+            AND (schema_name, table_name) IN (
+                SELECT (s.schema_name, t.table_name)
+                FROM {metadata}.ducklake_table t JOIN {metadata}.ducklake_schema s USING (schema_id)
+                WHERE t.table_id IN (SELECT table_id FROM {metadata}.ducklake_data_file
+                                     UNION ALL SELECT table_id FROM {metadata}.ducklake_delete_file))"""
     ).fetchall()
     files: set[str] = set()
     for schema, table in tables:

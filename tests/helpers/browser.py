@@ -15,9 +15,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"  # screenshots, kept by CI
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
-    """The browser, started once per session; skipped when Chromium or Playwright is missing, except in CI."""
+    """The browser, started once per test module; skipped when Chromium or Playwright is missing, except in CI.
+
+    Not once per session: Playwright's sync API keeps an event loop running on the main thread while it is open,
+    so a later module's `asyncio.run` (the fetching code's) would fail with "cannot be called from a running
+    event loop" and the suite's result would depend on the order of its modules."""
     missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
     try:
         from playwright.sync_api import sync_playwright
