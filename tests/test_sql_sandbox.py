@@ -12,6 +12,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -166,6 +167,33 @@ def test_sql_sandbox_refuses_statement_and_its_explain(warehouse, name, sandbox,
             continue  # DuckDB cannot EXPLAIN this statement at all (ATTACH, INSTALL, SET...): nothing ran
         assert says in err and "read-only" in err, (query, err)
     assert_untouched(warehouse, before, work, home)
+
+
+@pytest.mark.warehouse
+def test_sql_sandbox_refuses_before_waiting_for_a_busy_warehouse(tmp_path, monkeypatch, capsys):
+    """A refused statement is refused by its text alone: no wait while another process writes the warehouse
+    (a permitted SELECT waits for it; test_cli covers that)."""
+    db = tmp_path / "busy.duckdb"
+    load_seeds(db)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True);"
+         " time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        monkeypatch.setenv("MEDIAMON_BUSY_WAIT_SECONDS", "30")
+        started = time.monotonic()
+        assert main(["sql", "DROP TABLE articles", "--db", str(db)]) == 1
+        waited = time.monotonic() - started
+        err = capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "DROP is not allowed" in err and "busy" not in err, err
+    assert waited < 10, waited  # the busy wait is 30 s
+    assert main(["sql", "select count(*) from articles", "--db", str(db), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["count_star()", "5"]
 
 
 @pytest.mark.warehouse

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from warehouse.db import connect_reader
+from warehouse.db import READER_CONFIG, connect_reader
 
 # Functions refused by name. The sqlite extension (loaded for a `ducklake:sqlite:` catalog) opens SQLite files
 # with its own I/O, outside DuckDB's external-access check, so on a lake its functions could read any SQLite
@@ -121,7 +121,13 @@ def write_parquet(relation: duckdb.DuckDBPyRelation, out: str | Path) -> None:
 def open_query(
     path: str | Path, sql: str, wait_seconds: float, on_busy: Callable[[], None] | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyRelation]:
-    """A locked-down read-only connection and the relation for `sql`; the caller closes the connection."""
+    """A locked-down read-only connection and the relation for `sql`; the caller closes the connection.
+
+    The statement is checked first by an in-memory DuckDB's parser, so a refused one is refused at once: before
+    the warehouse is opened, waited for while a writer holds it, or a lake's catalog attached. The connection's
+    own parser then checks it again (it is the one that runs it)."""
+    with duckdb.connect(config={**READER_CONFIG, "enable_external_access": False}) as parser:
+        check_read_only(parser, sql)
     conn = connect_reader(path, wait_seconds=wait_seconds, on_busy=on_busy)
     try:
         check_read_only(conn, sql)
