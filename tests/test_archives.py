@@ -188,10 +188,12 @@ def test_wayback_fetch_snapshot_missing_is_reject(wayback):
 
 def test_wayback_politeness_spaces_requests(wayback):
     stamps = ["20220301060000", "20220302060000", "20220303060000", "20220304060000"]
-    copies = on_wayback(wayback, lambda c: c.fetch_snapshots([snapshot(s) for s in stamps]), interval=0.2)
+    copies = on_wayback(wayback, lambda c: c.fetch_snapshots([snapshot(s) for s in stamps]), interval=0.5)
     assert all(c.reject is None for c in copies)
     times = [t for t, path in wayback.requests if path.startswith("/web/")]
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.18
+    # Times are taken by the server when it reads a request: its thread can be late for one request and on time
+    # for the next on a loaded machine (a gap of 0.2 s read as 0.17 s at load ~18), hence the slack.
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.35
 
 
 def test_wayback_default_politeness_one_per_second():
