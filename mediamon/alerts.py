@@ -107,8 +107,8 @@ def create_alert(name: str, monitor: str, webhook: str, min_articles: int = 1, a
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
     check_name(name)
-    if min_articles < 1:
-        raise AlertError(f"--min-articles must be at least 1, got {min_articles}")
+    if not 1 <= min_articles < 10**COUNT_WIDTH:
+        raise AlertError(f"--min-articles must be from 1 to {10**COUNT_WIDTH - 1:,}, got {min_articles:,}")
     if not re.match(r"https?://[^/\s]+", webhook):
         raise AlertError(f"webhook {webhook!r}: expected an http(s) URL")
     check_server()

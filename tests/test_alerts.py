@@ -274,30 +274,36 @@ def test_alert_posts_a_runs_new_matches_once(prefect_harness, webhook, monitors_
 
 
 @pytest.mark.e2e
-def test_failed_run_emits_run_failed(prefect_harness, tmp_path):
-    """A run that fails still announces itself (and still fails): its event, read back from the server."""
+def test_failed_runs_emit_run_failed(prefect_harness, tmp_path):
+    """Runs that fail still announce themselves (and still fail): an ingest with a bad monitor query and a
+    backfill with a reversed range, their events read back from the server."""
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
+    from flows.backfill import backfill
     from flows.ingest import ingest
 
     pages = write_story_pages(tmp_path / "pages", range(1, 2), ["a.example"])
-    state = ingest(
-        paths=[str(p) for p in pages],
-        db=str(tmp_path / "w.duckdb"),
-        monitors={"bad": "roscosmos AND ("},
-        return_state=True,
-    )
-    assert state.is_failed()
-    run_id = str(state.state_details.flow_run_id)
+    db = str(tmp_path / "w.duckdb")
+    states = [
+        ingest(paths=[str(p) for p in pages], db=db, monitors={"bad": "roscosmos AND ("}, return_state=True),
+        backfill(start="2022-03-10", end="2022-03-01", db=db, return_state=True),
+    ]
+    assert all(state.is_failed() for state in states)
+    run_ids = [str(state.state_details.flow_run_id) for state in states]
     wanted = EventFilter(
         event=EventNameFilter(name=[RUN_FAILED, RUN_COMPLETED]),
-        resource=EventResourceFilter(id=[f"mediamon.run.{run_id}"]),
+        resource=EventResourceFilter(id=[f"mediamon.run.{run_id}" for run_id in run_ids]),
     )
     deadline = time.monotonic() + DEADLINE
     with prefect_harness.client() as client:
-        while not (events := client.read_events(filter=wanted, limit=10).events) and time.monotonic() < deadline:
+        while len(events := client.read_events(filter=wanted, limit=10).events) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-    (event,) = events
-    assert event.event == RUN_FAILED and event.payload["error"].startswith("QueryError: ")
-    assert event.payload["run_id"] == run_id and event.payload["loaded"] == 0
-    assert any(r.id == f"prefect.flow-run.{run_id}" for r in event.related)
+    by_run = {event.payload["run_id"]: event for event in events}
+    assert sorted(by_run) == sorted(run_ids) and len(events) == 2
+    ingested, backfilled = (by_run[run_id] for run_id in run_ids)
+    assert ingested.event == RUN_FAILED and ingested.payload["error"].startswith("QueryError: ")
+    assert (ingested.payload["flow"], ingested.payload["backfill"], ingested.payload["loaded"]) == ("ingest", False, 0)
+    assert any(r.id == f"prefect.flow-run.{run_ids[0]}" for r in ingested.related)
+    assert backfilled.event == RUN_FAILED and backfilled.payload["error"].startswith("BackfillError: end 2022-03-01")
+    assert (backfilled.payload["backfill"], backfilled.payload["mode"]) == (True, "reextract")
+    assert not Path(db).exists()  # neither run got as far as the warehouse
