@@ -99,9 +99,22 @@ def check_server() -> str:
     return api_url
 
 
+def webhook_block(name: str, webhook: str, allow_private: bool = False):
+    """The Custom Webhook block an alert sends through: a POST of the rendered body as JSON."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    return CustomWebhookNotificationBlock(
+        name=f"mediamon alert {name}",
+        url=webhook,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        form_data="{{body}}",  # the body as rendered: the JSON of webhook_body()
+        allow_private_urls=allow_private,  # off: loopback, private and link-local addresses are refused
+    )
+
+
 def create_alert(name: str, monitor: str, webhook: str, min_articles: int = 1, allow_private: bool = False) -> bool:
     """Create the alert, or update the one of that name; True when it was created."""
-    from prefect.blocks.notifications import CustomWebhookNotificationBlock
     from prefect.client.orchestration import get_client
     from prefect.events.actions import SendNotification
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
@@ -112,15 +125,7 @@ def create_alert(name: str, monitor: str, webhook: str, min_articles: int = 1, a
     if not re.match(r"https?://[^/\s]+", webhook):
         raise AlertError(f"webhook {webhook!r}: expected an http(s) URL")
     check_server()
-    block = CustomWebhookNotificationBlock(
-        name=f"mediamon alert {name}",
-        url=webhook,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-        form_data="{{body}}",  # the body as rendered: the JSON of webhook_body()
-        allow_private_urls=allow_private,  # off: the server refuses loopback, private and link-local addresses
-    )
-    block_id = block.save(f"{BLOCK_PREFIX}{name}", overwrite=True)
+    block_id = webhook_block(name, webhook, allow_private).save(f"{BLOCK_PREFIX}{name}", overwrite=True)
     automation = AutomationCore(
         name=name,
         description=f"mediamon: POST new matches of monitor {monitor} to a webhook (mediamon alerts)",

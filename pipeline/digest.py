@@ -76,8 +76,8 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value else "unknown time"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def _md(text: str) -> str:
@@ -110,7 +110,7 @@ def render_markdown(digest: Digest) -> str:
     if not digest.monitors:
         lines += ["", "No monitors in the warehouse."]
     for monitor in digest.monitors:
-        stories = _plural(len(monitor.stories), "new story").replace("storys", "stories")
+        stories = _plural(len(monitor.stories), "new story", "new stories")
         lines += ["", f"## {_md(monitor.monitor)}: {stories}, {_plural(monitor.new_articles, 'new article')}", ""]
         if not monitor.stories:
             lines.append("Nothing new.")
@@ -139,7 +139,7 @@ def render_html(digest: Digest) -> str:
     if not digest.monitors:
         body.append("<p>No monitors in the warehouse.</p>")
     for monitor in digest.monitors:
-        stories = _plural(len(monitor.stories), "new story").replace("storys", "stories")
+        stories = _plural(len(monitor.stories), "new story", "new stories")
         body.append(f"<h2>{e(monitor.monitor)}: {stories}, {_plural(monitor.new_articles, 'new article')}</h2>")
         if not monitor.stories:
             body.append("<p>Nothing new.</p>")

@@ -113,6 +113,23 @@ def test_webhook_body_renders_valid_json_from_an_event():
     assert body["backfill"] is False and body["mode"] is None and body["event_id"] == str(prefect_event.id)
 
 
+@pytest.mark.pure
+def test_webhook_block_posts_the_body_as_json_and_refuses_loopback_unless_allowed():
+    from mediamon.alerts import webhook_block
+
+    hooks = run_webhook_server()
+    server = next(hooks)
+    try:
+        with pytest.raises(ValueError, match="private|loopback|restricted|resolves"):
+            webhook_block("a", server.url("/refused")).notify('{"n": 1}')
+        webhook_block("a", server.url("/allowed"), allow_private=True).notify('{"n": 1}', subject="ignored")
+        (call,) = server.wait_for("/allowed", 1, 10)
+        assert server.calls_to("/refused") == []
+        assert call.content_type == "application/json" and call.body == {"n": 1}
+    finally:
+        next(hooks, None)
+
+
 # --- warehouse: which matches are new ---
 
 
