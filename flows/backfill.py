@@ -22,6 +22,7 @@ from config.settings import DEFAULT_DB, load_settings
 from extractors import ExtractOptions
 from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
+from flows.events import announced
 from flows.ingest import DEFAULT_DEDUP, DEFAULT_FETCH_POLICY, WRITE_RETRIES, run_steps, submit_task
 from flows.runners import SettingsTaskRunner, dask_threads
 from pipeline import history, redo
@@ -99,48 +100,50 @@ def backfill(
             wayback for the others
         force: For history: look up again the days already finished for a source and archive
     """
-    if archives and mode != "history":
-        raise BackfillError(f"archives are for the history mode, not {mode}")
-    known_sources = load_sources(Path(sources_file)) if sources or mode == "history" else {}
-    days = backfill_days(start, end, list(sources), set(known_sources), max_days)
-    targets = []
-    if mode == "history":
-        targets = history_targets(known_sources, list(sources), list(archives), fetch_policy)
-    settings = load_settings()
-    endpoints = ArchiveEndpoints(settings.wayback_cdx_url, settings.wayback_playback_url, settings.ccnews_base_url)
     run_id = flow_run.get_id() or str(uuid.uuid4())
-    request = BackfillRequest(
-        db=db,
-        run_id=run_id,
-        days=days,
-        mode=mode,
-        sources=list(sources),
-        policy=fetch_policy,
-        dedup=dedup,
-        monitors=monitors,
-        parameters={
-            "start": str(start),
-            "end": str(end),
-            "mode": mode,
-            "sources": list(sources),
-            "db": db,
-            **({"archives": list(archives), "force": force} if mode == "history" else {}),
-        },
-        targets=targets,
-        endpoints=endpoints,
-        force=force,
-    )
-    # Days are redone on the task runner (on Dask, two per worker thread at a time) and loaded here in order.
-    threads = dask_threads()
-    steps = BackfillSteps(
-        run=run_steps(db),
-        read_day=day_responses,
-        redo_day=redo_day,
-        history_day=history_day,
-        submit=submit_task,
-        max_pending=1 if threads is None else 2 * threads + 1,
-        extract_workers=None if threads is None else 1,
-    )
-    summary = backfill_range(request, steps)
-    get_run_logger().info("backfill finished: %s", summary)
-    return summary
+    # At its end the run announces its new monitor matches and its outcome (flows/events.py), failed or not.
+    with announced(db, run_id, "backfill", mode):
+        if archives and mode != "history":
+            raise BackfillError(f"archives are for the history mode, not {mode}")
+        known_sources = load_sources(Path(sources_file)) if sources or mode == "history" else {}
+        days = backfill_days(start, end, list(sources), set(known_sources), max_days)
+        targets = []
+        if mode == "history":
+            targets = history_targets(known_sources, list(sources), list(archives), fetch_policy)
+        settings = load_settings()
+        endpoints = ArchiveEndpoints(settings.wayback_cdx_url, settings.wayback_playback_url, settings.ccnews_base_url)
+        request = BackfillRequest(
+            db=db,
+            run_id=run_id,
+            days=days,
+            mode=mode,
+            sources=list(sources),
+            policy=fetch_policy,
+            dedup=dedup,
+            monitors=monitors,
+            parameters={
+                "start": str(start),
+                "end": str(end),
+                "mode": mode,
+                "sources": list(sources),
+                "db": db,
+                **({"archives": list(archives), "force": force} if mode == "history" else {}),
+            },
+            targets=targets,
+            endpoints=endpoints,
+            force=force,
+        )
+        # Days are redone on the task runner (on Dask, two per worker thread at a time) and loaded here in order.
+        threads = dask_threads()
+        steps = BackfillSteps(
+            run=run_steps(db),
+            read_day=day_responses,
+            redo_day=redo_day,
+            history_day=history_day,
+            submit=submit_task,
+            max_pending=1 if threads is None else 2 * threads + 1,
+            extract_workers=None if threads is None else 1,
+        )
+        summary = backfill_range(request, steps)
+        get_run_logger().info("backfill finished: %s", summary)
+        return summary

@@ -23,6 +23,7 @@ from extractors.listings import Link
 from extractors.urls import strip_userinfo
 from fetching.fetch import FetchPolicy, FetchResult
 from fetching.files import FoundFile, discover_documents
+from flows.events import announced
 from flows.runners import SettingsTaskRunner, dask_threads
 from pipeline import batches, runs, web
 from pipeline.batches import ExtractedBatch, WarehouseState
@@ -219,52 +220,54 @@ def ingest(
         follow_symlinks: Read symlinks in folders that lead outside the folder (else rejects outside_root)
     """
     logger = get_run_logger()
-    for query in monitors.values():
-        parse_query(query)  # a bad monitor query fails the run before anything is written
     run_id = flow_run.get_id() or str(uuid.uuid4())
-    max_pending, workers = in_flight_and_workers(extract_workers)
-    request = IngestRequest(
-        db=db,
-        run_id=run_id,
-        paths=list(paths),
-        urls=list(urls),
-        url_lists=list(url_lists),
-        source_name=source_name,
-        batch_size=batch_size,
-        options=ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability),
-        policy=dataclasses.replace(fetch_policy, max_bytes=max_document_bytes),
-        dedup=dedup,
-        monitors=monitors,
-        follow_symlinks=follow_symlinks,
-        parameters={
-            "paths": list(paths),
-            "urls": [strip_userinfo(u) for u in urls],  # credentials are never stored
-            "url_lists": [strip_userinfo(u) for u in url_lists],
-            "db": db,
-            "source_name": source_name,
-            "batch_size": batch_size,
-            "extract_workers": extract_workers,
-        },
-    )
-    steps = IngestSteps(
-        run=run_steps(db),
-        find_files=find_files,
-        discover_web=_quoted(discover_web),
-        fetch_pages=fetch_pages,
-        extract_files=extract_files,
-        extract_fetched=extract_fetched,
-        submit=submit_task,
-        max_pending=max_pending,
-        extract_workers=workers,
-    )
-    try:
-        summary = ingest_documents(request, steps)
-    except DataChecksFailed as failed:
-        publish_counts(failed.summary)  # the data is loaded: its counts show next to the failed checks
-        raise
-    publish_counts(summary)
-    logger.info("ingest finished: %s", summary)
-    return summary
+    # At its end the run announces its new monitor matches and its outcome (flows/events.py), failed or not.
+    with announced(db, run_id, "ingest"):
+        for query in monitors.values():
+            parse_query(query)  # a bad monitor query fails the run before anything is written
+        max_pending, workers = in_flight_and_workers(extract_workers)
+        request = IngestRequest(
+            db=db,
+            run_id=run_id,
+            paths=list(paths),
+            urls=list(urls),
+            url_lists=list(url_lists),
+            source_name=source_name,
+            batch_size=batch_size,
+            options=ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability),
+            policy=dataclasses.replace(fetch_policy, max_bytes=max_document_bytes),
+            dedup=dedup,
+            monitors=monitors,
+            follow_symlinks=follow_symlinks,
+            parameters={
+                "paths": list(paths),
+                "urls": [strip_userinfo(u) for u in urls],  # credentials are never stored
+                "url_lists": [strip_userinfo(u) for u in url_lists],
+                "db": db,
+                "source_name": source_name,
+                "batch_size": batch_size,
+                "extract_workers": extract_workers,
+            },
+        )
+        steps = IngestSteps(
+            run=run_steps(db),
+            find_files=find_files,
+            discover_web=_quoted(discover_web),
+            fetch_pages=fetch_pages,
+            extract_files=extract_files,
+            extract_fetched=extract_fetched,
+            submit=submit_task,
+            max_pending=max_pending,
+            extract_workers=workers,
+        )
+        try:
+            summary = ingest_documents(request, steps)
+        except DataChecksFailed as failed:
+            publish_counts(failed.summary)  # the data is loaded: its counts show next to the failed checks
+            raise
+        publish_counts(summary)
+        logger.info("ingest finished: %s", summary)
+        return summary
 
 
 def publish_counts(summary: dict) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 from prefect import flow
+from prefect.runtime import flow_run
 from pydantic import Field
 
 from config.settings import DEFAULT_BATCH_SIZE, DEFAULT_DB
 from extractors.document import DEFAULT_MAX_BYTES
 from extractors.language import MIN_PROBABILITY
 from fetching.fetch import FetchPolicy
+from flows.events import announced
 from flows.ingest import DEFAULT_FETCH_POLICY, ingest
 from pipeline.sources import SourcesError, ingest_parameters, load_sources
 from similarity.monitors import DEFAULT_MONITORS
@@ -47,11 +50,13 @@ def ingest_sources(
         extract_workers: Extraction processes; empty means one per CPU, 1 extracts in-process
         follow_symlinks: In `files` sources, read symlinks that lead outside the folder (else rejects outside_root)
     """
-    known = load_sources(Path(sources_file))
-    unknown = sorted(set(sources) - set(known))
-    if unknown:
-        raise SourcesError(f"unknown source(s) {', '.join(unknown)} in {sources_file}; known: {', '.join(known)}")
-    runs = [ingest_parameters(known[name], fetch_policy) for name in sources]  # a bad URL list fails before any run
+    # Each ingest run announces itself (flows/events.py); this run does so only when it fails before them.
+    with announced(db, flow_run.get_id() or str(uuid.uuid4()), "ingest-sources", on_success=False):
+        known = load_sources(Path(sources_file))
+        unknown = sorted(set(sources) - set(known))
+        if unknown:
+            raise SourcesError(f"unknown source(s) {', '.join(unknown)} in {sources_file}; known: {', '.join(known)}")
+        runs = [ingest_parameters(known[name], fetch_policy) for name in sources]  # a bad URL list: before any run
     return [
         ingest(
             **parameters,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
@@ -16,9 +17,10 @@ from prefect.types.entrypoint import EntrypointType
 
 from config.settings import Settings
 from flows.backfill import backfill
+from flows.digest import digest
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
-from pipeline.sources import Source, SourcesError
+from pipeline.sources import DigestSchedule, Source, SourcesError
 from warehouse.db import absolute_location
 
 INTERVAL = re.compile(r"every\s+(\d+)\s*([smhd])", re.IGNORECASE)
@@ -54,10 +56,14 @@ def schedule_groups(sources: dict[str, Source]) -> dict[str, list[str]]:
 
 
 def build_deployments(
-    sources: dict[str, Source], settings: Settings, monitors: dict[str, str]
+    sources: dict[str, Source],
+    settings: Settings,
+    monitors: dict[str, str],
+    digest_schedule: DigestSchedule | None = None,
 ) -> list[RunnerDeployment]:
     """An `ingest-sources` deployment per schedule group (named after its sources), then `ingest/ad-hoc` (paths
-    or URLs typed into the UI's run form) and `backfill`, which are served even with no sources at all.
+    or URLs typed into the UI's run form) and `backfill`, which are served even with no sources at all, then
+    `digest/digest` when the sources file has a `[digest]` table (on its schedule, if it gives one).
 
     The deployments carry the settings as default parameters, so a run started from the UI shows them."""
     db, sources_file = absolute_location(settings.db), str(settings.sources.absolute())
@@ -109,4 +115,29 @@ def build_deployments(
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
     )
+    if digest_schedule is not None:
+        deployments.append(digest_deployment(digest_schedule, db, sources_file))
     return deployments
+
+
+def digest_deployment(config: DigestSchedule, db: str, sources_file: str) -> RunnerDeployment:
+    schedule = None
+    if config.schedule is not None:
+        try:
+            schedule = parse_schedule(config.schedule)
+        except ValueError as exc:
+            raise SourcesError(f"{sources_file} [digest]: {exc}") from None
+    when = f"on the schedule {config.schedule!r} (UTC)" if schedule else "when started (no schedule in [digest])"
+    return digest.to_deployment(
+        "digest",
+        schedule=schedule,
+        parameters={
+            "db": db,
+            "since": config.since,
+            "monitors": list(config.monitors),
+            "format": config.format,
+            "folder": str(Path(config.folder).absolute()),
+        },
+        description=f"Writes the digest of the last {config.since} {when}: an artifact and a file.",
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )

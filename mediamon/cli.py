@@ -140,6 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--rows", type=int, default=5, help="offending rows shown per failing check (default 5)")
     _add_db_option(check)
 
+    digest = commands.add_parser("digest", help="per monitor, the stories new in a period, with pickups and media")
+    digest.add_argument("--since", default="24h", help="the period before now: 24h (default), 90m, 7d, 2w")
+    digest.add_argument("--monitor", action="append", default=[], metavar="M", help="only this monitor (repeatable)")
+    digest.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    digest.add_argument("--output", metavar="FILE", help="write to this file instead of standard output")
+    _add_db_option(digest)
+
+    alerts = commands.add_parser(
+        "alerts", help="Prefect automations that POST a monitor's new matches to a webhook ($PREFECT_API_URL)"
+    )
+    actions = alerts.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create the alert NAME, or update it")
+    create.add_argument("name", metavar="NAME", help="lower-case letters, digits and dashes")
+    create.add_argument("--monitor", required=True, metavar="M", help="the topic monitor whose new matches alert")
+    create.add_argument("--webhook", required=True, metavar="URL", help="where the JSON is POSTed")
+    create.add_argument(
+        "--min-articles", type=int, default=1, metavar="N", help="only runs with N or more new articles (default 1)"
+    )
+    create.add_argument(
+        "--allow-private-hosts",
+        action="store_true",
+        help="allow a webhook on a private, loopback or link-local address (off by default: SSRF guard)",
+    )
+    create.add_argument(
+        "--monitors", help="the topic monitors file (default: $MEDIAMON_MONITORS, else monitors.toml if present)"
+    )
+    actions.add_parser("list", help="the alerts on the server")
+    delete = actions.add_parser("delete", help="delete the alert NAME and its webhook block")
+    delete.add_argument("name", metavar="NAME")
+
     search = commands.add_parser("search", help="full-text search of articles, best matches (BM25) first")
     search.add_argument("query", help='words to look for, e.g. "roscosmos video"')
     search.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
@@ -345,7 +375,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from prefect.settings import get_current_settings
 
     from flows.serve import build_deployments
-    from pipeline.sources import load_sources
+    from pipeline.sources import load_digest_schedule, load_sources
 
     api_url = get_current_settings().api.url
     if not api_url:
@@ -357,7 +387,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         sources, origin = load_sources(settings.sources), f"from {settings.sources}"
     else:
         sources, origin = {}, f"(no sources file at {settings.sources}, so no schedules: copy sources.example.toml)"
-    deployments = build_deployments(sources, settings, configured_monitors(settings))
+    digest = load_digest_schedule(settings.sources)
+    deployments = build_deployments(sources, settings, configured_monitors(settings), digest)
     names = ", ".join(f"{d.flow_name}/{d.name}" for d in deployments)
     print(f"serving {len(deployments)} deployments {origin} to {api_url}: {names}", flush=True)
     # Schedules stay active when this process stops, so a restart (or a new container) picks them up again.
@@ -450,6 +481,45 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.digest import parse_since, read_digest, render, write_text
+
+    period = parse_since(args.since)
+    with closing(_open_reader(settings)) as conn:
+        until = datetime.now(UTC).replace(tzinfo=None)
+        text = render(read_digest(conn, args.monitor, until - period, until), args.format)
+    if args.output:
+        print(f"wrote {write_text(args.output, text)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from mediamon import alerts
+
+    if args.action == "create":
+        monitors = configured_monitors(settings)
+        if args.monitor not in monitors:
+            raise alerts.AlertError(f"no monitor {args.monitor!r}; configured: {', '.join(sorted(monitors))}")
+        created = alerts.create_alert(
+            args.name, args.monitor, args.webhook, args.min_articles, allow_private=args.allow_private_hosts
+        )
+        at_least = f", runs with {args.min_articles}+ new articles" if args.min_articles > 1 else ""
+        print(f"alert {args.name} {'created' if created else 'updated'}: {args.monitor}{at_least} -> {args.webhook}")
+    elif args.action == "list":
+        found = alerts.list_alerts()
+        for alert in found:
+            state = "" if alert.enabled else " (disabled)"
+            print(f"{alert.name}: {alert.monitor}, {alert.min_articles}+ new articles -> {alert.webhook}{state}")
+        if not found:
+            print("no alerts: `mediamon alerts create NAME --monitor M --webhook URL` makes one")
+    else:
+        alerts.delete_alert(args.name)
+        print(f"alert {args.name} deleted, with its webhook block")
+    return 0
+
+
 def run_search(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.text import Text
@@ -529,10 +599,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """What a command turns into a one-line message and exit code 1 (imported when one is raised)."""
     import duckdb
 
+    from mediamon.alerts import AlertError
     from pipeline.backfill import BackfillError
     from pipeline.sources import SourcesError
     from warehouse.checks import DataChecksFailed
     from warehouse.db import WarehouseBusy, WarehouseMissing
+    from warehouse.digest import DigestError
     from warehouse.extensions import ExtensionMissing
     from warehouse.query import WritingStatement
     from warehouse.search import BadSearch
@@ -540,6 +612,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (
         SettingsError,
         SourcesError,
+        AlertError,
+        DigestError,
         BackfillError,
         WarehouseBusy,
         WarehouseMissing,
@@ -592,7 +666,8 @@ def _run_command(args: argparse.Namespace) -> int:
             "extract_workers",
         )
         settings = load_settings().with_options(
-            db=args.db, **{name: getattr(args, name) for name in ingest_options if hasattr(args, name)}
+            db=getattr(args, "db", None),
+            **{name: getattr(args, name) for name in ingest_options if hasattr(args, name)},
         )
         handler = {
             "ingest": run_ingest,
@@ -603,6 +678,8 @@ def _run_command(args: argparse.Namespace) -> int:
             "report": run_report,
             "search": run_search,
             "check": run_check,
+            "digest": run_digest,
+            "alerts": run_alerts,
         }[args.command]
         return handler(args, settings)
     except Exception as exc:

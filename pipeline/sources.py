@@ -12,6 +12,7 @@ from extractors.records import Reject
 from extractors.urls import is_file_uri, looks_like_url, parse_url, path_from_file_uri, strip_userinfo
 from fetching.fetch import FetchPolicy
 from fetching.files import read_document
+from pipeline.digest import DigestError, parse_since
 from similarity.monitors import QueryError, parse_query
 
 MAX_URL_LIST_BYTES = 64 * 1024 * 1024  # a million URLs of 64 characters
@@ -129,6 +130,41 @@ def _check_policy_keys(settings: dict, where: str) -> None:
         raise SourcesError(
             f"{where}: unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(POLICY_KEYS))}"
         )
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """The sources file's `[digest]` table: when the `digest` deployment runs and what it writes."""
+
+    schedule: str | None = None
+    since: str = "24h"
+    monitors: tuple[str, ...] = ()
+    format: str = "markdown"
+    folder: str = "data/digests"
+
+
+def load_digest_schedule(path: Path) -> DigestSchedule | None:
+    """The `[digest]` table of the sources file; None when the file or the table is absent."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{path}: {exc}") from None
+    table = data.get("digest")
+    if table is None:
+        return None
+    known = {f.name for f in fields(DigestSchedule)}
+    if not isinstance(table, dict) or set(table) - known:
+        unknown = ", ".join(sorted(set(table) - known)) if isinstance(table, dict) else "not a table"
+        raise SourcesError(f"{path} [digest]: unknown settings {unknown}; known: {', '.join(sorted(known))}")
+    if table.get("format", "markdown") not in ("markdown", "html"):
+        raise SourcesError(f"{path} [digest]: format is markdown or html, not {table['format']!r}")
+    try:
+        parse_since(str(table.get("since", "24h")))
+    except DigestError as exc:
+        raise SourcesError(f"{path} [digest]: {exc}") from None
+    return DigestSchedule(**{**table, "monitors": tuple(table.get("monitors", ()))})
 
 
 def load_monitors(path: Path, required: bool) -> dict[str, str] | None:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 POINTS = ("fetch", "extract", "load", "dedup", "none")
 # Columns that say which run wrote a row and when: they differ between any two warehouses built from one input.
-BOOKKEEPING = ("run_id", "at", "first_ingested_at", "ingested_at", "fetched_at")
+BOOKKEEPING = ("run_id", "at", "first_ingested_at", "ingested_at", "fetched_at", "matched_at")
 SOURCES = """[[sources]]
 name = "site"
 kind = "urls"

@@ -145,6 +145,10 @@ def build_reporting_db(db: Path) -> dict[str, str]:
         matches = [("iss-video", ids[n]) for n in ("H1", "seed003", "seed004", "H3")]
         matches += [("sanctions", ids["seed000"]), ("sanctions", ids["seed002"]), ("sanctions", "ffffffffffffffff")]
         conn.executemany("INSERT INTO monitor_matches VALUES (?, ?)", [list(m) for m in matches])
+        conn.execute(  # as the monitor step records them (warehouse/monitors.py)
+            """INSERT INTO monitor_first_matches
+               SELECT monitor, article_id, 'fixture', TIMESTAMP '2022-04-01' FROM monitor_matches"""
+        )
         conn.execute("DELETE FROM runs")
         for run_id, source, status, started, finished, seen, loaded, rejected in RUNS:
             parameters = json.dumps({"paths": [] if source else ["seeds"], "source_name": source})

@@ -34,10 +34,11 @@ from prefect.utilities.callables import parameter_schema
 from config.settings import Settings
 from extractors import EXTRACTOR_VERSION
 from flows.backfill import backfill
+from flows.digest import digest
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
 from flows.serve import build_deployments, parse_schedule, schedule_groups
-from pipeline.sources import Source, SourcesError, load_sources
+from pipeline.sources import Source, SourcesError, load_digest_schedule, load_sources
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.helpers.browser import ARTIFACTS
@@ -149,8 +150,10 @@ def test_build_deployments_one_per_group_then_backfill(tmp_path):
 
 @pytest.mark.pure
 def test_build_deployments_from_the_example_sources_file():
-    deployments = build_deployments(load_sources(REPO_ROOT / "sources.example.toml"), Settings(), {})
-    assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "ad-hoc", "backfill"]
+    example = REPO_ROOT / "sources.example.toml"
+    deployments = build_deployments(load_sources(example), Settings(), {}, load_digest_schedule(example))
+    assert [d.name for d in deployments] == ["space-news", "wire-news-sitemap", "ad-hoc", "backfill", "digest"]
+    assert deployments[-1].schedules[0].schedule.cron == "0 7 * * *" and deployments[-1].parameters["since"] == "24h"
 
 
 @pytest.mark.pure
@@ -198,7 +201,7 @@ def test_ingest_sources_unknown_source_fails_before_any_run(tmp_path):
 
 @pytest.mark.pure
 @pytest.mark.parametrize(
-    "deployed_flow", [backfill, ingest_sources, ingest], ids=["backfill", "ingest-sources", "ingest"]
+    "deployed_flow", [backfill, ingest_sources, ingest, digest], ids=["backfill", "ingest-sources", "ingest", "digest"]
 )
 def test_deployed_flow_parameters_are_described_for_the_run_form(deployed_flow):
     properties = parameter_schema(deployed_flow.fn).properties

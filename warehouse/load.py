@@ -320,3 +320,22 @@ def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, seen: 
             run_id,
         ],
     )
+
+
+RUN_COUNTS = ("seen", "loaded", "updated", "unchanged", "duplicates", "rejected")
+
+
+def read_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict | None:
+    """A run's row: its flow, status and counts, and the rejects it recorded first by `stage/reason`; None when
+    the run never opened its row."""
+    row = conn.execute(
+        f"SELECT flow_name, status, {', '.join(RUN_COUNTS)} FROM runs WHERE run_id = ?", [run_id]
+    ).fetchone()
+    if row is None:
+        return None
+    reasons = conn.execute(
+        """SELECT stage || '/' || reason, count(*) FROM rejects WHERE run_id = ?
+           GROUP BY ALL ORDER BY count(*) DESC, 1""",
+        [run_id],
+    ).fetchall()
+    return {"flow": row[0], "status": row[1], **dict(zip(RUN_COUNTS, row[2:], strict=True)), "reasons": dict(reasons)}

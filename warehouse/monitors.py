@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 
 import duckdb
@@ -89,3 +91,49 @@ def _replace_matches(
                    WHERE NOT EXISTS (SELECT 1 FROM monitor_matches m
                                      WHERE m.monitor = s.monitor AND m.article_id = s.article_id)"""
             )
+            # The first match of a pair is this run's; a pair matched before (by any run) keeps its first run.
+            conn.execute(
+                """INSERT INTO monitor_first_matches (monitor, article_id, run_id, matched_at)
+                   SELECT DISTINCT monitor, article_id, ?, ? FROM staged_matches s
+                   WHERE NOT EXISTS (SELECT 1 FROM monitor_first_matches f
+                                     WHERE f.monitor = s.monitor AND f.article_id = s.article_id)""",
+                [run_id, datetime.now(UTC).replace(tzinfo=None)],
+            )
+
+
+@dataclass(frozen=True)
+class NewMatch:
+    """An article a monitor matched for the first time in a run, with what its announcement shows."""
+
+    monitor: str
+    article_id: str
+    title: str | None
+    link: str
+    outlet: str
+    story_key: str
+    seen_at: datetime
+    new_outlet: bool  # no article of this outlet was matched by the monitor in an earlier run
+
+
+def new_matches(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[NewMatch]:
+    """The matches first made by this run and still current, by monitor, newest article first."""
+    rows = conn.execute(
+        """WITH new AS (
+               SELECT f.monitor, a.article_id, a.title, a.link, a.outlet, a.story_key, a.seen_at
+               FROM monitor_first_matches f
+               JOIN monitor_matches m USING (monitor, article_id)
+               JOIN rpt_articles a USING (article_id)
+               WHERE f.run_id = ?
+           ),
+           known AS (
+               SELECT DISTINCT f.monitor, a.outlet
+               FROM monitor_first_matches f
+               JOIN rpt_articles a USING (article_id)
+               WHERE f.run_id <> ? AND f.monitor IN (SELECT monitor FROM new)
+           )
+           SELECT new.*, new.outlet <> '(unknown)' AND known.outlet IS NULL AS new_outlet
+           FROM new LEFT JOIN known USING (monitor, outlet)
+           ORDER BY monitor, seen_at DESC, article_id""",
+        [run_id, run_id],
+    ).fetchall()
+    return [NewMatch(*row) for row in rows]

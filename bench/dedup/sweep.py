@@ -413,6 +413,11 @@ def insert_state(conn, items, real: bool, vocabulary, settings, story_settings, 
         tables["monitor_matches"] = pa.table(
             {"monitor": [m[0] for m in matches], "article_id": [m[1] for m in matches]}
         )
+        tables["monitor_first_matches"] = (
+            tables["monitor_matches"]
+            .append_column("run_id", pa.array(["sweep-base"] * len(matches)))
+            .append_column("matched_at", pa.array([datetime(2026, 1, 1)] * len(matches), pa.timestamp("us")))
+        )
     for table, staged in tables.items():
         columns = ", ".join(staged.column_names)
         with registered(conn, "staged", staged):

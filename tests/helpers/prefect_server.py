@@ -86,6 +86,8 @@ def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
         PREFECT_HOME=str(home),
         PREFECT_API_URL=api_url,  # also what the UI calls
         PREFECT_UI_ENABLED="true",
+        # Events are written every 0.5 s rather than 5: a test reading a run's events back waits that long.
+        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL="0.5",
     )
     log = home / "server.log"
     with open(log, "wb") as out:
