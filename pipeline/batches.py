@@ -25,8 +25,9 @@ class WarehouseState:
     documents: dict[str, tuple[str, str]] = field(default_factory=dict)
     fetches: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
 
-    def is_unchanged(self, source_uri: str, raw: bytes) -> bool:
-        return self.documents.get(source_uri) == (sha256_hex(raw), EXTRACTOR_VERSION)
+    def is_unchanged(self, source_uri: str, raw: bytes, raw_sha256: str | None = None) -> bool:
+        """Whether these bytes were loaded by this extractor version (`raw_sha256`: their hash, when known)."""
+        return self.documents.get(source_uri) == (raw_sha256 or sha256_hex(raw), EXTRACTOR_VERSION)
 
     def validators(self, url: str) -> Validators | None:
         etag, last_modified, _ = self.fetches.get(url, (None, None, None))
@@ -103,7 +104,7 @@ def extract_fetched(
         raw_sha256 = sha256_hex(result.body)
         if state.fetches.get(link.url) != (result.etag, result.last_modified, raw_sha256):
             batch.fetches.append(fetch_record(link, result, source_name, raw_sha256))
-        if state.is_unchanged(result.final_url, result.body):
+        if state.is_unchanged(result.final_url, result.body, raw_sha256):
             batch.unchanged += 1
             continue
         jobs.append((link, ExtractJob(result.body, result.final_url, "html", result.final_url, result.charset)))
