@@ -177,10 +177,13 @@ def history_day(
         )  # fmt: skip
     ccnews = [t for t in targets if t.archive == "ccnews"]
     if ccnews:
-        with ExtractionPool(workers or default_workers()) as pool:  # processes start only for a large chunk
+        pool = ExtractionPool(workers or default_workers())  # processes start only for a large chunk
+        try:
             batch, found, ok = _ccnews_day(
                 day, ccnews, options, endpoints, monitors, state, seen, batch_size, pool, logger
             )
+        finally:
+            pool.close(wait=True)  # the day's load comes next: its memory is not added to the workers' (bench/archive)
         _merge(result.batch, batch)
         if ok:
             result.finished += [(t.source, "ccnews", found[t.source]) for t in ccnews]

@@ -16,7 +16,7 @@ from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched, stored_state
 from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_day
-from pipeline.pool import ExtractionPool, default_workers
+from pipeline.pool import MIN_FRESH_MAP_JOBS, ExtractionPool, default_workers
 from pipeline.runs import Done, Pending, Run, RunSteps, Submit, call_now, load_in_order, log, open_run
 from pipeline.web import fetch_pages
 from warehouse.backfill import finished_history, forget_signatures, record_history, stored_responses
@@ -116,7 +116,10 @@ def backfill_range(request: BackfillRequest, steps: BackfillSteps | None = None)
                 return steps.submit(steps.redo_day, day, request.mode, responses, request.policy, options)
 
             load_in_order(request.days, start, lambda day, batch: run.load(batch), steps.max_pending)
-        with ExtractionPool(steps.extract_workers or default_workers()) as pool:  # its processes start on demand
+        # Its processes start on demand, and only for long maps: a backfill's pool is fresh here, and starting it
+        # costs more than it saves on the articles of a few days.
+        derived_pool = ExtractionPool(steps.extract_workers or default_workers(), min_jobs=MIN_FRESH_MAP_JOBS)
+        with derived_pool as pool:
             # A history day already finished loads nothing: a re-run of the range leaves dedup as it is.
             changed = request.mode != "history" or run.counts.loaded + run.counts.updated > 0
             run.update_derived(request.dedup, request.monitors, pool, changed)

@@ -107,3 +107,13 @@ def test_extract_workers_setting_from_environment():
         load_settings({"MEDIAMON_EXTRACT_WORKERS": "two"})
     with pytest.raises(ValueError, match="at least 1"):
         ExtractionPool(0)
+
+
+def test_extraction_pool_close_waiting_leaves_no_worker_alive(jobs):
+    pool = ExtractionPool(2, min_jobs=1)
+    pool.extract(jobs, OPTIONS)
+    processes = list(pool._executor._processes.values())
+    assert processes and all(p.is_alive() for p in processes)
+    pool.close(wait=True)
+    assert pool._executor is None
+    assert {p.exitcode for p in processes} == {0}  # exited, and joined: their memory is back

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from langdetect import DetectorFactory, detect_langs
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
 from extractors.language import FastDetector, detect_language, language_profiles
@@ -94,3 +95,14 @@ def test_fast_detector_equals_langdetect_on_noise():
 @pytest.mark.parametrize(("text", "expected"), [(SAMPLES[0] * 3, "en"), (SAMPLES[6] * 3, "ru"), ("", None)])
 def test_detect_language(text, expected):
     assert detect_language(text)[0] == expected
+
+
+def test_compact_profiles_equal_langdetect_profiles():
+    """Every n-gram of langdetect's profiles, with the same probability in every language, in the same order."""
+    own = DetectorFactory()
+    own.load_profile(PROFILES_DIRECTORY)
+    compact = language_profiles()
+    assert compact.langlist == own.langlist
+    assert list(compact.word_lang_prob_map) == list(own.word_lang_prob_map)
+    differing = [w for w, row in own.word_lang_prob_map.items() if compact.row_probabilities(w).tolist() != row]
+    assert differing == []

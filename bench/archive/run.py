@@ -9,7 +9,11 @@ alternately, best time kept:
 - `backfill`: the same, then `extractors.extract_document` on each record the pre-filter passes, and the monitor
   queries on the articles (to check the pre-filter missed no planted match), in the reading process;
 - `backfill-pool`: the same with extraction on `--workers` spawned processes (started and warmed before the
-  clock starts) while the file is read, at most 4 records a worker in flight.
+  clock starts) while the file is read, at most 4 records a worker in flight;
+- `bare-extract`, the second baseline: the bare loop, plus bare `trafilatura.extract` (with metadata, the
+  project's options) and langdetect's `detect_langs` on exactly the records the pre-filter keeps (found before
+  the clock starts): what any tool must at least do for this backfill, in one process;
+- `history`: the whole backfill (`backfill_range` in history mode over HTTP, see `run_history`).
 
 Run from the repo root:
 `python bench/archive/run.py [--warc FILE] [--records N] [--rounds 2] [--workers 2] [--json]`. The WARC
@@ -43,8 +47,12 @@ GOAL_RSS_MB = 500
 
 
 def peak_rss_mb() -> float:
+    return _status_mb("VmHWM:")
+
+
+def _status_mb(key: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -61,6 +69,47 @@ def run_bare(path: str) -> dict:
             records += 1
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"seconds": seconds, "cpu_seconds": cpu, "records": records, "body_bytes": body_bytes}
+
+
+def run_bare_extract(path: str) -> dict:
+    """The bare loop, and on each record the pre-filter keeps: trafilatura.extract, then langdetect."""
+    import trafilatura
+    from langdetect import DetectorFactory, detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+    from warcio.archiveiterator import ArchiveIterator
+
+    from fetching.warc import WarcResponse, read_warc
+
+    kept = {item.record_id for item in read_warc(path, keywords=PATTERNS) if isinstance(item, WarcResponse)}
+    DetectorFactory.seed = 0
+    records = body_bytes = extracted = 0
+    start, cpu = time.perf_counter(), time.process_time()
+    with open(path, "rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type == "response":
+                body = record.content_stream().read()
+                body_bytes += len(body)
+                if record.rec_headers.get_header("WARC-Record-ID") in kept:
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    text = trafilatura.extract(
+                        body, url=uri, with_metadata=True, include_comments=False, favor_precision=True
+                    )
+                    if text:
+                        extracted += 1
+                        try:
+                            detect_langs(text)
+                        except LangDetectException:
+                            pass
+            records += 1
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "records": records,
+        "body_bytes": body_bytes,
+        "passed_prefilter": len(kept),
+        "extracted": extracted,
+    }
 
 
 def run_project(path: str, extract: bool, workers: int = 0) -> dict:
@@ -207,9 +256,17 @@ def run_history(path: str, workers: int) -> dict:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         sampler = _DescendantPeaks(exclude={server.pid})
         sampler.start()
+        parts = _CpuParts()
+        steps = parts.steps(BackfillSteps(extract_workers=workers))
         start, cpu = time.perf_counter(), time.process_time()
-        summary = backfill_range(request, BackfillSteps(extract_workers=workers))
+        summary = backfill_range(request, steps)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        parts.restore()
+        # Workers that were told to stop may still be exiting: their CPU counts once they are reaped.
+        for _ in range(300):
+            if not sampler.workers_alive():
+                break
+            time.sleep(0.05)
         sampler.stop()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         import duckdb
@@ -232,12 +289,111 @@ def run_history(path: str, workers: int) -> dict:
         "workers_peak_rss_mb": sampler.together,  # the workers alive at once (the pools of the day and of dedup)
         "worker_processes": len(sampler.peaks),
         "worker_peaks_mb": sorted(round(peak) for peak in sampler.peaks.values()),
+        "cpu_parts": parts.table(cpu + worker_cpu, worker_start_cpu(workers)),
+        "tree_peak_rss_mb": sampler.tree,  # this process and its workers, summed at one poll
+        "tree_peak_at": sampler.tree_at,  # (seconds into the backfill, this process's MB, each worker's MB)
     }
+
+
+class _CpuParts:
+    """CPU seconds of the backfill's parts: each step of the run (this process, all its threads, plus the
+    workers reaped during the step), the WARC reader's thread (`read_ahead`'s producer, measured with
+    `thread_time` inside it) and the stored bodies' gzip and hashes (`fetch_record`, on the day's thread)."""
+
+    def __init__(self) -> None:
+        import pipeline.batches
+        import pipeline.history
+
+        self.cpu: dict[str, float] = {}
+        self._patched = [
+            (pipeline.history, "read_ahead", pipeline.history.read_ahead),
+            (pipeline.batches, "fetch_record", pipeline.batches.fetch_record),
+        ]
+        pipeline.history.read_ahead = self._read_ahead(pipeline.history.read_ahead)
+        pipeline.batches.fetch_record = self._timed(pipeline.batches.fetch_record, "fetch records (gzip, sha256)")
+
+    def restore(self) -> None:
+        for module, name, original in self._patched:
+            setattr(module, name, original)
+
+    def steps(self, steps):
+        steps.history_day = self._step(steps.history_day, "history day (read, extract)")
+        for name in ("prepare", "load", "deduplicate", "refresh_search", "match_monitors", "check", "close"):
+            setattr(steps.run, name, self._step(getattr(steps.run, name), name))
+        return steps
+
+    def _add(self, name: str, seconds: float) -> None:
+        self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+
+    def _step(self, fn, name: str):
+        import resource
+
+        def step(*args, **kwargs):
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            before = time.process_time(), children.ru_utime + children.ru_stime
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                self._add(name, time.process_time() - before[0])
+                self._add(f"{name}: workers", children.ru_utime + children.ru_stime - before[1])
+
+        return step
+
+    def _timed(self, fn, name: str):
+        def timed(*args, **kwargs):
+            began = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(name, time.thread_time() - began)
+
+        return timed
+
+    def _read_ahead(self, read_ahead):
+        def measured(items, depth):
+            def timed_items():
+                iterator = iter(items)
+                while True:
+                    began = time.thread_time()
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        self._add("reader thread (HTTP, gunzip, WARC, pre-filter)", time.thread_time() - began)
+                        return
+                    self._add("reader thread (HTTP, gunzip, WARC, pre-filter)", time.thread_time() - began)
+                    yield item
+
+            return read_ahead(timed_items(), depth)
+
+        return measured
+
+    def table(self, total: float, start_cpu: float) -> dict[str, float]:
+        parts = {name: round(seconds, 2) for name, seconds in self.cpu.items() if seconds >= 0.005}
+        parts["workers' start (measured apart, part of the workers' CPU)"] = round(start_cpu, 2)
+        parts["total"] = round(total, 2)
+        return parts
+
+
+def worker_start_cpu(workers: int) -> float:
+    """CPU seconds of starting `workers` extraction processes (spawn, imports) and stopping them, no work."""
+    import resource
+
+    from pipeline.pool import _ready, _spawn_pool
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pool = _spawn_pool(workers)
+    for future in [pool.submit(_ready) for _ in range(workers)]:
+        future.result()
+    pool.shutdown(wait=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 class _DescendantPeaks:
     """Polls the memory of this process's descendants (the extraction workers) every 0.1 s: `peaks` (VmHWM) by
-    pid and `together`, the largest sum of their RSS at one poll, in MB.
+    pid, `together`, the largest sum of their RSS at one poll, and `tree`, the largest sum of this process's RSS
+    and theirs at one poll (the memory the backfill holds at once), in MB.
     (RUSAGE_CHILDREN's maxrss would count the parent's size at fork, not a spawned worker's own.)"""
 
     def __init__(self, exclude: set[int]) -> None:
@@ -246,8 +402,21 @@ class _DescendantPeaks:
         self.exclude = exclude
         self.peaks: dict[int, float] = {}
         self.together = 0.0  # the largest sum of the descendants' RSS at one poll
+        self.tree = 0.0
+        self.tree_at: tuple = ()
+        self._began = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def workers_alive(self) -> bool:
+        """Whether a descendant other than multiprocessing's resource tracker (alive until exit) is left."""
+        for pid in self._descendants(os.getpid()):
+            try:
+                if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
 
     def start(self) -> None:
         self._thread.start()
@@ -258,7 +427,7 @@ class _DescendantPeaks:
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            current = 0.0
+            each = []
             for pid in self._descendants(os.getpid()):
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
@@ -268,8 +437,13 @@ class _DescendantPeaks:
                     if line.startswith("VmHWM:"):
                         self.peaks[pid] = max(self.peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
                     elif line.startswith("VmRSS:"):
-                        current += int(line.split()[1]) / 1024
+                        each.append(int(line.split()[1]) / 1024)
+            current = sum(each)
             self.together = max(self.together, current)
+            main = _status_mb("VmRSS:")
+            if main + current > self.tree:
+                self.tree = main + current
+                self.tree_at = (round(time.perf_counter() - self._began, 1), round(main), sorted(map(round, each)))
 
     def _descendants(self, pid: int) -> list[int]:
         try:
@@ -288,6 +462,7 @@ MODES = {
     "prefilter": lambda path, workers: run_project(path, extract=False),
     "backfill": lambda path, workers: run_project(path, extract=True),
     "backfill-pool": lambda path, workers: run_project(path, extract=True, workers=workers),
+    "bare-extract": lambda path, workers: run_bare_extract(path),
     "history": run_history,
 }
 
@@ -343,7 +518,10 @@ def main() -> None:
 
 
 def total_rss(result: dict) -> float:
-    """The process's peak, plus each extraction worker's (an upper bound of the peak of all together)."""
+    """The memory held at once: for `history`, this process and its workers summed at one poll; for the other
+    modes, the process's peak plus each extraction worker's (an upper bound: the peaks need not coincide)."""
+    if "tree_peak_rss_mb" in result:
+        return result["tree_peak_rss_mb"]
     return result["peak_rss_mb"] + result.get("workers_peak_rss_mb", 0)
 
 
@@ -368,8 +546,25 @@ def report(best: dict[str, dict], path: Path) -> None:
     if history:
         print(
             f"  history (the whole backfill): {history['loaded']:,} articles loaded, {history['rejected']:,} "
-            f"rejected, {history['monitor_matches']:,} matching a monitor"
+            f"rejected, {history['monitor_matches']:,} matching a monitor; peak RSS at one time "
+            f"{history['tree_peak_rss_mb']:.0f} MB at (s, main MB, workers MB) {history['tree_peak_at']}; the "
+            f"sum of the peaks (main {history['peak_rss_mb']:.0f} + workers together "
+            f"{history['workers_peak_rss_mb']:.0f}) {history['peak_rss_mb'] + history['workers_peak_rss_mb']:.0f} MB"
         )
+    if history and history.get("cpu_parts"):
+        print("  history CPU by part (s): " + "; ".join(f"{k} {v}" for k, v in history["cpu_parts"].items()))
+    floor = best.get("bare-extract")
+    if floor:
+        print(
+            f"  bare-extract: {floor['passed_prefilter']:,} records kept by the pre-filter, {floor['extracted']:,} "
+            f"extracted by trafilatura"
+        )
+        for mode in [m for m in ("backfill", "backfill-pool", "history") if m in best]:
+            result = best[mode]
+            print(
+                f"  {mode} against bare-extract: CPU {result['cpu_seconds'] / floor['cpu_seconds']:.2f}x, "
+                f"wall {result['seconds'] / floor['seconds']:.2f}x"
+            )
     for mode in [m for m in ("backfill", "backfill-pool", "history") if m in best]:
         ratio = best[mode]["seconds"] / bare["seconds"]
         rss = total_rss(best[mode])
