@@ -25,7 +25,7 @@ from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, co
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
 from similarity.slots import TextFeatures
 from warehouse.db import transaction
-from warehouse.staging import registered
+from warehouse.staging import articles_by_id, registered
 from warehouse.stories import assign_stories  # Level 3 lives in warehouse.stories; re-exported here
 
 _BATCH = 2000
@@ -175,12 +175,12 @@ def _features_of_texts(
 ) -> dict[str, TextFeatures]:
     """article_id -> TextFeatures (shingle sets computed with `parallel_map`), from the stored texts; the outlet
     is the host of the canonical URL, else of the source URI."""
-    with registered(conn, "text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())})):
-        rows = conn.execute(
-            """SELECT article_id, text,
-                      regexp_extract(coalesce(url, source_uri), '^[A-Za-z][A-Za-z0-9+.-]*://(?:www[.])?([^/:?#]*)', 1)
-               FROM articles JOIN text_ids USING (article_id)"""
-        ).fetchall()
+    rows = articles_by_id(
+        conn,
+        article_ids,
+        """article_id, text,
+           regexp_extract(coalesce(url, source_uri), '^[A-Za-z][A-Za-z0-9+.-]*://(?:www[.])?([^/:?#]*)', 1)""",
+    )
     sets = parallel_map(partial(shingle_hashes, params=params), [row[1] for row in rows])
     return {
         article_id: TextFeatures(shingles, text, outlet.lower())
@@ -279,7 +279,8 @@ def _candidates(
 ) -> list[tuple[str, str, str]]:
     """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
     near a threshold, their exact text matches (within the window, like near matches) and their URL matches.
-    Reads the views changed_ids and changed_bands."""
+    Reads the views changed_ids and changed_bands. Signatures are read within `span` (or undated) only: a pair the
+    estimate decides is within the window, so both of its articles are in the span; a URL match needs none."""
     return conn.execute(
         f"""WITH pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
@@ -297,13 +298,17 @@ def _candidates(
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
             ), ordered AS (
                 SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
+            ), signed AS (
+                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at BETWEEN $lo AND $hi
+                UNION ALL
+                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at IS NULL
             ), estimated AS (
                 SELECT p.*, len(list_filter(list_zip(sx.signature, sy.signature), v -> v[1] = v[2]))
                             / len(sx.signature) AS j,
                        sx.shingle_count AS na, sy.shingle_count AS nb
                 FROM ordered p
-                LEFT JOIN dedup_signatures sx ON sx.article_id = p.a
-                LEFT JOIN dedup_signatures sy ON sy.article_id = p.b
+                LEFT JOIN signed sx ON sx.article_id = p.a
+                LEFT JOIN signed sy ON sy.article_id = p.b
             )
             SELECT p.a, p.b, p.kind FROM estimated p
             JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b

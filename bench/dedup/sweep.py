@@ -473,7 +473,9 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
 
     dedup.assign_canonicals = timed_canonicals
     profiler = cProfile.Profile() if profile else None
-    with open_writer(db) as conn:
+    queries = Counter()
+    with open_writer(db) as opened:
+        conn = TimedConnection(opened, queries) if profile else opened
         conn.execute("SET enable_progress_bar = false")
         start_run(conn, "sweep-new", "ingest", {})
         load_batch(conn, articles, [], "sweep-new")
@@ -504,10 +506,29 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
     report = io.StringIO()
     if profiler:
         pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
+        report.write("Seconds per SQL statement (summed over its calls):\n")
+        for sql, spent in queries.most_common(15):
+            report.write(f"{spent:8.2f}  {sql}\n")
     return {
         "seconds": seconds, "timings": dict(timings), "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
         "copies": result[0], "joined_stories": result[1], "stories": result[2], "profile": report.getvalue(),
     }  # fmt: skip
+
+
+class TimedConnection:
+    """A connection that adds up the time of each SQL statement (its first 150 characters) in `seconds`."""
+
+    def __init__(self, conn, seconds: Counter) -> None:
+        self._conn, self._seconds = conn, seconds
+
+    def execute(self, sql: str, *args, **kwargs):
+        mark = time.perf_counter()
+        result = self._conn.execute(sql, *args, **kwargs)
+        self._seconds[" ".join(sql.split())[:150]] += time.perf_counter() - mark
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
 
 
 def run_datasketch(texts: list[str], params: MinHashParams) -> dict:
@@ -558,6 +579,7 @@ def store_datasketch_signatures(db: Path, store: Path, window: tuple[datetime, d
 
     started = time.perf_counter()
     with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute("SET enable_progress_bar = false")
         rows = conn.execute(
             "SELECT article_id, published_at, text FROM articles WHERE published_at BETWEEN $lo AND $hi",
             {"lo": window[0], "hi": window[1]},
