@@ -279,10 +279,16 @@ def _candidates(
 ) -> list[tuple[str, str, str]]:
     """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
     near a threshold, their exact text matches (within the window, like near matches) and their URL matches.
-    Reads the views changed_ids and changed_bands. Signatures are read within `span` (or undated) only: a pair the
-    estimate decides is within the window, so both of its articles are in the span; a URL match needs none."""
+    Reads the views changed_ids and changed_bands. Articles, bands and signatures are read within `span` (or
+    undated) only, so the cost follows the window, not the warehouse: a changed article is in the span, so a pair
+    within the window has both its articles there (one outside it is not within); a URL match, which ignores the
+    window, reads every stored URL."""
     return conn.execute(
-        f"""WITH pairs AS (
+        f"""WITH near_articles AS (
+                SELECT article_id, content_hash, url, published_at FROM articles WHERE published_at BETWEEN $lo AND $hi
+                UNION ALL
+                SELECT article_id, content_hash, url, published_at FROM articles WHERE published_at IS NULL
+            ), pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
                 FROM changed_bands n JOIN (SELECT band, band_key, article_id FROM dedup_bands
                                            WHERE published_at BETWEEN $lo AND $hi
@@ -291,10 +297,11 @@ def _candidates(
                                            WHERE published_at IS NULL) o USING (band, band_key)
                 WHERE n.article_id <> o.article_id
                 UNION
-                SELECT n.article_id, o.article_id, 'exact_text' FROM articles n JOIN articles o USING (content_hash)
+                SELECT n.article_id, o.article_id, 'exact_text'
+                FROM near_articles n JOIN near_articles o USING (content_hash)
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
                 UNION
-                SELECT n.article_id, o.article_id, 'exact_url' FROM articles n JOIN articles o USING (url)
+                SELECT n.article_id, o.article_id, 'exact_url' FROM near_articles n JOIN articles o USING (url)
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
             ), ordered AS (
                 SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
@@ -311,8 +318,8 @@ def _candidates(
                 LEFT JOIN signed sy ON sy.article_id = p.b
             )
             SELECT p.a, p.b, p.kind FROM estimated p
-            JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
-            WHERE p.kind = 'exact_url' OR ({within} AND (
+            LEFT JOIN near_articles x ON x.article_id = p.a LEFT JOIN near_articles y ON y.article_id = p.b
+            WHERE p.kind = 'exact_url' OR (x.article_id IS NOT NULL AND y.article_id IS NOT NULL AND {within} AND (
                   p.kind = 'exact_text' OR p.j >= $jaccard
                   OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
             ORDER BY p.a, p.b""",

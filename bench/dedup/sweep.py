@@ -647,6 +647,12 @@ def in_own_process(function, *args) -> dict:
         return pool.submit(function, *args).result()
 
 
+def upgrade_warehouse(path: Path) -> dict:
+    with open_writer(path) as conn:
+        conn.execute("CHECKPOINT")
+    return {}
+
+
 def cached_warehouse(cache: Path, size: int, per_day: int, seed: int) -> tuple[Path, dict]:
     key = hashlib.sha256(
         f"{GENERATOR_VERSION} {size} {per_day} {seed} {DedupSettings().fingerprint()} "
@@ -655,6 +661,7 @@ def cached_warehouse(cache: Path, size: int, per_day: int, seed: int) -> tuple[P
     path = cache / f"sweep-{size}-{key}.duckdb"
     info = path.with_suffix(".json")
     if path.exists() and info.exists():
+        in_own_process(upgrade_warehouse, path)  # migrations added since it was built, as a real warehouse gets them
         return path, json.loads(info.read_text())
     cache.mkdir(parents=True, exist_ok=True)
     counts = in_own_process(build_warehouse, path, size, per_day, seed)
