@@ -1,5 +1,6 @@
 """Size sweep: +1,000 new articles into warehouses of 100,000 and 1,000,000 through the real dedup, canonicals,
-stories and monitors code, against datasketch MinHash + MinHashLSH on the same 1,000.
+stories and monitors code, against datasketch doing the same near-duplicate search (MinHashLSH of the window's
+stored datasketch signatures, then the 1,000 MinHashed, inserted and queried), and datasketch on the 1,000 alone.
 
 Run from the repo root: `python bench/dedup/sweep.py [--sizes 100000 1000000] [--repeat 2] [--profile]`.
 Each warehouse is generated directly (rows, texts, signatures, bands, pairs and story state written with Arrow
@@ -532,9 +533,8 @@ class TimedConnection:
 
 
 def run_datasketch(texts: list[str], params: MinHashParams) -> dict:
-    """run.py's baseline on the new articles only: shingles, MinHash.update_batch, MinHashLSH insert and query.
-    An in-memory LSH's lookups do not grow with its size, so this is what it would take at any size (minus the
-    index of the older articles, which at 1,000,000 articles would not fit in memory)."""
+    """run.py's baseline on the new articles alone: shingles, MinHash.update_batch, MinHashLSH insert and query
+    among themselves, without the older articles (not the same work: run_datasketch_window is)."""
     from datasketch import MinHash, MinHashLSH
 
     started = time.perf_counter()
