@@ -24,7 +24,7 @@ from similarity.minhash import (
 from similarity.monitors import DEFAULT_MONITORS, QueryError, matching_monitors, parse_query
 from warehouse import dedup
 from warehouse.checks import run_data_checks, table_checksum
-from warehouse.db import open_writer
+from warehouse.db import MIGRATIONS_DIR, open_writer
 from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates
 from warehouse.load import load_batch
 from warehouse.monitors import update_monitor_matches
@@ -174,6 +174,48 @@ def test_incremental_updates_equal_a_recompute(tmp_path):
     scratch_state = load_and_dedup(scratch, articles)
     assert incremental_state == scratch_state
     assert sum(1 for _, d, _ in scratch_state["articles"] if d) == sum(n % 3 for n in range(12))
+
+
+STATE_TABLES = ("dedup_signatures", "near_duplicates", "outlet_lines", "story_articles", "stories")
+
+
+def test_migration_018_keeps_the_dedup_state_and_drops_its_keys(tmp_path, monkeypatch):
+    """The state tables lose their PRIMARY KEYs (an ART index each: the insert into outlet_lines ran out of the
+    writer's memory at 1,000,000 articles) with every row kept; the data check finds a duplicated key instead."""
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for script in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if script.stem < "018":
+            (older / script.name).write_text(script.read_text())
+    db = tmp_path / "upgraded.duckdb"
+
+    def keys(conn) -> dict[str, int]:
+        found = conn.execute(
+            "SELECT table_name, index_count FROM duckdb_tables() WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+            [list(STATE_TABLES)],
+        ).fetchall()
+        return dict(found)
+
+    monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", older)
+    with open_writer(db) as conn:
+        load_batch(conn, corpus(), [], "run-1")
+        update_duplicates(conn)
+        before = {table: table_checksum(conn, table) for table in STATE_TABLES}
+        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in STATE_TABLES}
+        assert keys(conn) == dict.fromkeys(STATE_TABLES, 1) and min(counts.values()) > 0
+    monkeypatch.undo()
+    with open_writer(db) as conn:
+        assert {table: table_checksum(conn, table) for table in STATE_TABLES} == before
+        assert keys(conn) == dict.fromkeys(STATE_TABLES, 0)
+        assert run_data_checks(conn) == {}
+        load_batch(conn, corpus()[:3], [], "run-2")
+        update_duplicates(conn)
+        assert {table: table_checksum(conn, table) for table in STATE_TABLES} == before
+        for table in STATE_TABLES:
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
+        failures = run_data_checks(conn)
+    assert list(failures) == ["dedup_state_unique"]
+    assert sorted(row[0] for row in failures["dedup_state_unique"]) == sorted(STATE_TABLES)
 
 
 def test_canonicals_of_the_touched_groups_equal_choosing_over_every_pair(fresh_db):
@@ -335,6 +377,35 @@ def test_short_texts_and_far_apart_equal_texts_are_never_grouped(fresh_db):
     dup = near_duplicates_of(fresh_db, [stubs + same])
     assert {dup[a.source_uri] for a in stubs} == {None}
     assert dup[same[1].source_uri] == same[0].article_id and dup[same[2].source_uri] is None  # 88 days: outside
+
+
+def test_candidates_read_within_the_span_still_find_url_matches_and_undated_copies(fresh_db):
+    """The candidate query reads stored articles, bands and signatures within the new articles' window only (or
+    undated): a URL match far outside it, a copy of an undated article and an undated copy are still found."""
+    rng = random.Random(9)
+    day = datetime(2022, 6, 1)
+    body, other = [paragraph(rng) for _ in range(6)], [paragraph(rng) for _ in range(6)]
+    old = dataclasses.replace(make_article("https://a.example/old", body, day), url="https://a.example/story")
+    undated = make_article("https://a.example/undated", other, None)
+    far_url = dataclasses.replace(
+        make_article("https://b.example/far", [paragraph(rng) for _ in range(6)], day + timedelta(days=200)),
+        url="https://a.example/story",
+    )
+    far_text = make_article("https://b.example/far-text", body, day + timedelta(days=100))
+    copy_of_undated = make_article("https://b.example/copy", [*other, paragraph(rng, 12)], day + timedelta(days=150))
+    undated_copy = make_article("https://c.example/undated-copy", [*body, paragraph(rng, 12)], None)
+    with open_writer(fresh_db) as conn:
+        for run, batch in enumerate(([old, undated], [far_url, far_text, copy_of_undated], [undated_copy])):
+            load_batch(conn, batch, [], f"run-{run}")
+            update_duplicates(conn)
+        pairs = {(a, b): kind for a, b, kind, *_ in state(conn)["pairs"]}
+    expected = {
+        (old, far_url): "exact_url",
+        (undated, copy_of_undated): "near",
+        (old, undated_copy): "near",
+        (far_text, undated_copy): "near",
+    }
+    assert pairs == {tuple(sorted((x.article_id, y.article_id))): kind for (x, y), kind in expected.items()}
 
 
 MARKET = (

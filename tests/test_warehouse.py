@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -13,7 +13,7 @@ from extractors import Article, Reject, extract_document
 from warehouse.checks import run_data_checks, table_checksum
 from warehouse.db import MIGRATIONS_DIR, connect, migrate, open_writer
 from warehouse.load import FetchRecord, LoadCounts, RejectedDocument, known_documents, load_batch
-from warehouse.staging import registered
+from warehouse.staging import MAX_DATE_RANGES, articles_by_id, date_filter, registered
 
 pytestmark = pytest.mark.warehouse
 VOLATILE = ("ingested_at", "first_ingested_at", "run_id")
@@ -128,6 +128,28 @@ def test_registered_unregisters_when_the_block_raises(fresh_db):
             conn.execute("INSERT INTO schema_migrations (version) SELECT version FROM staged")
         conn.rollback()
         assert registered_names(conn) == set()
+
+
+def test_articles_by_id_reads_exactly_the_ids_asked_whatever_their_dates(fresh_db):
+    """The date filter that spares the other texts keeps every asked article: undated ones, dates further apart than
+    MAX_DATE_RANGES ranges can hold, and equal dates."""
+    start = datetime(2023, 1, 1, 12)
+    dates = [start + timedelta(days=3 * n, minutes=n % 7) for n in range(3 * MAX_DATE_RANGES)]
+    dates += [None, None, start]
+    articles = [
+        Article(source_uri=f"https://x.example/{n}", text=f"text {n}", word_count=2, content_hash=f"h{n}",
+                raw_sha256=f"r{n}", published_at=date)
+        for n, date in enumerate(dates)
+    ]  # fmt: skip
+    with open_writer(fresh_db) as conn:
+        load_batch(conn, articles, [], "run-1")
+        asked = [a for n, a in enumerate(articles) if n % 3 == 0 or a.published_at in (None, start)]
+        rows = articles_by_id(conn, [a.article_id for a in asked], "article_id, text, published_at")
+        assert sorted(rows) == sorted((a.article_id, a.text, a.published_at) for a in asked)
+        assert articles_by_id(conn, [], "article_id") == []
+        stored = conn.execute(f"SELECT count(*) FROM articles WHERE {date_filter([a.published_at for a in asked])}")
+        assert len(asked) <= stored.fetchone()[0] < len(articles)
+    assert date_filter([]) == "(FALSE)" and date_filter([None]) == "(published_at IS NULL)"
 
 
 def test_known_documents_lists_loaded_bytes(fresh_db, seed_paths):

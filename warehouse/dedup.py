@@ -25,7 +25,7 @@ from similarity.duplicates import DedupSettings, OrderKey, choose_canonicals, co
 from similarity.minhash import MinHashParams, band_keys, minhash_signatures, shingle_hashes
 from similarity.slots import TextFeatures
 from warehouse.db import transaction
-from warehouse.staging import registered
+from warehouse.staging import articles_by_id, registered
 from warehouse.stories import assign_stories  # Level 3 lives in warehouse.stories; re-exported here
 
 _BATCH = 2000
@@ -176,12 +176,12 @@ def _features_of_texts(
 ) -> dict[str, TextFeatures]:
     """article_id -> TextFeatures (shingle sets computed with `parallel_map`), from the stored texts; the outlet
     is the host of the canonical URL, else of the source URI."""
-    with registered(conn, "text_ids", pa.table({"article_id": pa.array(article_ids, pa.string())})):
-        rows = conn.execute(
-            """SELECT article_id, text,
-                      regexp_extract(coalesce(url, source_uri), '^[A-Za-z][A-Za-z0-9+.-]*://(?:www[.])?([^/:?#]*)', 1)
-               FROM articles JOIN text_ids USING (article_id)"""
-        ).fetchall()
+    rows = articles_by_id(
+        conn,
+        article_ids,
+        """article_id, text,
+           regexp_extract(coalesce(url, source_uri), '^[A-Za-z][A-Za-z0-9+.-]*://(?:www[.])?([^/:?#]*)', 1)""",
+    )
     sets = parallel_map(partial(shingle_hashes, params=params), [row[1] for row in rows])
     return {
         article_id: TextFeatures(shingles, text, outlet.lower())
@@ -280,9 +280,16 @@ def _candidates(
 ) -> list[tuple[str, str, str]]:
     """(a, b, kind) pairs to verify, a < b: the changed articles' LSH band matches whose MinHash estimates come
     near a threshold, their exact text matches (within the window, like near matches) and their URL matches.
-    Reads the views changed_ids and changed_bands."""
+    Reads the views changed_ids and changed_bands. Articles, bands and signatures are read within `span` (or
+    undated) only, so the cost follows the window, not the warehouse: a changed article is in the span, so a pair
+    within the window has both its articles there (one outside it is not within); a URL match, which ignores the
+    window, reads every stored URL."""
     return conn.execute(
-        f"""WITH pairs AS (
+        f"""WITH near_articles AS (
+                SELECT article_id, content_hash, url, published_at FROM articles WHERE published_at BETWEEN $lo AND $hi
+                UNION ALL
+                SELECT article_id, content_hash, url, published_at FROM articles WHERE published_at IS NULL
+            ), pairs AS (
                 SELECT n.article_id AS a, o.article_id AS b, 'near' AS kind
                 FROM changed_bands n JOIN (SELECT band, band_key, article_id FROM dedup_bands
                                            WHERE published_at BETWEEN $lo AND $hi
@@ -291,24 +298,29 @@ def _candidates(
                                            WHERE published_at IS NULL) o USING (band, band_key)
                 WHERE n.article_id <> o.article_id
                 UNION
-                SELECT n.article_id, o.article_id, 'exact_text' FROM articles n JOIN articles o USING (content_hash)
+                SELECT n.article_id, o.article_id, 'exact_text'
+                FROM near_articles n JOIN near_articles o USING (content_hash)
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
                 UNION
-                SELECT n.article_id, o.article_id, 'exact_url' FROM articles n JOIN articles o USING (url)
+                SELECT n.article_id, o.article_id, 'exact_url' FROM near_articles n JOIN articles o USING (url)
                 WHERE n.article_id IN (SELECT article_id FROM changed_ids) AND n.article_id <> o.article_id
             ), ordered AS (
                 SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
+            ), signed AS (
+                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at BETWEEN $lo AND $hi
+                UNION ALL
+                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at IS NULL
             ), estimated AS (
                 SELECT p.*, len(list_filter(list_zip(sx.signature, sy.signature), v -> v[1] = v[2]))
                             / len(sx.signature) AS j,
                        sx.shingle_count AS na, sy.shingle_count AS nb
                 FROM ordered p
-                LEFT JOIN dedup_signatures sx ON sx.article_id = p.a
-                LEFT JOIN dedup_signatures sy ON sy.article_id = p.b
+                LEFT JOIN signed sx ON sx.article_id = p.a
+                LEFT JOIN signed sy ON sy.article_id = p.b
             )
             SELECT p.a, p.b, p.kind FROM estimated p
-            JOIN articles x ON x.article_id = p.a JOIN articles y ON y.article_id = p.b
-            WHERE p.kind = 'exact_url' OR ({within} AND (
+            LEFT JOIN near_articles x ON x.article_id = p.a LEFT JOIN near_articles y ON y.article_id = p.b
+            WHERE p.kind = 'exact_url' OR (x.article_id IS NOT NULL AND y.article_id IS NOT NULL AND {within} AND (
                   p.kind = 'exact_text' OR p.j >= $jaccard
                   OR p.j * (p.na + p.nb) / ((1 + p.j) * greatest(1, least(p.na, p.nb))) >= $containment))
             ORDER BY p.a, p.b""",

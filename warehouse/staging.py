@@ -4,8 +4,9 @@ outlives an exception."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +22,46 @@ def registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> I
         yield name
     finally:
         conn.unregister(name)
+
+
+# Date ranges a read of articles by id is filtered on (dates closer than an hour share one), at most this many.
+MAX_DATE_RANGES = 64
+
+
+def articles_by_id(conn: duckdb.DuckDBPyConnection, ids: Iterable[str], columns: str) -> list[tuple]:
+    """`SELECT columns FROM articles` for these article ids, reading the wide columns (texts) only near the ids.
+
+    A join with the ids alone reads every stored text: the table has no index on article_id and the join pushes no
+    filter into the scan (1-2 s for 1,000 ids at 100,000 articles, ten times that at 1,000,000). So the ids' dates
+    are read first (a narrow scan), then the columns with a filter on those dates, which lets the scan skip the
+    texts of every other date."""
+    with registered(conn, "by_id_ids", pa.table({"article_id": pa.array(list(ids), pa.string())})):
+        dates = conn.execute("SELECT DISTINCT published_at FROM articles JOIN by_id_ids USING (article_id)").fetchall()
+        return conn.execute(
+            f"""SELECT {columns} FROM articles JOIN by_id_ids USING (article_id)
+                WHERE {date_filter([row[0] for row in dates])}"""
+        ).fetchall()
+
+
+def date_filter(dates: Iterable[datetime | None], column: str = "published_at") -> str:
+    """An SQL condition true for every one of these dates in `column`: the dates as at most MAX_DATE_RANGES ranges
+    (literals, so the scan can skip the rows outside them), and `column IS NULL` when None is among them."""
+    given = set(dates)
+    known = sorted(date for date in given if date is not None)
+    gaps = sorted((b - a for a, b in zip(known[:-1], known[1:], strict=True)), reverse=True)
+    widest = max(timedelta(hours=1), gaps[MAX_DATE_RANGES - 1] if len(gaps) >= MAX_DATE_RANGES else timedelta(0))
+    ranges: list[list[datetime]] = []
+    for date in known:
+        if ranges and date - ranges[-1][1] <= widest:
+            ranges[-1][1] = date
+        else:
+            ranges.append([date, date])
+    parts = [
+        f"{column} BETWEEN TIMESTAMP '{lo.isoformat(' ')}' AND TIMESTAMP '{hi.isoformat(' ')}'" for lo, hi in ranges
+    ]
+    if None in given:
+        parts.append(f"{column} IS NULL")
+    return "(" + (" OR ".join(parts) or "FALSE") + ")"
 
 
 _SCHEMAS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, pa.Schema]] = weakref.WeakKeyDictionary()

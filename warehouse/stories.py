@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from similarity.duplicates import DedupSettings
 from similarity.furniture import line_keys, outlet_of, strip_furniture
 from similarity.stories import StorySettings, assign_story_rows, idf_weights, story_terms, tfidf_rows
-from warehouse.staging import registered
+from warehouse.staging import articles_by_id, registered
 
 _BATCH = 2000
 # A `map` for the per-article work (story terms), in order; the ingest flow passes its extraction pool's.
@@ -168,10 +168,7 @@ def _add_document_frequencies(conn: duckdb.DuckDBPyConnection, counts: Counter, 
 def _count_lines(conn: duckdb.DuckDBPyConnection, ids: list[str], min_articles: int) -> set[tuple[str, int]]:
     """Store the lines of these new canonical articles and add them to their outlets' counts; returns the
     (outlet, line) pairs that became furniture with them."""
-    with registered(conn, "line_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
-        rows = conn.execute(
-            "SELECT article_id, url, source_uri, site_name, text FROM articles JOIN line_ids USING (article_id)"
-        ).fetchall()
+    rows = articles_by_id(conn, ids, "article_id, url, source_uri, site_name, text")
     article_ids, outlets, keys = [], [], []
     counts: Counter = Counter()
     for article_id, url, source_uri, site_name, text in rows:
@@ -232,11 +229,9 @@ def _terms_of(
     conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
 ) -> list[_Terms]:
     """The story features of these articles (terms without their outlet's furniture)."""
-    with registered(conn, "term_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
-        rows = conn.execute(
-            """SELECT article_id, content_hash, url, source_uri, site_name, published_at, first_ingested_at,
-                      title, text FROM articles JOIN term_ids USING (article_id)"""
-        ).fetchall()
+    rows = articles_by_id(
+        conn, ids, "article_id, content_hash, url, source_uri, site_name, published_at, first_ingested_at, title, text"
+    )
     outlets = [outlet_of(row[2], row[3], row[4]) for row in rows]
     furniture = _furniture(conn, outlets, story_settings.furniture_articles)
     texts = [strip_furniture(row[8], furniture.get(outlet, ())) for row, outlet in zip(rows, outlets, strict=True)]

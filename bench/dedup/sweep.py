@@ -1,5 +1,6 @@
 """Size sweep: +1,000 new articles into warehouses of 100,000 and 1,000,000 through the real dedup, canonicals,
-stories and monitors code, against datasketch MinHash + MinHashLSH on the same 1,000.
+stories and monitors code, against datasketch doing the same near-duplicate search (MinHashLSH of the window's
+stored datasketch signatures, then the 1,000 MinHashed, inserted and queried), and datasketch on the 1,000 alone.
 
 Run from the repo root: `python bench/dedup/sweep.py [--sizes 100000 1000000] [--repeat 2] [--profile]`.
 Each warehouse is generated directly (rows, texts, signatures, bands, pairs and story state written with Arrow
@@ -64,6 +65,9 @@ POOL = 20_000  # paragraphs the older days' texts are made of, after a first par
 OUTLETS = 300
 COPY_SHARE = 0.13  # originals syndicated, each 1-5 times by other outlets 1-48 hours later
 EXTRACTOR = "sweep-generated"
+BLOCK_DAYS = 20  # days generated per transaction when building
+BUILD_CHECKPOINT = "100GB"  # no automatic checkpoint while building: one after each block
+BUILD_MEMORY = "2GB"
 
 
 @dataclass
@@ -225,6 +229,12 @@ def build_warehouse(path: Path, size: int, per_day: int, seed: int) -> dict:
     counts = Counter()
     with open_writer(path) as conn:
         conn.execute("SET enable_progress_bar = false")
+        # Build settings only (a new connection has the defaults again): no checkpoint after each commit, whose cost
+        # grows with the indexes (a day's commit took 15 s at 45,000 articles), and room for a block's appends.
+        conn.execute(f"SET checkpoint_threshold = '{BUILD_CHECKPOINT}'")
+        conn.execute(f"SET memory_limit = '{BUILD_MEMORY}'")
+        block = 0
+        conn.begin()
         for day_list in timeline(vocabulary, days + 2, 0, per_day, seed):
             items = [i for i in day_list if i.article.published_at >= CUT - timedelta(days=days)]
             items = [i for i in items if i.article.published_at < CUT]
@@ -232,14 +242,19 @@ def build_warehouse(path: Path, size: int, per_day: int, seed: int) -> dict:
                 continue
             tail = [i for i in items if i.article.published_at >= tail_start]
             bulk = [i for i in items if i.article.published_at < tail_start]
-            with transaction(conn):
-                insert_articles(conn, items)
-                for part, real in ((bulk, False), (tail, True)):
-                    if part:
-                        insert_state(conn, part, real, vocabulary, settings, story_settings, monitors, seed)
+            insert_articles(conn, items)
+            for part, real in ((bulk, False), (tail, True)):
+                if part:
+                    insert_state(conn, part, real, vocabulary, settings, story_settings, monitors, seed)
             counts["articles"] += len(items)
             counts["copies"] += sum(i.original is not None for i in items)
             counts["tail"] += len(tail)
+            block += 1
+            if block % BLOCK_DAYS == 0:  # one transaction and checkpoint per block of days
+                conn.commit()
+                conn.execute("CHECKPOINT")
+                conn.begin()
+        conn.commit()
         with transaction(conn):
             finish_state(conn, settings, story_settings)
         conn.execute("CHECKPOINT")
@@ -464,7 +479,9 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
 
     dedup.assign_canonicals = timed_canonicals
     profiler = cProfile.Profile() if profile else None
-    with open_writer(db) as conn:
+    queries = Counter()
+    with open_writer(db) as opened:
+        conn = TimedConnection(opened, queries) if profile else opened
         conn.execute("SET enable_progress_bar = false")
         start_run(conn, "sweep-new", "ingest", {})
         load_batch(conn, articles, [], "sweep-new")
@@ -495,16 +512,34 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
     report = io.StringIO()
     if profiler:
         pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
+        report.write("Seconds per SQL statement (summed over its calls):\n")
+        for sql, spent in queries.most_common(15):
+            report.write(f"{spent:8.2f}  {sql}\n")
     return {
         "seconds": seconds, "timings": dict(timings), "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
         "copies": result[0], "joined_stories": result[1], "stories": result[2], "profile": report.getvalue(),
     }  # fmt: skip
 
 
+class TimedConnection:
+    """A connection that adds up the time of each SQL statement (its first 150 characters) in `seconds`."""
+
+    def __init__(self, conn, seconds: Counter) -> None:
+        self._conn, self._seconds = conn, seconds
+
+    def execute(self, sql: str, *args, **kwargs):
+        mark = time.perf_counter()
+        result = self._conn.execute(sql, *args, **kwargs)
+        self._seconds[" ".join(sql.split())[:150]] += time.perf_counter() - mark
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
 def run_datasketch(texts: list[str], params: MinHashParams) -> dict:
-    """run.py's baseline on the new articles only: shingles, MinHash.update_batch, MinHashLSH insert and query.
-    An in-memory LSH's lookups do not grow with its size, so this is what it would take at any size (minus the
-    index of the older articles, which at 1,000,000 articles would not fit in memory)."""
+    """run.py's baseline on the new articles alone: shingles, MinHash.update_batch, MinHashLSH insert and query
+    among themselves, without the older articles (not the same work: run_datasketch_window is)."""
     from datasketch import MinHash, MinHashLSH
 
     started = time.perf_counter()
@@ -523,9 +558,104 @@ def run_datasketch(texts: list[str], params: MinHashParams) -> dict:
     return {"seconds": time.perf_counter() - started, "candidates": candidates // 2, "peak_rss_mb": peak_rss_mb()}
 
 
+def datasketch_minhash(text: str, params: MinHashParams):
+    """datasketch's MinHash (its own hashing, scheme affine32) of the text's shingles, as run.py makes them."""
+    from datasketch import MinHash
+
+    tokens, by_words = tokens_for_shingling(text)
+    size = min(params.shingle_words if by_words else params.shingle_chars, len(tokens))
+    minhash = MinHash(num_perm=params.permutations)
+    minhash.update_batch({" ".join(tokens[i : i + size]).encode() for i in range(len(tokens) - size + 1)})
+    return minhash
+
+
+def window_of(articles: list[Article], settings: DedupSettings) -> tuple[datetime, datetime]:
+    """The publication dates the new articles' copies can have: what the project's candidate query reads."""
+    dates = [a.published_at for a in articles]
+    return min(dates) - timedelta(days=settings.window_days), max(dates) + timedelta(days=settings.window_days)
+
+
+def store_datasketch_signatures(db: Path, store: Path, window: tuple[datetime, datetime], params) -> dict:
+    """What a datasketch pipeline would have kept from earlier runs: the datasketch MinHash of every warehouse
+    article in the window, in a DuckDB file of its own (table datasketch_signatures: article_id, published_at,
+    hashvalues UINTEGER[]). The project's stored signatures are not datasketch's (other hashing), so these are
+    computed from the texts; the time it takes is returned (datasketch recomputing the window at each run)."""
+    import duckdb
+
+    started = time.perf_counter()
+    with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute("SET enable_progress_bar = false")
+        rows = conn.execute(
+            "SELECT article_id, published_at, text FROM articles WHERE published_at BETWEEN $lo AND $hi",
+            {"lo": window[0], "hi": window[1]},
+        ).fetchall()
+    values = np.stack([datasketch_minhash(row[2], params).hashvalues for row in rows]).astype(np.uint32)
+    seconds = time.perf_counter() - started
+    staged = pa.table(
+        {
+            "article_id": [row[0] for row in rows],
+            "published_at": pa.array([row[1] for row in rows], pa.timestamp("us")),
+            "hashvalues": pa.FixedSizeListArray.from_arrays(
+                pa.array(values.ravel(), pa.uint32()), values.shape[1]
+            ).cast(pa.list_(pa.uint32())),
+        }
+    )
+    store.unlink(missing_ok=True)
+    with duckdb.connect(str(store)) as conn:
+        conn.register("staged", staged)
+        conn.execute("CREATE TABLE datasketch_signatures AS SELECT * FROM staged ORDER BY published_at, article_id")
+    return {"articles": len(rows), "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def run_datasketch_window(store: Path, texts: list[str], window: tuple[datetime, datetime], params) -> dict:
+    """datasketch doing the near-duplicate search of the step: read the stored datasketch signatures of the
+    window's articles from DuckDB, index them in a MinHashLSH, then MinHash the new texts, insert and query them
+    (candidates among the older and the new articles). No verification, no writes, no canonicals."""
+    import duckdb
+    from datasketch import LeanMinHash, MinHashLSH
+
+    timings = Counter()
+    started = time.perf_counter()
+    with duckdb.connect(str(store), read_only=True) as conn:
+        stored = conn.execute(
+            "SELECT article_id, hashvalues FROM datasketch_signatures WHERE published_at BETWEEN $lo AND $hi",
+            {"lo": window[0], "hi": window[1]},
+        ).to_arrow_table()
+    ids = stored.column("article_id").to_pylist()
+    values = stored.column("hashvalues").combine_chunks().flatten().to_numpy().reshape(len(ids), params.permutations)
+    timings["read"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    lsh = MinHashLSH(num_perm=params.permutations, params=(params.bands, params.rows))
+    with lsh.insertion_session() as session:
+        for article_id, hashvalues in zip(ids, values, strict=True):
+            session.insert(article_id, LeanMinHash(seed=1, hashvalues=hashvalues, scheme="affine32"),
+                           check_duplication=False)  # fmt: skip
+    timings["index"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    new = [(f"new-{n}", datasketch_minhash(text, params)) for n, text in enumerate(texts)]
+    timings["minhash"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    for key, minhash in new:
+        lsh.insert(key, minhash)
+    candidates = {tuple(sorted((key, other))) for key, minhash in new for other in lsh.query(minhash) if other != key}
+    timings["query"] = time.perf_counter() - mark
+    return {
+        "seconds": time.perf_counter() - started, "timings": dict(timings), "indexed": len(ids),
+        "candidates": len(candidates),
+        "older": sum(not (a.startswith("new-") and b.startswith("new-")) for a, b in candidates),
+        "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+
+
 def in_own_process(function, *args) -> dict:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
+
+
+def upgrade_warehouse(path: Path) -> dict:
+    with open_writer(path) as conn:
+        conn.execute("CHECKPOINT")
+    return {}
 
 
 def cached_warehouse(cache: Path, size: int, per_day: int, seed: int) -> tuple[Path, dict]:
@@ -536,6 +666,7 @@ def cached_warehouse(cache: Path, size: int, per_day: int, seed: int) -> tuple[P
     path = cache / f"sweep-{size}-{key}.duckdb"
     info = path.with_suffix(".json")
     if path.exists() and info.exists():
+        in_own_process(upgrade_warehouse, path)  # migrations added since it was built, as a real warehouse gets them
         return path, json.loads(info.read_text())
     cache.mkdir(parents=True, exist_ok=True)
     counts = in_own_process(build_warehouse, path, size, per_day, seed)
@@ -556,14 +687,20 @@ def main(argv: list[str] | None = None) -> None:
     new = new_articles(Vocabulary(), args.new, args.per_day, args.seed)
     copies = sum(a.title.startswith("Copy: ") for a in new)
     print(f"new articles: {len(new)} ({copies} copies), {new[0].published_at} to {new[-1].published_at}")
-    baselines = [in_own_process(run_datasketch, [a.text for a in new], DedupSettings().minhash) for _ in range(2)]
-    baseline = min(b["seconds"] for b in baselines)
-    print(f"datasketch on the {len(new)}: " + ", ".join(f"{b['seconds']:.2f} s" for b in baselines)
-          + f"; peak RSS {baselines[0]['peak_rss_mb']:.0f} MB")  # fmt: skip
+    params = DedupSettings().minhash
+    alone = [in_own_process(run_datasketch, [a.text for a in new], params) for _ in range(2)]
+    baseline_alone = min(b["seconds"] for b in alone)
+    runs = ", ".join(f"{b['seconds']:.2f} s" for b in alone)
+    print(f"datasketch on the {len(new)} alone (no older articles): {runs}; peak RSS {alone[0]['peak_rss_mb']:.0f} MB")
+    window = window_of(new, DedupSettings())
     for size in args.sizes:
         started = time.perf_counter()
         path, counts = cached_warehouse(args.cache, size, args.per_day, args.seed)
         print(f"warehouse {size}: {counts} (ready in {time.perf_counter() - started:.0f} s)", flush=True)
+        store, stored = cached_datasketch_signatures(path, window, params, args.per_day, args.seed)
+        print(f"  datasketch signatures of the window ({window[0]:%Y-%m-%d %H:%M} to {window[1]:%Y-%m-%d %H:%M}): "
+              f"{stored['articles']} articles, recomputed from their texts in {stored['seconds']:.1f} s "
+              f"(peak RSS {stored['peak_rss_mb']:.0f} MB)", flush=True)  # fmt: skip
         for _ in range(args.repeat):
             work = path.with_name(f"work-{path.name}")
             shutil.copyfile(path, work)
@@ -572,17 +709,49 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 work.unlink(missing_ok=True)
                 work.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+            same = in_own_process(run_datasketch_window, store, [a.text for a in new], window, params)
             parts = ", ".join(f"{k} {v:.2f}" for k, v in step["timings"].items())
+            dedup_part = step["timings"]["near-duplicates"] + step["timings"]["canonicals"]
             print(
                 f"  +{len(new)} into {counts['articles']}: {step['seconds']:.2f} s ({parts}); "
-                f"datasketch/project {baseline / step['seconds']:.2f}x, near-duplicates + canonicals only "
-                f"{baseline / (step['timings']['near-duplicates'] + step['timings']['canonicals']):.2f}x; "
                 f"peak RSS {step['peak_rss_mb']:.0f} MB (after the load {step['rss_before_mb']:.0f}); "
                 f"copies {step['copies']}, joined older stories {step['joined_stories']}, stories {step['stories']}",
                 flush=True,
             )
+            print(
+                f"    datasketch, same work: {same['seconds']:.2f} s ("
+                + ", ".join(f"{k} {v:.2f}" for k, v in same["timings"].items())
+                + f"; {same['indexed']} indexed, {same['candidates']} candidate pairs, {same['older']} with an older"
+                f" article; peak RSS {same['peak_rss_mb']:.0f} MB): datasketch/project near-duplicates + canonicals "
+                f"{same['seconds'] / dedup_part:.2f}x, whole step {same['seconds'] / step['seconds']:.2f}x; "
+                f"datasketch on the {len(new)} alone/project {baseline_alone / dedup_part:.2f}x and "
+                f"{baseline_alone / step['seconds']:.2f}x",
+                flush=True,
+            )
             if args.profile:
                 print(step["profile"])
+
+
+def cached_datasketch_signatures(
+    path: Path, window: tuple[datetime, datetime], params, per_day: int, seed: int
+) -> tuple[Path, dict]:
+    """The datasketch signatures of the window's articles, computed once: the window's articles are the same in
+    every warehouse of these settings that covers the window (the timeline ends at CUT), so one store serves
+    100,000 and 1,000,000; it is computed again when the warehouse holds other articles in the window."""
+    import duckdb
+
+    key = f"{GENERATOR_VERSION} {per_day} {seed} {window[0].isoformat()} {window[1].isoformat()} {params}"
+    store = path.with_name(f"datasketch-{hashlib.sha256(key.encode()).hexdigest()[:12]}.duckdb")
+    info = store.with_suffix(".json")
+    with duckdb.connect(str(path), read_only=True) as conn:
+        in_window = conn.execute(
+            "SELECT count(*) FROM articles WHERE published_at BETWEEN $lo AND $hi", {"lo": window[0], "hi": window[1]}
+        ).fetchone()[0]
+    if store.exists() and info.exists() and json.loads(info.read_text())["articles"] == in_window:
+        return store, json.loads(info.read_text())
+    stored = in_own_process(store_datasketch_signatures, path, store, window, params)
+    info.write_text(json.dumps(stored))
+    return store, stored
 
 
 if __name__ == "__main__":
