@@ -280,13 +280,15 @@ class Fetcher:
                 raise _Retryable("connect_error", f"{type(exc).__name__}: {exc}"[:300]) from None
 
     async def _wait_for_turn(self, host: str) -> None:
-        """Space request starts to one host by at least min_host_interval."""
+        """Space request starts to one host by at least min_host_interval, counted from when the previous request
+        actually got its turn: requests queue on the host's lock (first come, first served) and the next turn is
+        set after the wait, so an event loop that wakes a request late cannot bring the next one closer to it."""
         async with self._host_locks.setdefault(host, asyncio.Lock()):
             now = time.monotonic()
-            start = max(now, self._next_start.get(host, now))
-            self._next_start[host] = start + self.policy.min_host_interval
-        if start > now:
-            await asyncio.sleep(start - now)
+            start = self._next_start.get(host, now)
+            if start > now:
+                await asyncio.sleep(start - now)
+            self._next_start[host] = time.monotonic() + self.policy.min_host_interval
 
     async def _read_body(self, response: httpx.Response, url: str, expect: str) -> bytes:
         status = response.status_code
