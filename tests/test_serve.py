@@ -19,6 +19,8 @@ import duckdb
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterDeploymentId,
     FlowRunFilterId,
@@ -79,6 +81,11 @@ location = "{site}/articles/a1.html"
 name = "archive-news"
 kind = "sitemap"
 location = "{news}/sitemap_index.xml"
+
+[digest]
+schedule = "0 6 * * *"
+since = "7d"
+folder = "digests"
 """
 
 
@@ -270,6 +277,7 @@ DEPLOYMENTS = (
     "ingest-sources/space-news+space-news-atom",
     "ingest/ad-hoc",
     "backfill/backfill",
+    "digest/digest",
 )
 
 
@@ -334,7 +342,7 @@ def wait_for_final(client: SyncPrefectClient, flow_run_id, serving: Served):
     return runs["run"]
 
 
-def digest(path: Path) -> str | None:
+def file_md5(path: Path) -> str | None:
     return hashlib.md5(path.read_bytes()).hexdigest() if path.exists() else None
 
 
@@ -450,13 +458,13 @@ def test_served_backfill_started_through_the_api_reextracts_the_range(ingested, 
 
 @pytest.mark.e2e
 def test_served_backfill_end_before_start_fails_and_touches_nothing(served, prefect_server):
-    before = digest(served.db)
+    before = file_md5(served.db)
     with prefect_server.client() as client:
         run = start_run(client, "backfill/backfill", start="2022-03-10", end="2022-03-01")
         run = wait_for_final(client, run.id, served)
     assert run.state.is_failed()
     assert "end 2022-03-01 is before start 2022-03-10" in run.state.message
-    assert digest(served.db) == before
+    assert file_md5(served.db) == before
 
 
 @pytest.mark.e2e
@@ -475,6 +483,26 @@ def test_served_ad_hoc_ingest_loads_the_paths_given_in_the_run(served, prefect_s
     with duckdb.connect(str(served.db), read_only=True) as conn:
         loaded = conn.execute("SELECT title, run_id FROM articles WHERE source_uri = ?", [note.as_uri()]).fetchall()
     assert loaded == [("Ad hoc briefing", str(run.id))]
+
+
+@pytest.mark.e2e
+def test_served_digest_deployment_runs_on_its_schedule_and_stores_its_artifact(ingested, served, prefect_server):
+    """The sources file's [digest] table: a `digest/digest` deployment on its schedule; a run started as the UI's
+    Run button does writes the digest file into the folder and stores it as the run's `digest` artifact."""
+    with prefect_server.client() as client:
+        deployment = client.read_deployment_by_name("digest/digest")
+        run = wait_for_final(client, start_run(client, "digest/digest").id, served)
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["digest"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+        )
+    assert [(s.schedule.cron, s.active) for s in deployment.schedules] == [("0 6 * * *", True)]
+    assert deployment.parameters["since"] == "7d" and deployment.parameters["folder"] == str(served.root / "digests")
+    assert run.state.is_completed(), run.state.message
+    (written,) = (served.root / "digests").glob("digest-*.md")
+    assert [a.type for a in artifacts] == ["markdown"]
+    assert artifacts[0].data == written.read_text(encoding="utf-8")  # the file is the artifact's Markdown
+    assert artifacts[0].data.startswith("# mediamon digest, ")
 
 
 # In the browser: the UI's custom-run form ------------------------------------------------------------------
