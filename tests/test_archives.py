@@ -38,9 +38,9 @@ from tests.archive_fakes import (
     TOOLBAR,
     FakeCCNews,
     FakeWayback,
-    serving,
     write_warc,
 )
+from tests.helpers.route_server import serving
 
 pytestmark = pytest.mark.pure
 

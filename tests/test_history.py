@@ -20,8 +20,9 @@ from fetching.fetch import FetchPolicy
 from pipeline.history import ArchiveEndpoints, could_hold, history_targets, monitor_keywords
 from pipeline.redo import BackfillRequest, BackfillSteps, backfill_range
 from pipeline.sources import load_sources
-from tests.archive_fakes import Capture, FakeCCNews, FakeWayback, serving
+from tests.archive_fakes import Capture, FakeCCNews, FakeWayback
 from tests.helpers.news_site import NewsSite, SiteHandler, article
+from tests.helpers.route_server import serving
 from warehouse.checks import table_checksum
 
 POLICY = FetchPolicy(allowed_networks=("127.0.0.1/32",), min_host_interval=0.0, backoff_base=0.01, max_attempts=2)

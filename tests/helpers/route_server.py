@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -43,14 +44,20 @@ class _RouteHandler(BaseHTTPRequestHandler):
         pass
 
 
-def run_route_server() -> Iterator[RouteServer]:
-    server = RouteServer()
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Any of the tests' loopback servers, answering on a daemon thread until the block ends."""
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_route_server() -> Iterator[RouteServer]:
+    with serving(RouteServer()) as server:
+        yield server
 
 
 @pytest.fixture

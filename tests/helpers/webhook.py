@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.helpers.route_server import serving
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,5 @@ class _WebhookHandler(BaseHTTPRequestHandler):
 
 
 def run_webhook_server() -> Iterator[WebhookServer]:
-    server = WebhookServer()
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
+    with serving(WebhookServer()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
