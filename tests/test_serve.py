@@ -570,6 +570,8 @@ def submit_and_follow(page, client: SyncPrefectClient, served: Served, prefect_s
     )
     earlier = {run.id for run in client.read_flow_runs(flow_run_filter=of_backfill)}
     page.wait_for_load_state("networkidle")  # the form's own requests (schema, validation) are done
+    refused = []  # the API's error answers to the page, shown if the run never appears (the UI says only "Oops")
+    page.on("response", lambda response: refused.append(response) if response.status >= 400 else None)
     page.get_by_role("button", name="Submit").click()
 
     def submitted():
@@ -579,7 +581,11 @@ def submit_and_follow(page, client: SyncPrefectClient, served: Served, prefect_s
         wait_until(submitted, served, "the run submitted in the UI")
     except AssertionError as waited:
         page.screenshot(path=str(ARTIFACTS / f"{shot}-submit-failed.png"))
-        raise AssertionError(f"{waited}\nthe page showed:\n{page.locator('body').inner_text()[:3000]}") from None
+        answers = "\n".join(f"{r.request.method} {r.url} -> {r.status}: {r.text()[:500]}" for r in refused)
+        raise AssertionError(
+            f"{waited}\nthe API refused:\n{answers or 'nothing'}\nthe page showed:\n"
+            f"{page.locator('body').inner_text()[-1500:]}"
+        ) from None
     (run,) = submitted()
     page.goto(f"{prefect_server.ui_url}/runs/flow-run/{run.id}")
     final_badge = ".state-badge.state--completed, .state-badge.state--failed, .state-badge.state--crashed"
