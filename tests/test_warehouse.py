@@ -275,3 +275,91 @@ def test_load_batch_stages_the_columns_a_migration_adds(fresh_db, seed_paths):
         assert load_batch(conn, [scored], [], "run-1") == LoadCounts(loaded=1)
         row = conn.execute("SELECT article_id, sentiment, tags, text FROM articles").fetchone()
     assert row == (original.article_id, 0.5, list(original.tags), original.text)
+
+
+def test_a_writer_migrates_a_location_once_a_process_and_again_when_it_was_replaced(fresh_db, tmp_path, monkeypatch):
+    """A run opens a writer per step and per batch: only the first of a location applies migrations and views;
+    the later ones check that every migration is recorded, so a warehouse deleted or replaced in between is
+    migrated again (one missing a migration: test_search_of_a_warehouse_from_before_the_index; edited view
+    files: test_views_follow_their_files_on_next_migrate). Siblings: a DuckDB file and a lake."""
+    import shutil
+
+    import warehouse.db as db
+
+    calls = []
+    real_migrate = db.migrate
+    monkeypatch.setattr(db, "migrate", lambda conn: calls.append(1) or real_migrate(conn))
+    catalog = tmp_path / "lake.sqlite"
+    for location in (fresh_db, f"ducklake:sqlite:{catalog}"):
+        calls.clear()
+        for number in range(3):
+            with open_writer(location) as conn:
+                conn.execute("INSERT INTO monitors VALUES (?, 'iss undocking')", [f"iss-{number}"])
+        assert len(calls) == 1, location
+        if location == fresh_db:
+            fresh_db.unlink()
+            with duckdb.connect(str(fresh_db)) as conn:  # another database in its place
+                conn.execute("CREATE TABLE notes (line VARCHAR)")
+        else:
+            catalog.unlink()
+            shutil.rmtree(f"{catalog}.files", ignore_errors=True)
+        with open_writer(location) as conn:
+            assert len(calls) == 2, location
+            versions = [p.stem for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+            assert conn.execute("SELECT list(version ORDER BY version) FROM schema_migrations").fetchone() == (
+                versions,
+            )
+            assert conn.execute("SELECT count(*) FROM monitors").fetchone() == (0,)
+            assert conn.execute("SELECT count(*) FROM rpt_articles").fetchone() == (0,)
+
+
+def test_extension_files_are_signature_checked_once_a_process_and_again_when_changed(tmp_path):
+    """DuckDB hashes an extension's whole file at every LOAD (60 ms for ducklake). A file checked once in this
+    process is loaded unchecked by later connections opened with `verified_config`, but only while it is
+    unchanged: a changed file is checked again first, and a tampered one never loads."""
+    from warehouse.extensions import extension_path, load_extension_file, verified_config
+
+    original = extension_path("fts")
+    copy = tmp_path / "fts.duckdb_extension"
+    copy.write_bytes(original.read_bytes())
+    skipping = {"allow_unsigned_extensions": True}
+    with duckdb.connect() as conn:  # checked: recorded
+        load_extension_file(conn, copy)
+    with duckdb.connect(config=skipping) as conn:
+        load_extension_file(conn, copy)
+        assert conn.execute(
+            "SELECT count(*) FROM duckdb_extensions() WHERE loaded AND extension_name = 'fts'"
+        ).fetchone() == (1,)
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered = tmp_path / "tampered" / "fts.duckdb_extension"
+    tampered.parent.mkdir()
+    tampered.write_bytes(bytes(data))
+    for path in (tampered, copy):
+        if path is copy:  # the checked file itself replaced (not rewritten in place: it is mapped, loaded)
+            tampered.replace(copy)
+        for config in ({}, skipping):
+            with duckdb.connect(config=config) as conn, pytest.raises(duckdb.Error, match="signature"):
+                load_extension_file(conn, path)
+    # The lake's extensions, once a lake was opened here, are loaded unchecked by the next connection.
+    with open_writer(f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"):
+        pass
+    assert verified_config(("ducklake", "sqlite_scanner")) == skipping
+    assert verified_config(("ducklake", "no_such_extension")) == {}
+
+
+def test_a_lake_reader_that_skipped_the_checks_still_loads_nothing_else(tmp_path):
+    """The second reader of a lake in a process is opened with `allow_unsigned_extensions`; locked down, it can
+    still LOAD nothing (sibling of the SQL sandbox's refusals, which may run on a first reader)."""
+    from warehouse.db import connect_reader
+    from warehouse.extensions import extension_path
+
+    lake = f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"
+    with open_writer(lake):
+        pass
+    for _ in range(2):
+        with connect_reader(lake) as conn:
+            assert conn.execute("SELECT current_setting('allow_unsigned_extensions')").fetchone() == (True,)
+            for statement in (f"LOAD '{extension_path('fts')}'", "LOAD fts", "SET allow_unsigned_extensions = false"):
+                with pytest.raises(duckdb.Error):
+                    conn.execute(statement)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.extensions import load_extension
+from warehouse.extensions import load_extension, verified_config
 from warehouse.transaction import transaction
-from warehouse.views import create_views
+from warehouse.views import create_views, views_fingerprint
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # DuckDB's memory limit on writing connections (its default is 80% of RAM): beyond it, joins and aggregates spill
@@ -107,12 +107,12 @@ def _attach_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only:
             raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
         catalog.parent.mkdir(parents=True, exist_ok=True)
+    extensions = ("ducklake",) if kind == "duckdb" else ("ducklake", f"{kind}_scanner")
     config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
-    conn = duckdb.connect(config=config)
+    conn = duckdb.connect(config={**config, **verified_config(extensions)})
     try:
-        load_extension(conn, "ducklake")
-        if kind != "duckdb":
-            load_extension(conn, f"{kind}_scanner")
+        for name in extensions:
+            load_extension(conn, name)
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
         with nullcontext() if read_only else _lake_setup_lock(location):
             try:
@@ -288,11 +288,29 @@ def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckd
     holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
     conn = connect(path, wait_seconds=wait_seconds)
     try:
-        with _lake_setup_lock(path):
-            migrate(conn)
+        migrated = (absolute_location(path), views_fingerprint())
+        if migrated not in _migrated or not _holds_every_migration(conn):
+            with _lake_setup_lock(path):
+                migrate(conn)
+            _migrated.add(migrated)
         yield conn
     finally:
         conn.close()
+
+
+# Locations this process has migrated, with the view files it brought their views up to date with: its later
+# writers of the same location (while the view files are unchanged) only check that every migration is recorded,
+# so a warehouse deleted or replaced by an older copy meanwhile is migrated again. A run opens a writer per step
+# and per batch; on a lake, migrate's catalog reads were a third of each opening.
+_migrated: set[tuple[str, str]] = set()
+
+
+def _holds_every_migration(conn: duckdb.DuckDBPyConnection) -> bool:
+    versions = sorted(script.stem for script in MIGRATIONS_DIR.glob("*.sql"))
+    try:
+        return conn.execute("SELECT list(version ORDER BY version) FROM schema_migrations").fetchone()[0] == versions
+    except duckdb.CatalogException:
+        return False
 
 
 @contextmanager

@@ -26,6 +26,12 @@ def view_names() -> list[str]:
     return [path.stem for path in view_files()]
 
 
+def views_fingerprint(files: list[Path] | None = None) -> str:
+    """A digest of the view files' names and texts: stored with the views, so a changed file is noticed."""
+    files = view_files() if files is None else files
+    return hashlib.sha256("\0".join(f"{p.stem}\0{p.read_text(encoding='utf-8')}" for p in files).encode()).hexdigest()
+
+
 def _create_view(conn: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
     sql = path.read_text(encoding="utf-8").strip().rstrip(";")
     try:
@@ -50,7 +56,7 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
         for path in files:
             _create_view(conn, path, "TEMP VIEW")
         return names
-    fingerprint = hashlib.sha256("\0".join(f"{p.stem}\0{p.read_text(encoding='utf-8')}" for p in files).encode())
+    fingerprint = views_fingerprint(files)
     stored = {
         name
         for (name,) in conn.execute(
@@ -60,7 +66,7 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
         ).fetchall()
     }
     current = conn.execute("SELECT list(fingerprint) FROM view_definitions").fetchone()[0]
-    if stored == set(names) and current == [fingerprint.hexdigest()]:
+    if stored == set(names) and current == [fingerprint]:
         return names
     with transaction(conn):
         for name in sorted(stored - set(names)):
@@ -68,5 +74,5 @@ def create_views(conn: duckdb.DuckDBPyConnection, *, temporary: bool = False) ->
         for path in files:
             _create_view(conn, path, "VIEW")
         conn.execute("DELETE FROM view_definitions")
-        conn.execute("INSERT INTO view_definitions (fingerprint) VALUES (?)", [fingerprint.hexdigest()])
+        conn.execute("INSERT INTO view_definitions (fingerprint) VALUES (?)", [fingerprint])
     return names
