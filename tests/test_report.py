@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from datetime import date
@@ -14,15 +13,11 @@ import pytest
 from mediamon.cli import main
 from mediamon.report import collect_report_data
 from tests.conftest import REPO_ROOT
+from tests.helpers.browser import ARTIFACTS
 from warehouse.db import connect_reader, open_writer
 
 pytest_plugins = ["tests.reporting_fixtures"]  # fixtures: seeds_db, reporting_db, empty_db, seed_ids, seed_day
-pytestmark = pytest.mark.warehouse
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]  # fmt: skip
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 SEED_CHARTS = {"coverage", "outlets", "languages", "stories", "runs"}
 ALL_CHARTS = SEED_CHARTS | {"rejects", "fetch-errors", "monitors"}
 
@@ -36,6 +31,7 @@ def chart_names(page_html: str) -> set[str]:
     return set(re.findall(r'data-chart="([\w-]+)"', page_html))
 
 
+@pytest.mark.warehouse
 def test_report_on_seeds_is_self_contained(seeds_db, tmp_path, capsys):
     page = build_report(seeds_db, tmp_path / "report.html")
     assert f"wrote {tmp_path / 'report.html'}" in capsys.readouterr().out
@@ -47,6 +43,7 @@ def test_report_on_seeds_is_self_contained(seeds_db, tmp_path, capsys):
     assert "5 unique stories" in page and "+ 5 articles of unknown outlet" in page
 
 
+@pytest.mark.warehouse
 def test_report_on_fixtures_shows_every_section(reporting_db, tmp_path):
     db, _ = reporting_db
     page = build_report(db, tmp_path / "report.html")
@@ -56,6 +53,7 @@ def test_report_on_fixtures_shows_every_section(reporting_db, tmp_path):
     assert ">4 days<" in page and "30 Mar – 2 Apr 2022" in page
 
 
+@pytest.mark.warehouse
 def test_collect_report_data_reads_the_views(reporting_db):
     """The numbers behind the page, as rpt_summary, rpt_languages, rpt_stories and the other views give them."""
     db, ids = reporting_db
@@ -88,6 +86,7 @@ def test_collect_report_data_reads_the_views(reporting_db):
     assert data.monitors[0] == ("iss-video", date(2022, 3, 30), 1) and not data.is_empty
 
 
+@pytest.mark.warehouse
 def test_report_empty_warehouse_says_no_data_yet(empty_db, tmp_path):
     page = build_report(empty_db, tmp_path / "report.html")
     assert "No data yet" in page and "mediamon ingest" in page
@@ -95,6 +94,7 @@ def test_report_empty_warehouse_says_no_data_yet(empty_db, tmp_path):
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
 
 
+@pytest.mark.warehouse
 def test_report_escapes_text_from_the_warehouse(seeds_db, tmp_path):
     with open_writer(seeds_db) as conn:
         conn.execute("UPDATE articles SET title = '<script>alert(1)</script>' WHERE title IS NULL")
@@ -103,6 +103,7 @@ def test_report_escapes_text_from_the_warehouse(seeds_db, tmp_path):
     assert "<script>alert(1)" not in page and "<b>bold</b>" not in page
 
 
+@pytest.mark.warehouse
 def test_report_missing_warehouse_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--out", str(tmp_path / "r.html"), "--db", str(tmp_path / "none.duckdb")]) == 1
     assert "mediamon ingest" in capsys.readouterr().err
@@ -110,28 +111,6 @@ def test_report_missing_warehouse_says_what_to_do(tmp_path, capsys):
 
 
 # In the browser -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium driven by Playwright (never `playwright install`: it downloads, and CI is offline)."""
-    missing = [] if CHROMIUM.exists() else [str(CHROMIUM)]
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing.append("the playwright package")
-    if missing:
-        reason = (
-            f"the browser test needs Debian's Chromium and Playwright (missing: {', '.join(missing)}):"
-            " apt-get install chromium; pip install playwright"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI=true, so it may not be skipped")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_in_browser(chromium, report: Path, screenshot: Path | None = None) -> dict:
@@ -168,6 +147,7 @@ def open_in_browser(chromium, report: Path, screenshot: Path | None = None) -> d
     return {"drawn": drawn, "errors": errors, "outside": outside, "text": text}
 
 
+@pytest.mark.e2e
 def test_report_draws_in_chromium_offline(chromium, seeds_db, reporting_db, empty_db, tmp_path):
     build_report(seeds_db, tmp_path / "seeds.html")
     seeds = open_in_browser(chromium, tmp_path / "seeds.html", ARTIFACTS / "report.png")
@@ -189,6 +169,7 @@ def test_report_draws_in_chromium_offline(chromium, seeds_db, reporting_db, empt
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
+@pytest.mark.warehouse
 def test_report_template_ships_as_package_data():
     """A non-editable install ships only the files [tool.setuptools.package-data] names: page.html must be one."""
     patterns = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][

@@ -363,3 +363,33 @@ def test_a_lake_reader_that_skipped_the_checks_still_loads_nothing_else(tmp_path
             for statement in (f"LOAD '{extension_path('fts')}'", "LOAD fts", "SET allow_unsigned_extensions = false"):
                 with pytest.raises(duckdb.Error):
                     conn.execute(statement)
+
+
+def test_a_new_warehouse_gets_every_migration_or_none_an_old_one_each_in_turn(tmp_path, monkeypatch):
+    """A new warehouse is migrated in one transaction (a new lake's 19 commits took 2.7 s): a failing migration
+    leaves it empty, and the next writer starts again. An existing warehouse gets each missing migration in its
+    own transaction, so one that fails keeps those before it. Siblings: a DuckDB file and a lake."""
+    scripts = sorted(MIGRATIONS_DIR.glob("*.sql"))
+    older, broken = tmp_path / "older", tmp_path / "broken"
+    for folder, chosen in ((older, scripts[:-1]), (broken, scripts)):
+        folder.mkdir()
+        for script in chosen:
+            (folder / script.name).write_text(script.read_text())
+    (broken / "999_broken.sql").write_text("CREATE TABLE later (a INTEGER);\nSELECT nope FROM nowhere;")
+    for location in (tmp_path / "new.duckdb", f"ducklake:sqlite:{tmp_path / 'new.sqlite'}"):
+        monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", broken)
+        with pytest.raises(duckdb.CatalogException, match="nowhere"), open_writer(location):
+            pass
+        with connect(location) as conn:
+            tables = conn.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()")
+            assert tables.fetchall() == [("schema_migrations",)], location
+        monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", older)  # the next writer starts again
+        with open_writer(location):
+            pass
+        monkeypatch.setattr("warehouse.db.MIGRATIONS_DIR", broken)
+        with pytest.raises(duckdb.CatalogException, match="nowhere"), open_writer(location):
+            pass
+        with connect(location) as conn:
+            versions = conn.execute("SELECT list(version ORDER BY version) FROM schema_migrations").fetchone()[0]
+            assert versions == [script.stem for script in scripts], location  # the newest applied, not the broken
+            assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'later'").fetchone() == (0,)
