@@ -18,16 +18,21 @@ from tests.helpers.prefect_server import clean_env, free_port, mediamon_env, sto
 from warehouse.checks import run_data_checks
 from warehouse.db import MIGRATIONS_DIR, connect, open_writer
 
+# Pages in each generated folder: what the tests compare is the number of batches (Dask tasks, lake commits
+# that may conflict), so batches are small rather than pages many (150 a folder cost 28 CPU-s more a suite).
+PAGES = 60
+SEEDS = len(list(SEEDS_DIR.glob("*.txt")))
+
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    """Two folders of 150 generated news pages each (the fixture site's), every tenth an exact copy of the
+    """Two folders of PAGES generated news pages each (the fixture site's), every tenth an exact copy of the
     page before it under another name, so the warehouse has duplicates to find."""
     root = tmp_path_factory.mktemp("generated")
     for part, first in ((1, 1), (2, 1001)):
         folder = root / f"part{part}"
         folder.mkdir()
-        for i in range(first, first + 150):
+        for i in range(first, first + PAGES):
             source = i - 1 if i % 10 == 0 else i
             (folder / f"{i:04d}.html").write_bytes(gen_html(source))
     return root
@@ -55,13 +60,13 @@ def finish(*runs: subprocess.Popen) -> list[str]:
 def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, generated, prefect_server):
     """The Dask run has no PREFECT_API_URL: flows/runners.py then starts the temporary server itself and points
     the cluster's workers at it (the one test of that path)."""
-    inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
+    inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "20"]
     default_db, dask_db = tmp_path / "default.duckdb", tmp_path / "dask.duckdb"
     (default_log,) = finish(ingest(*inputs, "--db", str(default_db), api_url=prefect_server.api_url))
     dask = {"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_WORKERS": "2"}
     (dask_log,) = finish(ingest(*inputs, "--db", str(dask_db), api_url=None, env=dask))
     assert "Creating a new Dask cluster" in dask_log and "Dask" not in default_log
-    assert "155 loaded" in dask_log and "155 loaded" in default_log
+    assert f"{SEEDS + PAGES} loaded" in dask_log and f"{SEEDS + PAGES} loaded" in default_log
     assert warehouse_checksums(dask_db) == warehouse_checksums(default_db)
     with connect(dask_db, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
@@ -73,17 +78,20 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     first = [str(SEEDS_DIR), str(generated / "part1")]
     api_url = prefect_server.api_url
     runs = [
-        ingest(*first, "--db", lake, "--batch-size", "25", api_url=api_url),
-        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "25", api_url=api_url),
+        ingest(*first, "--db", lake, "--batch-size", "10", api_url=api_url),
+        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "10", api_url=api_url),
     ]
     finish(*runs)
     with connect(lake, read_only=True) as conn:
-        assert conn.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone() == (305, 305)
+        assert (
+            conn.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
+            == (SEEDS + 2 * PAGES,) * 2
+        )
         assert run_data_checks(conn) == {}
         (first_run, second_run) = conn.execute(
             "SELECT started_at, finished_at, status, loaded FROM runs ORDER BY loaded DESC"
         ).fetchall()
-    assert (first_run[2:], second_run[2:]) == (("completed", 155), ("completed", 150))
+    assert (first_run[2:], second_run[2:]) == (("completed", SEEDS + PAGES), ("completed", PAGES))
     # Both loaded at the same time: each started before the other finished.
     assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
     # The same input loaded one after the other into a DuckDB file gives the same warehouse and the same story
@@ -201,7 +209,7 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
         scheduler = start([*SCHEDULER_ARGV, "--port", str(port)])
         workers = start([*WORKER_ARGV[:2], address, *WORKER_ARGV[2:]])
     try:
-        inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "40"]
+        inputs = [str(SEEDS_DIR), str(generated / "part1"), "--batch-size", "20"]  # 4 batches
         db = tmp_path / "remote.duckdb"
         (log,) = finish(
             ingest(
@@ -212,7 +220,7 @@ def test_ingest_on_a_running_dask_scheduler_reports_to_the_prefect_server(tmp_pa
                 env={"MEDIAMON_TASK_RUNNER": "dask", "MEDIAMON_DASK_ADDRESS": address, **env},
             )
         )
-        assert "Connecting to an existing Dask cluster" in log and "155 loaded" in log
+        assert "Connecting to an existing Dask cluster" in log and f"{SEEDS + PAGES} loaded" in log
         reference = tmp_path / "default.duckdb"
         finish(ingest(*inputs, "--db", str(reference), api_url=prefect_server.api_url))
         assert warehouse_checksums(db) == warehouse_checksums(reference)
