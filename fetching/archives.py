@@ -51,7 +51,7 @@ from config.defaults import DEFAULT_MAX_BYTES
 from config.fetch_policy import FetchPolicy
 from extractors.records import Reject
 from extractors.urls import parse_url, shown_url
-from fetching.fetch import RETRY_STATUSES, Fetcher, FetchResult, _Refused, retry_after_seconds
+from fetching.fetch import RETRY_STATUSES, Fetcher, FetchResult, _Refused, retry_after_seconds, tls_context
 from fetching.warc import WarcCounts, WarcReject, WarcResponse, host_wanted, read_warc
 
 log = logging.getLogger(__name__)
@@ -405,7 +405,9 @@ def stream_warc(
     # identity: the file's own bytes. A .warc.gz is many gzip members, which read_warc reads itself; httpx's
     # Content-Encoding decoder would stop after the first.
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "identity"}
-    with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(
+        timeout=timeout, headers=headers, follow_redirects=False, trust_env=False, verify=tls_context()
+    ) as client:
         opened = _open_stream(client, url, policy)
         if isinstance(opened, Reject):
             counts.rejects += 1

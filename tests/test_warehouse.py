@@ -344,25 +344,39 @@ def test_extension_files_are_signature_checked_once_a_process_and_again_when_cha
     # The lake's extensions, once a lake was opened here, are loaded unchecked by the next connection.
     with open_writer(f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"):
         pass
-    assert verified_config(("ducklake", "sqlite_scanner")) == skipping
+    assert verified_config(("ducklake", "sqlite_scanner"))["allow_unsigned_extensions"] is True
     assert verified_config(("ducklake", "no_such_extension")) == {}
 
 
-def test_a_lake_reader_that_skipped_the_checks_still_loads_nothing_else(tmp_path):
-    """The second reader of a lake in a process is opened with `allow_unsigned_extensions`; locked down, it can
-    still LOAD nothing (sibling of the SQL sandbox's refusals, which may run on a first reader)."""
+def test_a_reader_that_skipped_the_checks_still_loads_nothing_else(tmp_path, seed_paths):
+    """Once this process checked the extensions a reader needs, the next reader is opened with
+    `allow_unsigned_extensions` (and no auto-loading); locked down, it can still LOAD nothing (sibling of the SQL
+    sandbox's refusals, which may run on a first reader). Siblings: a lake, and a DuckDB file whose search
+    reader loads fts (checked when a writer's load indexed the articles)."""
     from warehouse.db import connect_reader
     from warehouse.extensions import extension_path
+    from warehouse.search import search_articles
+    from warehouse.views import create_views
 
-    lake = f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}"
-    with open_writer(lake):
-        pass
-    for _ in range(2):
-        with connect_reader(lake) as conn:
-            assert conn.execute("SELECT current_setting('allow_unsigned_extensions')").fetchone() == (True,)
-            for statement in (f"LOAD '{extension_path('fts')}'", "LOAD fts", "SET allow_unsigned_extensions = false"):
-                with pytest.raises(duckdb.Error):
-                    conn.execute(statement)
+    lake, file = f"ducklake:sqlite:{tmp_path / 'lake.sqlite'}", tmp_path / "warehouse.duckdb"
+    for location, extensions in ((lake, ()), (file, ("fts",))):
+        with open_writer(location) as conn:
+            load_batch(conn, seed_articles(seed_paths), [], "run-1")
+        for _ in range(2):
+            with connect_reader(location, extensions=extensions) as conn:
+                shown = conn.execute("SELECT current_setting('allow_unsigned_extensions')").fetchone()
+                assert shown == (True,), location
+                assert conn.execute("SELECT current_setting('autoload_known_extensions')").fetchone() == (False,)
+                if extensions:
+                    create_views(conn, temporary=True)
+                    assert search_articles(conn, "roscosmos video").hits, location
+                for statement in (
+                    f"LOAD '{extension_path('fts')}'",
+                    "LOAD fts",
+                    "SET allow_unsigned_extensions = false",
+                ):
+                    with pytest.raises(duckdb.Error):
+                        conn.execute(statement)
 
 
 def test_a_new_warehouse_gets_every_migration_or_none_an_old_one_each_in_turn(tmp_path, monkeypatch):

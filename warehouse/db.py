@@ -39,6 +39,8 @@ _CONSTRAINT = re.compile(r",\s*PRIMARY KEY\s*\([^)]*\)|\s+PRIMARY KEY\b|\s+UNIQU
 # Readers never download or auto-load an extension: the ones the project needs come from their pip packages
 # (warehouse/extensions.py) and are loaded by name before a reader is locked down (see connect_reader).
 READER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+# Writers load fts for the search index (warehouse/search.py).
+WRITER_EXTENSIONS = ("fts",)
 log = logging.getLogger("mediamon")
 
 
@@ -86,14 +88,16 @@ def is_write_conflict(exc: BaseException) -> bool:
     )
 
 
-def _connect_lake(location: str, read_only: bool, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+def _connect_lake(
+    location: str, read_only: bool, wait_seconds: float = 30.0, extensions: tuple[str, ...] = ()
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as the default database; an attach that finds the catalog
     locked (another writer committing) is tried again, with backoff, for up to `wait_seconds`."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     while True:
         try:
-            return _attach_lake(location, read_only)
+            return _attach_lake(location, read_only, extensions)
         except duckdb.Error as exc:
             if "database is locked" not in str(exc) or time.monotonic() >= deadline:
                 raise
@@ -101,17 +105,17 @@ def _connect_lake(location: str, read_only: bool, wait_seconds: float = 30.0) ->
             delay = min(delay * 2, 1.0)
 
 
-def _attach_lake(location: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _attach_lake(location: str, read_only: bool, extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
     kind, catalog = _lake_catalog(location)
     if catalog is not None and not catalog.exists():
         if read_only:
             raise WarehouseMissing(f"no warehouse at {location}: run `mediamon ingest` first or pass --db")
         catalog.parent.mkdir(parents=True, exist_ok=True)
-    extensions = ("ducklake",) if kind == "duckdb" else ("ducklake", f"{kind}_scanner")
+    needed = ("ducklake",) if kind == "duckdb" else ("ducklake", f"{kind}_scanner")
     config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
-    conn = duckdb.connect(config={**config, **verified_config(extensions)})
+    conn = duckdb.connect(config={**config, **verified_config(needed + extensions)})
     try:
-        for name in extensions:
+        for name in needed:
             load_extension(conn, name)
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
         with nullcontext() if read_only else _lake_setup_lock(location):
@@ -147,13 +151,15 @@ def connect(
     read_only: bool = False,
     wait_seconds: float = 30.0,
     on_busy: Callable[[], None] | None = None,
+    extensions: tuple[str, ...] = (),
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying while another process writes a DuckDB file; WarehouseBusy when it never frees.
 
     `on_busy` is called once, at the first retry, so a person waiting knows why. A lake waits to open only while
-    its catalog is locked by a commit; its writers conflict at commit (see is_write_conflict)."""
+    its catalog is locked by a commit; its writers conflict at commit (see is_write_conflict). `extensions`: the
+    ones the connection will load (warehouse.extensions.verified_config)."""
     if is_lake(path):
-        return _connect_lake(str(path), read_only, wait_seconds)
+        return _connect_lake(str(path), read_only, wait_seconds, extensions)
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(f"no warehouse at {path}: run `mediamon ingest` first or pass --db")
@@ -163,7 +169,7 @@ def connect(
     deadline = started + wait_seconds
     delay = 0.05
     waiting = False
-    config = dict(READER_CONFIG) if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
+    config = {**(READER_CONFIG if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}), **verified_config(extensions)}
     while True:
         try:
             conn = duckdb.connect(str(path), read_only=read_only, config=config)
@@ -205,7 +211,7 @@ def connect_reader(
     current snapshot, listed in a transaction the connection keeps, so every query reads that snapshot), DuckDB's
     temporary directory and `writable_dir` (an export's folder); no extension is installed or loaded, no Python
     variable is scanned; then the configuration is locked, so no SET or RESET can undo any of it."""
-    conn = connect(path, read_only=True, wait_seconds=wait_seconds, on_busy=on_busy)
+    conn = connect(path, read_only=True, wait_seconds=wait_seconds, on_busy=on_busy, extensions=extensions)
     try:
         for name in extensions:
             load_extension(conn, name)
@@ -288,7 +294,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated read-write connection, held only as long as the block runs (on a lake too: a kept instance
     holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
-    conn = connect(path, wait_seconds=wait_seconds)
+    conn = connect(path, wait_seconds=wait_seconds, extensions=WRITER_EXTENSIONS)
     try:
         migrated = (absolute_location(path), views_fingerprint())
         if migrated not in _migrated or not _holds_every_migration(conn):

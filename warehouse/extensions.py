@@ -35,7 +35,13 @@ def verified_config(names: tuple[str, ...]) -> dict[str, bool]:
         unchanged = all(_verified.get(str(path)) == _identity(path) for path in paths)
     except (ExtensionMissing, OSError):
         return {}
-    return {"allow_unsigned_extensions": True} if unchanged else {}
+    # Nothing else is loaded unchecked: not an extension DuckDB would install or load by itself.
+    skip = {
+        "allow_unsigned_extensions": True,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    return skip if unchanged else {}
 
 
 def extension_path(name: str) -> Path:

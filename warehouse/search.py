@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from warehouse.extensions import ExtensionMissing, extension_path
+from warehouse.extensions import ExtensionMissing, extension_path, load_extension_file
 from warehouse.staging import registered
 from warehouse.transaction import transaction
 
@@ -87,8 +87,7 @@ def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
     # reader (warehouse.db.connect_reader) may not touch.
     loaded = conn.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stem'")
     if not loaded.fetchone()[0]:
-        path = str(fts_extension_path()).replace("'", "''")
-        conn.execute(f"LOAD '{path}'")
+        load_extension_file(conn, fts_extension_path())
 
 
 def _word_counts(source: str) -> str:
