@@ -51,6 +51,7 @@ from similarity.minhash import (  # noqa: E402
 from similarity.monitors import DEFAULT_MONITORS, matching_monitors, parse_query  # noqa: E402
 from similarity.stories import _STOPWORDS, _TERM, StorySettings, story_terms  # noqa: E402
 from warehouse import dedup  # noqa: E402
+from warehouse.changes import finish_update  # noqa: E402
 from warehouse.db import open_writer, transaction  # noqa: E402
 from warehouse.load import load_batch, start_run  # noqa: E402
 from warehouse.monitors import update_monitor_matches  # noqa: E402
@@ -494,7 +495,7 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
         mark = time.perf_counter()
         with transaction(conn):
             assign_stories(conn, settings)
-            conn.execute("DELETE FROM dedup_pending")
+            finish_update(conn)
         timings["stories"] = time.perf_counter() - mark
         mark = time.perf_counter()
         update_monitor_matches(conn, DEFAULT_MONITORS, "sweep-new")
