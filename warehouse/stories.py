@@ -75,7 +75,7 @@ def assign_stories(
     rows = conn.execute(
         f"""SELECT a.article_id, a.first_ingested_at FROM articles a
             WHERE {scope.where("a.")} AND a.duplicate_of IS NULL
-              AND a.article_id NOT IN (SELECT article_id FROM story_articles WHERE {scope.where()})
+              AND a.article_id NOT IN ({_story_rows(scope, "article_id")})
             ORDER BY coalesce(a.published_at, a.first_ingested_at), a.article_id"""
     ).fetchall()
     stale, ingested = [row[0] for row in rows], dict(rows)
@@ -98,6 +98,19 @@ def assign_stories(
     merged |= join_stories_by_media(conn, list(dict.fromkeys([*stale, *media_changed])), story_settings)
     conn.execute("DELETE FROM media_changes")
     _write_story_ids(conn, scope, merged, reassigned, settings)
+
+
+def _story_rows(scope: ChangeScope, columns: str) -> str:
+    """A query of the story_articles rows of the scope's articles. A row keeps the dates its article had when it was
+    assigned; the record gives the article's first_ingested_at, which changes only when the article is deleted with
+    SQL and loaded again, and its publication dates since the last update, which miss a row redated before it: the
+    rows are read by either (two scans that skip the other row groups; one filter on both columns would not)."""
+    if scope.every:
+        return f"SELECT {columns} FROM story_articles"
+    return " UNION ".join(
+        f"SELECT {columns} FROM story_articles WHERE {scope.where(by=by)}"
+        for by in ("first_ingested_at", "published_at")
+    )
 
 
 def _write_story_ids(
@@ -136,7 +149,7 @@ def _write_story_ids(
     # The recorded articles: a canonical one's story is its own row's; a copy's, its canonical's.
     targets = conn.execute(
         f"""SELECT a.article_id, a.duplicate_of, a.published_at, s.story_id FROM articles a
-            LEFT JOIN (SELECT article_id, story_id FROM story_articles WHERE {scope.where()}) s USING (article_id)
+            LEFT JOIN ({_story_rows(scope, "article_id, story_id")}) s USING (article_id)
             WHERE {scope.where("a.")}"""
     ).fetchall()
     stories_of = _stories_of(conn, [(row[1], row[2]) for row in targets if row[1] is not None], settings)
@@ -203,7 +216,7 @@ def _forget_gone(conn: duckdb.DuckDBPyConnection, scope: ChangeScope) -> list[st
     still canonical, whose copies follow their new story."""
     gone = conn.execute(
         f"""SELECT s.article_id, a.article_id IS NOT NULL AND a.duplicate_of IS NULL
-            FROM (SELECT article_id, content_hash FROM story_articles WHERE {scope.where()}) s
+            FROM ({_story_rows(scope, "article_id, content_hash")}) s
             LEFT JOIN (SELECT article_id, duplicate_of, content_hash FROM articles WHERE {scope.where()}) a
             USING (article_id)
             WHERE a.article_id IS NULL OR a.duplicate_of IS NOT NULL OR a.content_hash <> s.content_hash"""
@@ -220,10 +233,11 @@ def _forget_gone(conn: duckdb.DuckDBPyConnection, scope: ChangeScope) -> list[st
         conn.execute("DELETE FROM outlet_lines WHERE articles <= 0")
         conn.execute("DELETE FROM article_lines WHERE article_id IN (SELECT article_id FROM gone_ids)")
         _add_document_frequencies(conn, _stored_terms(conn, "gone_ids"), -1)
-        conn.execute(
-            f"""DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM gone_ids)
-                AND {scope.where()}"""
-        )
+        for by in ("first_ingested_at", "published_at"):  # as _story_rows reads them
+            conn.execute(
+                f"""DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM gone_ids)
+                    AND {scope.where(by=by)}"""
+            )
     return [row[0] for row in gone if row[1]]
 
 
