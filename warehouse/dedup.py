@@ -407,10 +407,14 @@ def _candidates(
                 WHERE n.article_id <> o.article_id
             ), ordered AS (
                 SELECT least(a, b) AS a, greatest(a, b) AS b, min(kind) AS kind FROM pairs GROUP BY ALL
-            ), signed AS (
-                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at BETWEEN $lo AND $hi
+            ), paired AS (
+                SELECT a AS article_id FROM ordered UNION SELECT b FROM ordered
+            ), signed AS (  -- the paired articles' only: the window's signatures are 90,000 lists of 128 values
+                SELECT article_id, shingle_count, signature FROM dedup_signatures
+                WHERE published_at BETWEEN $lo AND $hi AND article_id IN (SELECT article_id FROM paired)
                 UNION ALL
-                SELECT article_id, shingle_count, signature FROM dedup_signatures WHERE published_at = {UNDATED}
+                SELECT article_id, shingle_count, signature FROM dedup_signatures
+                WHERE published_at = {UNDATED} AND article_id IN (SELECT article_id FROM paired)
             ), estimated AS (
                 SELECT p.*, len(list_filter(list_zip(sx.signature, sy.signature), v -> v[1] = v[2]))
                             / len(sx.signature) AS j,
