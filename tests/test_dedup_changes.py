@@ -438,6 +438,8 @@ def test_the_check_names_an_edit_made_with_sql_until_its_day_is_deduplicated_aga
         assert forget_signatures(conn, target.published_at.date(), []) >= 1
         update_duplicates(conn)
         assert run_data_checks(conn) == {}
+        twice = "SELECT count(*) FROM (SELECT article_id, band FROM dedup_bands GROUP BY ALL HAVING count(*) > 1)"
+        assert conn.execute(twice).fetchone()[0] == 0  # the day's former bands were forgotten, not kept
         text = conn.execute(
             "SELECT count(*) FROM dedup_signatures WHERE article_id = ? AND content_hash = 'by hand'",
             [target.article_id],
