@@ -101,9 +101,9 @@ def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
 
 
 def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionPool, changed: bool = True) -> int:
-    """Update duplicates and stories over the whole warehouse, per-article work on the pool; returns this run's
-    copies. A run that `changed` no article skips the update when dedup is current (every signature current and
-    no update cut short)."""
+    """Update duplicates and stories for the articles changed since the last update (the change record), per-article
+    work on the pool; returns this run's copies. A run that `changed` no article skips the update when dedup is
+    current (nothing recorded, no update cut short)."""
     with open_writer(db) as conn:
         if changed or not dedup_is_current(conn, settings):
             update_duplicates(conn, settings, pool.map)

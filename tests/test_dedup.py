@@ -181,11 +181,12 @@ STATE_TABLES = ("dedup_signatures", "near_duplicates", "outlet_lines", "story_ar
 
 def test_migration_018_keeps_the_dedup_state_and_drops_its_keys(tmp_path, monkeypatch):
     """The state tables lose their PRIMARY KEYs (an ART index each: the insert into outlet_lines ran out of the
-    writer's memory at 1,000,000 articles) with every row kept; the data check finds a duplicated key instead."""
+    writer's memory at 1,000,000 articles) with every row kept; the data check finds a duplicated key instead. (The
+    warehouse before has every migration but 018: today's code needs the later ones' tables.)"""
     older = tmp_path / "migrations"
     older.mkdir()
     for script in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if script.stem < "018":
+        if not script.stem.startswith("018_"):
             (older / script.name).write_text(script.read_text())
     db = tmp_path / "upgraded.duckdb"
 

@@ -10,6 +10,8 @@ import duckdb
 
 from extractors.listings import Link
 from fetching.fetch import FetchResult
+from warehouse.db import transaction
+from warehouse.dedup import forget_signatures_of
 
 # An article's day: its publication date, else the listing's date, else when it was fetched or loaded.
 _RESPONSES = """
@@ -36,7 +38,8 @@ def stored_responses(conn: duckdb.DuckDBPyConnection, day: date, sources: list[s
 
 
 def forget_signatures(conn: duckdb.DuckDBPyConnection, day: date, sources: list[str]) -> int:
-    """Drop the near-duplicate signatures of the day's articles so the next update recomputes them."""
+    """Mark the near-duplicate signatures of the day's articles stale, and note the articles in the change record,
+    so the next update recomputes them (in one transaction); returns how many articles."""
     ids = [
         row[0]
         for row in conn.execute(
@@ -46,8 +49,8 @@ def forget_signatures(conn: duckdb.DuckDBPyConnection, day: date, sources: list[
             [day, sources, sources],
         ).fetchall()
     ]
-    conn.execute("DELETE FROM dedup_signatures WHERE list_contains(?::VARCHAR[], article_id)", [ids])
-    return len(ids)
+    with transaction(conn):
+        return forget_signatures_of(conn, ids)
 
 
 def finished_history(conn: duckdb.DuckDBPyConnection, start: date, end: date) -> set[tuple[str, date, str]]:

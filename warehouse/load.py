@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from extractors import Article, Reject
+from warehouse.changes import record_changes
 from warehouse.db import transaction
 from warehouse.search import index_articles
 from warehouse.staging import registered, table_schema
@@ -153,11 +154,13 @@ def load_batch(
         known = conn.execute("SELECT count(*) FROM staged_known").fetchone()[0]
         compared = (
             f"""SELECT s.article_id, CASE WHEN a.article_id IS NULL THEN 'new'
-                                         WHEN {changed} THEN 'changed' ELSE 'unchanged' END AS change
+                                         WHEN {changed} THEN 'changed' ELSE 'unchanged' END AS change,
+                       a.published_at AS published_before, a.first_ingested_at
                 FROM staged s LEFT JOIN (SELECT * FROM articles WHERE article_id IN (SELECT * FROM staged_known)) a
                 USING (article_id)"""
             if known
-            else "SELECT article_id, 'new' AS change FROM staged"
+            else """SELECT article_id, 'new' AS change, NULL::TIMESTAMP AS published_before,
+                           NULL::TIMESTAMP AS first_ingested_at FROM staged"""
         )
         conn.execute(f"CREATE OR REPLACE TEMP TABLE staged_changes AS {compared}")
         conn.execute(
@@ -180,6 +183,16 @@ def load_batch(
                    WHERE a.article_id = s.article_id AND c.change = 'unchanged'
                      AND (a.raw_sha256, a.extractor_version) IS DISTINCT FROM (s.raw_sha256, s.extractor_version)"""
             )
+        # New and changed articles go in the change record (warehouse/changes.py), a changed one with its former
+        # date too: the next dedup update looks at them, not at every article.
+        record_changes(
+            conn,
+            """SELECT s.article_id, s.published_at, coalesce(c.first_ingested_at, ?::TIMESTAMP) AS first_ingested_at
+               FROM staged s JOIN staged_changes c USING (article_id) WHERE c.change <> 'unchanged'
+               UNION ALL
+               SELECT article_id, published_before, first_ingested_at FROM staged_changes WHERE change = 'changed'""",
+            [now],
+        )
         conn.execute("DELETE FROM rejects WHERE source_uri IN (SELECT source_uri FROM staged)")
         conn.execute(
             """INSERT INTO rejects (source_uri, stage, reason, detail, run_id, "at")
@@ -206,6 +219,30 @@ def load_batch(
                 [now],
             )
     return LoadCounts(loaded, updated, same + unchanged, 0, len(rejects))
+
+
+def delete_articles(conn: duckdb.DuckDBPyConnection, article_ids: list[str]) -> int:
+    """Delete these articles and what hangs off them (media, links, monitor matches, search index rows), in one
+    transaction that notes them in the change record, so the next dedup update forgets their signatures, pairs
+    and story state and chooses their partners' canonical copies again. Their stored responses (`fetches`) are kept.
+    Returns how many articles were deleted. (A DELETE written in SQL is noticed too, by the counts the update
+    compares, at the cost of one update that compares every article.)"""
+    ids = pa.table({"article_id": pa.array(sorted(set(article_ids)), pa.string())})
+    with transaction(conn), registered(conn, "deleted_ids", ids):
+        gone = "article_id IN (SELECT article_id FROM deleted_ids)"
+        record_changes(conn, f"SELECT article_id, published_at, first_ingested_at FROM articles WHERE {gone}")
+        deleted = conn.execute(f"SELECT count(*) FROM articles WHERE {gone}").fetchone()[0]
+        tables = ["articles", "article_media", "article_links", "monitor_matches", "media_changes"]
+        tables += [
+            f"search.{name}"
+            for (name,) in conn.execute(
+                """SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()
+                   AND schema_name = 'search' AND table_name IN ('documents', 'postings')"""
+            ).fetchall()
+        ]
+        for table in tables:
+            conn.execute(f"DELETE FROM {table} WHERE {gone}")
+    return deleted
 
 
 def _replace_media(conn: duckdb.DuckDBPyConnection, articles: list[Article]) -> None:

@@ -28,24 +28,37 @@ def registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> I
 MAX_DATE_RANGES = 64
 
 
-def articles_by_id(conn: duckdb.DuckDBPyConnection, ids: Iterable[str], columns: str) -> list[tuple]:
+def articles_by_id(
+    conn: duckdb.DuckDBPyConnection,
+    ids: Iterable[str],
+    columns: str,
+    dates: Iterable[datetime | None] | None = None,
+    date_column: str = "published_at",
+) -> list[tuple]:
     """`SELECT columns FROM articles` for these article ids, reading the wide columns (texts) only near the ids.
 
     A join with the ids alone reads every stored text: the table has no index on article_id and the join pushes no
-    filter into the scan (1-2 s for 1,000 ids at 100,000 articles, ten times that at 1,000,000). So the ids' dates
-    are read first (a narrow scan), then the columns with a filter on those dates, which lets the scan skip the
-    texts of every other date."""
+    filter into the scan (1-2 s for 1,000 ids at 100,000 articles, ten times that at 1,000,000). So the rows are read
+    with a filter on the ids' dates, which lets the scan skip the texts of every other date: `dates`, their values of
+    `date_column` when the caller knows them (a superset will do), else read first (a narrow scan, but of every
+    row)."""
     with registered(conn, "by_id_ids", pa.table({"article_id": pa.array(list(ids), pa.string())})):
-        dates = conn.execute("SELECT DISTINCT published_at FROM articles JOIN by_id_ids USING (article_id)").fetchall()
+        if dates is None:
+            rows = conn.execute(
+                f"SELECT DISTINCT {date_column} FROM articles JOIN by_id_ids USING (article_id)"
+            ).fetchall()
+            dates = [row[0] for row in rows]
         return conn.execute(
             f"""SELECT {columns} FROM articles JOIN by_id_ids USING (article_id)
-                WHERE {date_filter([row[0] for row in dates])}"""
+                WHERE {date_filter(dates, date_column)}"""
         ).fetchall()
 
 
-def date_filter(dates: Iterable[datetime | None], column: str = "published_at") -> str:
+def date_filter(dates: Iterable[datetime | None], column: str = "published_at", undated: str | None = None) -> str:
     """An SQL condition true for every one of these dates in `column`: the dates as at most MAX_DATE_RANGES ranges
-    (literals, so the scan can skip the rows outside them), and `column IS NULL` when None is among them."""
+    (literals, so the scan can skip the rows outside them), and `column IS NULL` when None is among them (or
+    `column = undated`, for a table that stores the SQL literal `undated` for an unknown date: a range, which the
+    scan can skip, where IS NULL reads every row)."""
     given = set(dates)
     known = sorted(date for date in given if date is not None)
     gaps = sorted((b - a for a, b in zip(known[:-1], known[1:], strict=True)), reverse=True)
@@ -60,7 +73,7 @@ def date_filter(dates: Iterable[datetime | None], column: str = "published_at") 
         f"{column} BETWEEN TIMESTAMP '{lo.isoformat(' ')}' AND TIMESTAMP '{hi.isoformat(' ')}'" for lo, hi in ranges
     ]
     if None in given:
-        parts.append(f"{column} IS NULL")
+        parts.append(f"{column} IS NULL" if undated is None else f"{column} = {undated}")
     return "(" + (" OR ".join(parts) or "FALSE") + ")"
 
 

@@ -28,6 +28,8 @@ import pyarrow.compute as pc
 from similarity.duplicates import DedupSettings
 from similarity.furniture import line_keys, outlet_of, strip_furniture
 from similarity.stories import StorySettings, assign_story_rows, idf_weights, story_terms, tfidf_rows
+from warehouse.changes import ChangeScope, change_scope, compares_all
+from warehouse.db import on_lake
 from warehouse.staging import articles_by_id, registered
 
 _BATCH = 2000
@@ -64,24 +66,27 @@ def assign_stories(
 
     Story grouping is set by `story_settings` (the story fields of `settings` belong to the former single-link
     grouping and are not read). Earlier articles keep their story: a story id changes only when the story is
-    merged into an older one."""
-    _forget_other_settings(conn, story_settings)
-    _forget_gone(conn)
-    stale = [
-        row[0]
-        for row in conn.execute(
-            """SELECT a.article_id FROM articles a LEFT JOIN story_articles s USING (article_id)
-               WHERE a.duplicate_of IS NULL AND s.article_id IS NULL
-               ORDER BY coalesce(a.published_at, a.first_ingested_at), a.article_id"""
-        ).fetchall()
-    ]
+    merged into an older one. The articles looked at are those in the change record (the near-duplicate step's
+    included), unless the update compares every article (warehouse/changes.py): a run reads their rows and their
+    story state by id and date ranges, not a column of every row."""
+    every = _forget_other_settings(conn, story_settings) or compares_all(conn)
+    scope = change_scope(conn, every)
+    reassigned = _forget_gone(conn, scope)
+    rows = conn.execute(
+        f"""SELECT a.article_id, a.first_ingested_at FROM articles a
+            WHERE {scope.where("a.")} AND a.duplicate_of IS NULL
+              AND a.article_id NOT IN ({_story_rows(scope, "article_id")})
+            ORDER BY coalesce(a.published_at, a.first_ingested_at), a.article_id"""
+    ).fetchall()
+    stale, ingested = [row[0] for row in rows], dict(rows)
     crossed: set[tuple[str, int]] = set()
     for start in range(0, len(stale), _BATCH):
-        crossed |= _count_lines(conn, stale[start : start + _BATCH], story_settings.furniture_articles)
+        crossed |= _count_lines(conn, stale[start : start + _BATCH], ingested, story_settings.furniture_articles)
     if crossed:
         _refresh_terms(conn, crossed, story_settings, parallel_map)
+    merged: dict[str, str] = {}
     for start in range(0, len(stale), _BATCH):
-        _assign_chunk(conn, stale[start : start + _BATCH], story_settings, parallel_map)
+        merged |= _assign_chunk(conn, stale[start : start + _BATCH], ingested, story_settings, parallel_map)
     # Articles whose media changed without their text (media_changes, filled by the load) are joined as new ones.
     media_changed = [
         row[0]
@@ -90,41 +95,135 @@ def assign_stories(
                ORDER BY article_id"""
         ).fetchall()
     ]
-    join_stories_by_media(conn, list(dict.fromkeys([*stale, *media_changed])), story_settings)
+    merged |= join_stories_by_media(conn, list(dict.fromkeys([*stale, *media_changed])), story_settings)
     conn.execute("DELETE FROM media_changes")
-    conn.execute(
-        """UPDATE articles a SET story_id = s.story_id FROM story_articles s
-           WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
-    )
-    conn.execute(
-        """UPDATE articles a SET story_id = c.story_id FROM articles c
-           WHERE a.duplicate_of = c.article_id AND a.story_id IS DISTINCT FROM c.story_id"""
+    _write_story_ids(conn, scope, merged, reassigned, settings)
+
+
+def _story_rows(scope: ChangeScope, columns: str) -> str:
+    """A query of the story_articles rows of the scope's articles. A row keeps the dates its article had when it was
+    assigned; the record gives the article's first_ingested_at, which changes only when the article is deleted with
+    SQL and loaded again, and its publication dates since the last update, which miss a row redated before it: the
+    rows are read by either (two scans that skip the other row groups; one filter on both columns would not)."""
+    if scope.every:
+        return f"SELECT {columns} FROM story_articles"
+    return " UNION ".join(
+        f"SELECT {columns} FROM story_articles WHERE {scope.where(by=by)}"
+        for by in ("first_ingested_at", "published_at")
     )
 
 
-def _forget_other_settings(conn: duckdb.DuckDBPyConnection, story_settings: StorySettings) -> None:
-    """Drop the story state computed with other settings, so every story is computed again."""
+def _write_story_ids(
+    conn: duckdb.DuckDBPyConnection,
+    scope: ChangeScope,
+    merged: dict[str, str],
+    reassigned: list[str],
+    settings: DedupSettings,
+) -> None:
+    """Set articles.story_id: a canonical article's story, a copy its canonical's. For a scope of recorded changes,
+    only where it can have changed: the recorded articles (new, edited, copies whose canonical changed, ...), the
+    articles of merged stories (by their former story id), and the copies of a canonical article assigned again
+    after an edit (a copy of a new canonical is recorded: its duplicate_of changed)."""
+    if scope.every:
+        conn.execute(
+            """UPDATE articles a SET story_id = s.story_id FROM story_articles s
+               WHERE a.article_id = s.article_id AND a.story_id IS DISTINCT FROM s.story_id"""
+        )
+        conn.execute(
+            """UPDATE articles a SET story_id = c.story_id FROM articles c
+               WHERE a.duplicate_of = c.article_id AND a.story_id IS DISTINCT FROM c.story_id"""
+        )
+        return
+    if merged:
+        final = {}
+        for story in merged:
+            into = story
+            while into in merged:
+                into = merged[into]
+            final[story] = into
+        staged = pa.table(
+            {"story_id": pa.array(list(final), pa.string()), "into": pa.array(list(final.values()), pa.string())}
+        )
+        with registered(conn, "merged_stories", staged):
+            conn.execute("UPDATE articles a SET story_id = m.into FROM merged_stories m WHERE a.story_id = m.story_id")
+    # The recorded articles: a canonical one's story is its own row's; a copy's, its canonical's.
+    targets = conn.execute(
+        f"""SELECT a.article_id, a.duplicate_of, a.published_at, s.story_id FROM articles a
+            LEFT JOIN ({_story_rows(scope, "article_id, story_id")}) s USING (article_id)
+            WHERE {scope.where("a.")}"""
+    ).fetchall()
+    stories_of = _stories_of(conn, [(row[1], row[2]) for row in targets if row[1] is not None], settings)
+    story = [stories_of[copy_of] if copy_of is not None else own for _, copy_of, _, own in targets]
+    staged = pa.table(
+        {"article_id": pa.array([row[0] for row in targets], pa.string()), "story_id": pa.array(story, pa.string())}
+    )
+    with registered(conn, "recorded_stories", staged):
+        conn.execute(
+            f"""UPDATE articles a SET story_id = r.story_id FROM recorded_stories r
+                WHERE a.article_id = r.article_id AND a.story_id IS DISTINCT FROM r.story_id
+                  AND {scope.where("a.")}"""
+        )
+    if reassigned:
+        with registered(conn, "reassigned", pa.table({"article_id": pa.array(reassigned, pa.string())})):
+            conn.execute(
+                """UPDATE articles a SET story_id = s.story_id FROM story_articles s
+                   WHERE a.duplicate_of = s.article_id AND s.article_id IN (SELECT article_id FROM reassigned)
+                     AND a.story_id IS DISTINCT FROM s.story_id"""
+            )
+
+
+def _stories_of(
+    conn: duckdb.DuckDBPyConnection, copies: list[tuple[str, datetime | None]], settings: DedupSettings
+) -> dict[str, str]:
+    """canonical article_id -> story_id, for the canonicals of these copies (canonical id, copy's publication
+    date). A copy is published within the dedup window of its canonical, so their rows are read by the dates within
+    that window of the copies' first; those a URL match joined further apart, or to an undated copy, by id alone."""
+    wanted = {canonical for canonical, _ in copies}
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    dates = [when for _, when in copies if when is not None]
+    with registered(conn, "story_of_ids", pa.table({"article_id": pa.array(sorted(wanted), pa.string())})):
+        by_id = "article_id IN (SELECT article_id FROM story_of_ids)"
+        if dates and settings.window_days is not None:
+            windows = _windows(dates, int(settings.window_days) + 1)
+            near = " OR ".join(
+                f"published_at BETWEEN TIMESTAMP '{lo.isoformat(' ')}' AND TIMESTAMP '{hi.isoformat(' ')}'"
+                for lo, hi in zip(windows["lo"].to_pylist(), windows["hi"].to_pylist(), strict=True)
+            )
+            found.update(
+                conn.execute(f"SELECT article_id, story_id FROM story_articles WHERE {by_id} AND ({near})").fetchall()
+            )
+        if len(found) < len(wanted):
+            found.update(conn.execute(f"SELECT article_id, story_id FROM story_articles WHERE {by_id}").fetchall())
+    return found
+
+
+def _forget_other_settings(conn: duckdb.DuckDBPyConnection, story_settings: StorySettings) -> bool:
+    """Drop the story state computed with other settings, so every story is computed again; True when it did."""
     fingerprint = story_settings.fingerprint()
     if conn.execute("SELECT fingerprint FROM story_settings").fetchall() == [(fingerprint,)]:
-        return
+        return False
     for table in _STATE:
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT INTO story_settings (fingerprint) VALUES (?)", [fingerprint])
+    return True
 
 
-def _forget_gone(conn: duckdb.DuckDBPyConnection) -> None:
+def _forget_gone(conn: duckdb.DuckDBPyConnection, scope: ChangeScope) -> list[str]:
     """Drop the state of articles deleted, edited or no longer canonical: their line counts and term counts are
-    taken back (an edited or again canonical article is assigned again as a new one)."""
-    gone = [
-        row[0]
-        for row in conn.execute(
-            """SELECT s.article_id FROM story_articles s LEFT JOIN articles a USING (article_id)
-               WHERE a.article_id IS NULL OR a.duplicate_of IS NOT NULL OR a.content_hash <> s.content_hash"""
-        ).fetchall()
-    ]
+    taken back (an edited or again canonical article is assigned again as a new one). Returns the edited ones
+    still canonical, whose copies follow their new story."""
+    gone = conn.execute(
+        f"""SELECT s.article_id, a.article_id IS NOT NULL AND a.duplicate_of IS NULL
+            FROM ({_story_rows(scope, "article_id, content_hash")}) s
+            LEFT JOIN (SELECT article_id, duplicate_of, content_hash FROM articles WHERE {scope.where()}) a
+            USING (article_id)
+            WHERE a.article_id IS NULL OR a.duplicate_of IS NOT NULL OR a.content_hash <> s.content_hash"""
+    ).fetchall()
     if not gone:
-        return
-    with registered(conn, "gone_ids", pa.table({"article_id": pa.array(gone, pa.string())})):
+        return []
+    with registered(conn, "gone_ids", pa.table({"article_id": pa.array([row[0] for row in gone], pa.string())})):
         conn.execute(
             """UPDATE outlet_lines o SET articles = o.articles - g.n
                FROM (SELECT outlet, line_key, count(*) AS n FROM article_lines
@@ -134,7 +233,12 @@ def _forget_gone(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("DELETE FROM outlet_lines WHERE articles <= 0")
         conn.execute("DELETE FROM article_lines WHERE article_id IN (SELECT article_id FROM gone_ids)")
         _add_document_frequencies(conn, _stored_terms(conn, "gone_ids"), -1)
-        conn.execute("DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM gone_ids)")
+        for by in ("first_ingested_at", "published_at"):  # as _story_rows reads them
+            conn.execute(
+                f"""DELETE FROM story_articles WHERE article_id IN (SELECT article_id FROM gone_ids)
+                    AND {scope.where(by=by)}"""
+            )
+    return [row[0] for row in gone if row[1]]
 
 
 def _stored_terms(conn: duckdb.DuckDBPyConnection, ids_view: str) -> Counter:
@@ -165,10 +269,14 @@ def _add_document_frequencies(conn: duckdb.DuckDBPyConnection, counts: Counter, 
         conn.execute("DELETE FROM story_terms WHERE articles <= 0")
 
 
-def _count_lines(conn: duckdb.DuckDBPyConnection, ids: list[str], min_articles: int) -> set[tuple[str, int]]:
-    """Store the lines of these new canonical articles and add them to their outlets' counts; returns the
-    (outlet, line) pairs that became furniture with them."""
-    rows = articles_by_id(conn, ids, "article_id, url, source_uri, site_name, text")
+def _count_lines(
+    conn: duckdb.DuckDBPyConnection, ids: list[str], ingested: dict[str, datetime], min_articles: int
+) -> set[tuple[str, int]]:
+    """Store the lines of these new canonical articles (`ingested`: their first_ingested_at) and add them to their
+    outlets' counts; returns the (outlet, line) pairs that became furniture with them."""
+    rows = articles_by_id(
+        conn, ids, "article_id, url, source_uri, site_name, text", [ingested[i] for i in ids], "first_ingested_at"
+    )
     article_ids, outlets, keys = [], [], []
     counts: Counter = Counter()
     for article_id, url, source_uri, site_name, text in rows:
@@ -192,23 +300,32 @@ def _count_lines(conn: duckdb.DuckDBPyConnection, ids: list[str], min_articles: 
     )
     with registered(conn, "staged_lines", staged_lines), registered(conn, "staged_counts", staged_counts):
         conn.execute("INSERT INTO article_lines (article_id, outlet, line_key) SELECT * FROM staged_lines")
-        conn.execute(
-            """CREATE OR REPLACE TEMP TABLE merged_lines AS
-               SELECT s.outlet, s.line_key, coalesce(o.articles, 0) AS before, coalesce(o.articles, 0) + s.n AS articles
-               FROM staged_counts s LEFT JOIN outlet_lines o USING (outlet, line_key)"""
-        )
-    crossed = conn.execute(
-        "SELECT outlet, line_key FROM merged_lines WHERE before < $k AND articles >= $k", {"k": min_articles}
-    ).fetchall()
-    conn.execute(
-        """DELETE FROM outlet_lines o WHERE EXISTS
-           (SELECT 1 FROM merged_lines m WHERE m.outlet = o.outlet AND m.line_key = o.line_key)"""
-    )
-    conn.execute(
-        "INSERT INTO outlet_lines (outlet, line_key, articles) SELECT outlet, line_key, articles FROM merged_lines"
-    )
-    conn.execute("DROP TABLE merged_lines")
-    return set(crossed)
+        # outlet_lines holds 5.7 million rows at 1,000,000 articles, without an index: the counts it has are raised
+        # in place and returned in one pass (a DuckLake table returns nothing from an UPDATE: there, read first).
+        update = """UPDATE outlet_lines o SET articles = o.articles + s.n FROM staged_counts s
+                    WHERE o.outlet = s.outlet AND o.line_key = s.line_key"""
+        if on_lake(conn):
+            raised = conn.execute(
+                """SELECT o.outlet, o.line_key, o.articles + s.n FROM outlet_lines o
+                   JOIN staged_counts s USING (outlet, line_key)"""
+            ).fetchall()
+            conn.execute(update)
+        else:
+            raised = conn.execute(f"{update} RETURNING o.outlet, o.line_key, o.articles").fetchall()
+        found = {(outlet, key): articles for outlet, key, articles in raised}
+        if len(found) < len(counts):
+            fresh = [key for key in counts if key not in found]
+            staged_fresh = pa.table(
+                {
+                    "outlet": pa.array([outlet for outlet, _ in fresh], pa.string()),
+                    "line_key": pa.array([key for _, key in fresh], pa.int64()),
+                    "articles": pa.array([counts[key] for key in fresh], pa.int32()),
+                }
+            )
+            with registered(conn, "staged_fresh", staged_fresh):
+                conn.execute("INSERT INTO outlet_lines (outlet, line_key, articles) SELECT * FROM staged_fresh")
+    after = {key: found.get(key, n) for key, n in counts.items()}
+    return {key for key, n in counts.items() if after[key] - n < min_articles <= after[key]}
 
 
 def _furniture(conn: duckdb.DuckDBPyConnection, outlets: Iterable[str], min_articles: int) -> dict[str, set[int]]:
@@ -226,11 +343,20 @@ def _furniture(conn: duckdb.DuckDBPyConnection, outlets: Iterable[str], min_arti
 
 
 def _terms_of(
-    conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
+    conn: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    ingested: dict[str, datetime],
+    story_settings: StorySettings,
+    parallel_map: ParallelMap,
 ) -> list[_Terms]:
-    """The story features of these articles (terms without their outlet's furniture)."""
+    """The story features of these articles (`ingested`: their first_ingested_at), terms without their outlet's
+    furniture."""
     rows = articles_by_id(
-        conn, ids, "article_id, content_hash, url, source_uri, site_name, published_at, first_ingested_at, title, text"
+        conn,
+        ids,
+        "article_id, content_hash, url, source_uri, site_name, published_at, first_ingested_at, title, text",
+        [ingested[i] for i in ids],
+        "first_ingested_at",
     )
     outlets = [outlet_of(row[2], row[3], row[4]) for row in rows]
     furniture = _furniture(conn, outlets, story_settings.furniture_articles)
@@ -253,16 +379,17 @@ def _refresh_terms(
         {"outlet": [outlet for outlet, _ in crossed], "line_key": pa.array([key for _, key in crossed], pa.int64())}
     )
     with registered(conn, "crossed_lines", staged):
-        ids = [
-            row[0]
-            for row in conn.execute(
-                """SELECT DISTINCT l.article_id FROM article_lines l JOIN crossed_lines c USING (outlet, line_key)
+        ingested = dict(
+            conn.execute(
+                """SELECT DISTINCT l.article_id, s.first_ingested_at FROM article_lines l
+                   JOIN crossed_lines c USING (outlet, line_key)
                    JOIN story_articles s ON s.article_id = l.article_id ORDER BY 1"""
             ).fetchall()
-        ]
+        )
+    ids = list(ingested)
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start : start + _BATCH]
-        fresh = _terms_of(conn, chunk, story_settings, parallel_map)
+        fresh = _terms_of(conn, chunk, ingested, story_settings, parallel_map)
         with registered(conn, "refresh_ids", pa.table({"article_id": pa.array(chunk, pa.string())})):
             _add_document_frequencies(conn, _stored_terms(conn, "refresh_ids"), -1)
         _add_document_frequencies(conn, Counter(t for row in fresh for t in row.terms), 1)
@@ -313,12 +440,17 @@ def _idf_of(conn: duckdb.DuckDBPyConnection, vocabulary: pa.Array, documents: in
 
 
 def _assign_chunk(
-    conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings, parallel_map: ParallelMap
-) -> None:
-    """Assign a chunk of new canonical articles to stories against the stored articles in their windows."""
-    rows = _terms_of(conn, ids, story_settings, parallel_map)
+    conn: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    ingested: dict[str, datetime],
+    story_settings: StorySettings,
+    parallel_map: ParallelMap,
+) -> dict[str, str]:
+    """Assign a chunk of new canonical articles to stories against the stored articles in their windows; returns
+    the stories merged (story_id -> the story it joined)."""
+    rows = _terms_of(conn, ids, ingested, story_settings, parallel_map)
     if not rows:
-        return
+        return {}
     _add_document_frequencies(conn, Counter(t for row in rows for t in row.terms), 1)
     rows.sort(key=lambda row: (row.date, row.article_id))
     windows = _windows([row.date for row in rows], story_settings.window_days)
@@ -415,17 +547,21 @@ def _assign_chunk(
             conn.execute(
                 """UPDATE stories s SET merged_into = m.into FROM staged_merges m WHERE s.story_id = m.story_id"""
             )
+    return dict(result.merged)
 
 
-def join_stories_by_media(conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings) -> None:
+def join_stories_by_media(
+    conn: duckdb.DuckDBPyConnection, ids: list[str], story_settings: StorySettings
+) -> dict[str, str]:
     """After the text assignment: the stories of canonical articles within the story window of each other that
     carry the same media item (an embedded video, a cited post; table article_media) become one, whatever their
     languages. The older story id wins and the others record `merged_into`, as in a text merge.
 
     A media item that `furniture_articles` or more canonical articles of one outlet carry (a site's live-stream
-    player, its channel trailer) is that outlet's furniture and joins nothing for it."""
+    player, its channel trailer) is that outlet's furniture and joins nothing for it. Returns the stories merged
+    (story_id -> the story it joined)."""
     if not ids:
-        return
+        return {}
     with registered(conn, "media_story_ids", pa.table({"article_id": pa.array(ids, pa.string())})):
         pairs = conn.execute(
             """WITH keys AS (
@@ -451,7 +587,7 @@ def join_stories_by_media(conn: duckdb.DuckDBPyConnection, ids: list[str], story
             {"furniture": story_settings.furniture_articles, "window": story_settings.window_days * 86400},
         ).fetchall()
     if not pairs:
-        return
+        return {}
     parent: dict[str, str] = {}
 
     def root(story: str) -> str:
@@ -482,3 +618,4 @@ def join_stories_by_media(conn: duckdb.DuckDBPyConnection, ids: list[str], story
         conn.execute("UPDATE story_articles s SET story_id = m.into FROM media_merges m WHERE s.story_id = m.story_id")
         conn.execute("UPDATE stories s SET merged_into = m.into FROM media_merges m WHERE s.story_id = m.story_id")
         conn.execute("UPDATE stories s SET merged_into = m.into FROM media_merges m WHERE s.merged_into = m.story_id")
+    return merged

@@ -51,6 +51,7 @@ from similarity.minhash import (  # noqa: E402
 from similarity.monitors import DEFAULT_MONITORS, matching_monitors, parse_query  # noqa: E402
 from similarity.stories import _STOPWORDS, _TERM, StorySettings, story_terms  # noqa: E402
 from warehouse import dedup  # noqa: E402
+from warehouse.changes import finish_update  # noqa: E402
 from warehouse.db import open_writer, transaction  # noqa: E402
 from warehouse.load import load_batch, start_run  # noqa: E402
 from warehouse.monitors import update_monitor_matches  # noqa: E402
@@ -486,7 +487,7 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
         start_run(conn, "sweep-new", "ingest", {})
         load_batch(conn, articles, [], "sweep-new")
         rss_before = peak_rss_mb()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
         dedup.update_near_duplicates(conn, settings)
@@ -494,12 +495,12 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
         mark = time.perf_counter()
         with transaction(conn):
             assign_stories(conn, settings)
-            conn.execute("DELETE FROM dedup_pending")
+            finish_update(conn)
         timings["stories"] = time.perf_counter() - mark
         mark = time.perf_counter()
         update_monitor_matches(conn, DEFAULT_MONITORS, "sweep-new")
         timings["monitors"] = time.perf_counter() - mark
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profiler:
             profiler.disable()
         result = conn.execute(
@@ -516,8 +517,9 @@ def run_step(db: Path, articles: list[Article], profile: bool) -> dict:
         for sql, spent in queries.most_common(15):
             report.write(f"{spent:8.2f}  {sql}\n")
     return {
-        "seconds": seconds, "timings": dict(timings), "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before,
-        "copies": result[0], "joined_stories": result[1], "stories": result[2], "profile": report.getvalue(),
+        "seconds": seconds, "cpu": cpu, "timings": dict(timings), "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before, "copies": result[0], "joined_stories": result[1], "stories": result[2],
+        "profile": report.getvalue(),
     }  # fmt: skip
 
 
@@ -713,7 +715,7 @@ def main(argv: list[str] | None = None) -> None:
             parts = ", ".join(f"{k} {v:.2f}" for k, v in step["timings"].items())
             dedup_part = step["timings"]["near-duplicates"] + step["timings"]["canonicals"]
             print(
-                f"  +{len(new)} into {counts['articles']}: {step['seconds']:.2f} s ({parts}); "
+                f"  +{len(new)} into {counts['articles']}: {step['seconds']:.2f} s, CPU {step['cpu']:.2f} s ({parts}); "
                 f"peak RSS {step['peak_rss_mb']:.0f} MB (after the load {step['rss_before_mb']:.0f}); "
                 f"copies {step['copies']}, joined older stories {step['joined_stories']}, stories {step['stories']}",
                 flush=True,
