@@ -97,14 +97,17 @@ def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
         progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
         ExtractionPool(steps.extract_workers or default_workers()) as pool,
     ):
-
+        # After a load, the batches started since go on extracting on the pool while this process finds the
+        # near-duplicates of the articles loaded so far, once enough are (Run.catch_up_duplicates).
         def load(chunk: list, batch: ExtractedBatch) -> None:
             run.load(batch)
             bar.advance(len(chunk))
+            run.catch_up_duplicates(request.dedup)
 
         def load_warc(chunk: WarcChunk, batch: ExtractedBatch) -> None:
             run.seen += len(chunk)
             run.load(with_provenance(batch, chunk))
+            run.catch_up_duplicates(request.dedup)
 
         def start_files(chunk: list[FoundFile]) -> Pending:
             return submit(steps.extract_files, chunk, state, request.options, pool)
