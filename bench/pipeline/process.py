@@ -243,9 +243,11 @@ def main_steps(run: dict, log: Path) -> list[tuple[str, float, float]]:
 
 
 def workers_wait(run: dict, steps: list[tuple[str, float, float]], idle: float = 0.5) -> dict[str, dict]:
-    """Per flow step (and before the first, after the last): its wall seconds and the seconds in which the
-    extraction workers together used < `idle` of a core, from the run's 1-s samples."""
-    spans = [("start-up (before the first task ends)", 0.0, steps[0][1] if steps else run["wall_s"]), *steps]
+    """Per flow step (the first from the process's start, and after the last): its wall seconds, the seconds in
+    which the extraction workers together used < `idle` of a core and the main process's CPU, from the run's 1-s
+    samples. On a loaded machine workers also go idle when other processes take their cores."""
+    spans = [(f"process start, then {name}" if index == 0 else name, begin, end) for index, (name, begin, end) in
+             enumerate(steps)]  # fmt: skip
     spans.append(("exit (after the last task)", steps[-1][2] if steps else 0.0, run["wall_s"]))
     table: dict[str, dict] = {}
     for name, begin, end in spans:
