@@ -107,6 +107,11 @@ def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionP
 
 
 @task(cache_policy=NO_CACHE, **WRITE_RETRIES)
+def find_near_duplicates(db: str, settings: DedupSettings) -> None:
+    runs.find_near_duplicates(db, settings)
+
+
+@task(cache_policy=NO_CACHE, **WRITE_RETRIES)
 def match_monitors(db: str, run_id: str, monitors: dict[str, str], pool: ExtractionPool) -> None:
     runs.match_monitors(db, run_id, monitors, pool)
 
@@ -168,6 +173,7 @@ def run_steps(db: str) -> runs.RunSteps:
         prepare=prepare_warehouse,
         load=_quoted(load_extracted),
         deduplicate=deduplicate,
+        find_near_duplicates=find_near_duplicates,
         refresh_search=refresh_search,
         match_monitors=match_monitors,
         check=check_warehouse,
@@ -178,10 +184,11 @@ def run_steps(db: str) -> runs.RunSteps:
 
 
 def in_flight_and_workers(extract_workers: int | None) -> tuple[int, int | None]:
-    """On the default runner a batch is extracted (in a thread feeding the process pool) while the one before
-    loads; on Dask, batches are extracted on the workers, two per worker thread in flight, loads staying here."""
+    """On the default runner two batches are extracted (in threads feeding the process pool) while the one before
+    loads, so the pool still has a batch to work on while this process loads and finds near-duplicates; on Dask,
+    batches are extracted on the workers, two per worker thread in flight, loads staying here."""
     threads = dask_threads()
-    return (2, extract_workers) if threads is None else (2 * threads + 1, 1)
+    return (3, extract_workers) if threads is None else (2 * threads + 1, 1)
 
 
 @flow(name="ingest", task_runner=SettingsTaskRunner())

@@ -19,7 +19,17 @@ from fetching.warc import WarcCounts
 from pipeline.batches import ExtractedBatch, extract_fetched, extract_files
 from pipeline.pool import ExtractionPool, default_workers
 from pipeline.progress import progress_bar
-from pipeline.runs import Pending, Run, RunSteps, Submit, call_now, chunks, load_in_order, open_run
+from pipeline.runs import (
+    NEAR_DUPLICATES_EVERY,
+    Pending,
+    Run,
+    RunSteps,
+    Submit,
+    call_now,
+    chunks,
+    load_in_order,
+    open_run,
+)
 from pipeline.warc import WarcChunk, describe_counts, is_warc, warc_chunks, with_provenance
 from pipeline.web import discover_web, fetch_pages
 from warehouse.checks import DataChecksFailed
@@ -49,7 +59,8 @@ class IngestRequest:
 @dataclass
 class IngestSteps:
     """The steps of an ingest run. `submit(step, *args)` starts the batch steps (extraction, fetching);
-    `max_pending` bounds the batches started and not yet loaded; `extract_workers` sizes the extraction pool."""
+    `max_pending` bounds the batches started and not yet loaded; `extract_workers` sizes the extraction pool;
+    `near_duplicates_every` is how many loaded or changed articles wait for a near-duplicate pass between loads."""
 
     run: RunSteps = field(default_factory=RunSteps)
     find_files: Callable[..., tuple[list[FoundFile], list]] = discover_documents
@@ -60,6 +71,7 @@ class IngestSteps:
     submit: Submit = call_now
     max_pending: int = 2
     extract_workers: int | None = None
+    near_duplicates_every: int = NEAR_DUPLICATES_EVERY
 
 
 def ingest_documents(request: IngestRequest, steps: IngestSteps | None = None) -> dict:
@@ -97,14 +109,17 @@ def _ingest(run: Run, request: IngestRequest, steps: IngestSteps) -> None:
         progress_bar("ingest", total=len(files) + len(links), unit="documents") as bar,
         ExtractionPool(steps.extract_workers or default_workers()) as pool,
     ):
-
+        # After a load, the batches started since go on extracting on the pool while this process finds the
+        # near-duplicates of the articles loaded so far, once enough are (Run.catch_up_duplicates).
         def load(chunk: list, batch: ExtractedBatch) -> None:
             run.load(batch)
             bar.advance(len(chunk))
+            run.catch_up_duplicates(request.dedup, steps.near_duplicates_every)
 
         def load_warc(chunk: WarcChunk, batch: ExtractedBatch) -> None:
             run.seen += len(chunk)
             run.load(with_provenance(batch, chunk))
+            run.catch_up_duplicates(request.dedup, steps.near_duplicates_every)
 
         def start_files(chunk: list[FoundFile]) -> Pending:
             return submit(steps.extract_files, chunk, state, request.options, pool)

@@ -19,7 +19,7 @@ from pipeline.batches import ExtractedBatch, WarehouseState
 from pipeline.pool import ExtractionPool
 from warehouse.checks import CheckFailure, DataChecksFailed, failing_checks, record_checks
 from warehouse.db import open_writer
-from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates
+from warehouse.dedup import DedupSettings, dedup_is_current, update_duplicates, update_near_duplicates
 from warehouse.load import (
     LoadCounts,
     RejectedDocument,
@@ -100,6 +100,22 @@ def load_extracted(db: str, batch: ExtractedBatch, run_id: str) -> LoadCounts:
         return load_batch(conn, batch.articles, batch.rejects, run_id, batch.unchanged, batch.fetches)
 
 
+# During a run's loads, near-duplicates (signatures, pairs, canonical copies) are found each time this many articles
+# were loaded or changed since the last pass (one chunk of warehouse.dedup), so that `deduplicate` after the last load
+# has only the rest and the stories to do: a pass runs here while the extraction workers go on with the batches
+# already started, where at the end the workers would wait for it (bench/pipeline/README.md).
+NEAR_DUPLICATES_EVERY = 2000
+
+
+def find_near_duplicates(db: str, settings: DedupSettings) -> None:
+    """Levels 1 and 2 of dedup for the articles loaded so far (see NEAR_DUPLICATES_EVERY), in this process and on
+    one DuckDB thread, as loads: the extraction workers keep the cores busy meanwhile. It leaves `dedup_pending`
+    set; the run's `deduplicate` finishes the update, and equals one update over all the run's articles."""
+    with open_writer(db) as conn:
+        conn.execute("SET threads = 1")
+        update_near_duplicates(conn, settings)
+
+
 def deduplicate(db: str, run_id: str, settings: DedupSettings, pool: ExtractionPool, changed: bool = True) -> int:
     """Update duplicates and stories for the articles changed since the last update (the change record), per-article
     work on the pool; returns this run's copies. A run that `changed` no article skips the update when dedup is
@@ -159,6 +175,7 @@ class RunSteps:
     prepare: Callable[..., WarehouseState] = prepare_warehouse
     load: Callable[[str, ExtractedBatch, str], LoadCounts] = load_extracted
     deduplicate: Callable[..., int] = deduplicate
+    find_near_duplicates: Callable[[str, DedupSettings], None] = find_near_duplicates
     refresh_search: Callable[[str], None] = refresh_search
     match_monitors: Callable[..., None] = match_monitors
     check: Callable[[str, str], list[CheckFailure]] = check_warehouse
@@ -179,6 +196,7 @@ class Run:
     seen: int = 0
     counts: LoadCounts = field(default_factory=LoadCounts)
     failures: list[CheckFailure] = field(default_factory=list)
+    not_deduplicated: int = 0  # articles loaded or changed since the last near-duplicate pass
 
     def load(self, batch: ExtractedBatch) -> LoadCounts:
         """Load a batch, unless it only counts unchanged documents: those cost no load and leave the warehouse
@@ -192,7 +210,14 @@ class Run:
         finally:
             batch.release()
         self.counts += loaded
+        self.not_deduplicated += loaded.loaded + loaded.updated
         return loaded
+
+    def catch_up_duplicates(self, dedup: DedupSettings, every: int = NEAR_DUPLICATES_EVERY) -> None:
+        """Between loads: a near-duplicate pass once `every` articles were loaded or changed since the last."""
+        if self.not_deduplicated >= every:
+            self.steps.find_near_duplicates(self.db, dedup)
+            self.not_deduplicated = 0
 
     def update_derived(
         self, dedup: DedupSettings, monitors: dict[str, str], pool: ExtractionPool, changed: bool = True

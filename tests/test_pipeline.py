@@ -4,9 +4,10 @@ executor, the run's row opened and closed, failures, and the data checks at the 
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -15,8 +16,9 @@ from fetching.fetch import FetchPolicy
 from pipeline.batches import extract_files
 from pipeline.ingest import IngestRequest, IngestSteps, ingest_documents
 from pipeline.redo import BackfillRequest, backfill_range
-from pipeline.runs import RunSteps, open_run
+from pipeline.runs import RunSteps, find_near_duplicates, open_run
 from tests import fixture_site as fs
+from tests.crashpoint import warehouse_checksums
 from warehouse.checks import DataChecksFailed
 
 pytestmark = pytest.mark.warehouse
@@ -115,3 +117,78 @@ def test_backfill_range_reextracts_stored_responses_without_prefect(fresh_db, fi
     summary = backfill_range(BackfillRequest(db=str(fresh_db), run_id="backfill-1", days=days, policy=POLICY))
     assert (summary["days"], summary["loaded"], summary["rejected"]) == (10, 4, 0)
     assert query(fresh_db, "SELECT status, seen FROM runs WHERE run_id = 'backfill-1'") == [("completed", 10)]
+
+
+def syndicated_pages(folder, originals: int = 24) -> None:
+    """News pages over five days, about a third of them cut pickups of an original on another outlet (a new
+    headline, the last paragraphs gone, a line of their own); the files' names do not follow the dates, so the
+    batches reach the warehouse out of publication order."""
+    rng = random.Random(18)
+    words = [f"w{i}" for i in range(3000)]
+    pages = []
+    for n in range(originals):
+        body = [" ".join(rng.choice(words) for _ in range(40)) + "." for _ in range(7)]
+        when = datetime(2024, 5, 1, 6) + timedelta(hours=5 * n + rng.randrange(4))
+        title = " ".join(rng.choice(words) for _ in range(6))
+        pages.append((f"wire{n}", title, body, when))
+        for copy in range(n % 3):
+            cut = [*body[: 5 + copy], f"Reported for outlet {copy} by its desk."]
+            pages.append((f"outlet{copy}-{n}", f"{title} {copy}", cut, when + timedelta(hours=copy + 1)))
+    rng.shuffle(pages)
+    for number, (site, title, body, when) in enumerate(pages):
+        paragraphs = "".join(f"<p>{p}</p>" for p in body)
+        (folder / f"{number:03d}.html").write_text(
+            f'<html><head><title>{title}</title><meta property="og:site_name" content="{site}">'
+            f'<meta property="article:published_time" content="{when:%Y-%m-%dT%H:%M:%S}+00:00"></head>'
+            f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>",
+            encoding="utf-8",
+        )
+
+
+def test_near_duplicates_found_between_loads_leave_the_warehouse_of_one_pass_at_the_end(tmp_path):
+    """Passes between loads (every 9 articles here) give the tables that one dedup after the last load gives; a
+    run that fails after some passes, then its re-run, give them too."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    syndicated_pages(corpus)
+    passes = []
+
+    def counted(db, settings):
+        passes.append(db)
+        find_near_duplicates(db, settings)
+
+    def ingest(db, every, extract=extract_files):
+        steps = IngestSteps(
+            run=RunSteps(find_near_duplicates=counted),
+            extract_files=extract,
+            near_duplicates_every=every,
+            extract_workers=1,
+        )
+        return ingest_documents(
+            IngestRequest(db=str(db), run_id=str(uuid.uuid4()), paths=[str(corpus)], batch_size=4), steps
+        )
+
+    at_the_end = tmp_path / "end.duckdb"
+    summary = ingest(at_the_end, every=10**9)
+    assert passes == [] and summary["loaded"] == 48 and summary["duplicates"] == 24
+    between = tmp_path / "between.duckdb"
+    ingest(between, every=9)
+    assert len(passes) == 4  # after 12, 24, 36 and 48 articles: batches of 4, a pass once 9 were loaded since
+    assert warehouse_checksums(between) == warehouse_checksums(at_the_end)
+    assert query(between, "SELECT count(DISTINCT story_id) < count(*) FROM articles") == [(True,)]
+
+    calls = []
+
+    def breaking(paths, state, options, pool):
+        calls.append(paths)
+        if len(calls) == 8:
+            raise RuntimeError("extraction broke")
+        return extract_files(paths, state, options, pool)
+
+    cut_short = tmp_path / "cut.duckdb"
+    passes.clear()
+    with pytest.raises(RuntimeError, match="extraction broke"):
+        ingest(cut_short, every=9, extract=breaking)
+    assert passes and query(cut_short, "SELECT count(*) FROM dedup_pending") == [(1,)]
+    ingest(cut_short, every=9)
+    assert warehouse_checksums(cut_short) == warehouse_checksums(at_the_end)

@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -175,7 +175,8 @@ def run_timed(
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
-        started = time.monotonic()
+        log_start = out.tell()
+        started, started_clock = time.monotonic(), time.time()
         process = subprocess.Popen(command, env={**env, **(extra_env or {})}, cwd=cwd, stdout=out, stderr=out)
         sampler = Sampler(process.pid, interval, server_root)
         sampler.start()
@@ -188,6 +189,8 @@ def run_timed(
     return {
         "wall_s": ended - started,
         "start": started,
+        "start_clock": started_clock,
+        "log_start": log_start,
         "end": ended,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -212,6 +215,51 @@ def last_json_line(log: Path) -> dict:
 def ingest_counts(log: Path) -> str:
     found = re.findall(r"ingest completed in [\d.]+ s: (.*) ->", log.read_text())
     return found[-1] if found else "?"
+
+
+# Prefect's line for each finished task run: its local time, the task's name.
+_FINISHED = re.compile(
+    r"^(\d\d):(\d\d):(\d\d\.\d+) \| \w+ +\| Task run '([a-z_]+)-[0-9a-f]+' - Finished in state", re.MULTILINE
+)
+# Tasks submitted to the runner's threads; the others run in the flow's own thread, one after the other.
+_SUBMITTED = {"extract_files", "extract_fetched", "fetch_pages"}
+
+
+def main_steps(run: dict, log: Path) -> list[tuple[str, float, float]]:
+    """(task, start, end) in seconds from the process's start, for the tasks the flow runs in its own thread, from
+    the run's Prefect log: each from the end of the one before (or from the start) to its own end, so a step's
+    span includes the flow's wait for what it needs (a load waits for its batch's extraction)."""
+    text = log.read_bytes()[run["log_start"] :].decode(errors="replace")
+    day = datetime.fromtimestamp(run["start_clock"]).replace(hour=0, minute=0, second=0, microsecond=0)
+    steps, previous = [], 0.0
+    for hours, minutes, seconds, name in _FINISHED.findall(text):
+        if name in _SUBMITTED:
+            continue
+        when = (day + timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds))).timestamp()
+        end = (when if when >= run["start_clock"] - 1 else when + 86400) - run["start_clock"]
+        steps.append((name, previous, end))
+        previous = end
+    return steps
+
+
+def workers_wait(run: dict, steps: list[tuple[str, float, float]], idle: float = 0.5) -> dict[str, dict]:
+    """Per flow step (the first from the process's start, and after the last): its wall seconds, the seconds in
+    which the extraction workers together used < `idle` of a core and the main process's CPU, from the run's 1-s
+    samples. On a loaded machine workers also go idle when other processes take their cores."""
+    spans = [(f"process start, then {name}" if index == 0 else name, begin, end) for index, (name, begin, end) in
+             enumerate(steps)]  # fmt: skip
+    spans.append(("exit (after the last task)", steps[-1][2] if steps else 0.0, run["wall_s"]))
+    table: dict[str, dict] = {}
+    for name, begin, end in spans:
+        row = table.setdefault(name, {"n": 0, "wall_s": 0.0, "workers_idle_s": 0.0, "main_cpu_s": 0.0})
+        row["n"] += 1
+        row["wall_s"] += end - begin
+        for sample in run["samples"]:
+            at = sample["t"] - run["start"] - sample["dt"] / 2  # the middle of the sample's second
+            if begin <= at < end:
+                row["workers_idle_s"] += sample["dt"] if sample["cores"].get("worker", 0.0) < idle else 0.0
+                row["main_cpu_s"] += sample["cores"].get("main", 0.0) * sample["dt"]
+    return table
 
 
 # --- the code measured, Prefect servers ----------------------------------------------------------------------------
@@ -574,6 +622,8 @@ def scale_case(args: argparse.Namespace, work: Path, code: Path, log: Path) -> d
         [str(BIN / "mediamon"), "ingest", str(corpus), "--db", str(work / "scale.duckdb")], env, work, log, interval=1.0
     )
     mediamon["counts"] = ingest_counts(log)
+    mediamon["steps"] = main_steps(mediamon, log)
+    mediamon["workers_wait"] = workers_wait(mediamon, mediamon["steps"])
     print(f"mediamon ingest {mediamon['wall_s']:.1f} s", flush=True)
     baseline = run_timed([sys.executable, str(HERE / "bare.py"), str(corpus)], env, work, log, interval=1.0)
     baseline["counts"] = last_json_line(log)
@@ -613,6 +663,18 @@ def report_scale(results: dict) -> None:
     shares = main_blocks_workers(ours["samples"])
     print("mediamon, share of the run (1-s samples; busy >= 0.5 core, workers idle < 0.5 core together): "
           + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))  # fmt: skip
+    print("where the workers wait: each step the flow runs in its own thread, from the end of the one before to")
+    print("its own end (a load's span includes waiting for its batch); seconds in which the workers used < 0.5 core")
+    print(f"  {'step':<40} {'runs':>5} {'wall s':>8} {'workers idle s':>15} {'main CPU s':>11}")
+    for name, row in ours["workers_wait"].items():
+        print(
+            f"  {name:<40} {row['n']:5d} {row['wall_s']:8.1f} {row['workers_idle_s']:15.0f} {row['main_cpu_s']:11.1f}"
+        )
+    ends = {name: end for name, _, end in ours["steps"]}
+    if "deduplicate" in ends:
+        loads = [end for name, _, end in ours["steps"] if name == "load_extracted"]
+        print(f"  last load ended at {max(loads, default=0):.1f} s, deduplicate at {ends['deduplicate']:.1f} s,"
+              f" the process at {ours['wall_s']:.1f} s")  # fmt: skip
     print("mediamon over the run, mean cores per tenth: machine / main / workers / server")
     samples, start = ours["samples"], ours["start"]
     for tenth in range(10):
