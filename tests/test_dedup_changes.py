@@ -172,9 +172,9 @@ def test_recorded_updates_equal_updates_that_compare_every_article(tmp_path, mon
     reload: after each update every table is the one an update comparing every article leaves."""
     articles = corpus()
     recorded, fallbacks = run_scenario(tmp_path / "recorded.duckdb", articles, monkeypatch)
-    # The first update stores the settings (none were), the SQL delete makes the counts disagree with the record:
-    # those compare every article; the others read the record.
-    assert fallbacks == ["first half", "delete with SQL"]
+    # The SQL delete makes the counts disagree with the record: that update compares every article; the others,
+    # the first too (it stores the settings, none were, and has no state to drop), read the record.
+    assert fallbacks == ["delete with SQL"]
     compare_every_article(monkeypatch)
     compared, _ = run_scenario(tmp_path / "compared.duckdb", articles, monkeypatch)
     for (name, _), ours, theirs in zip(steps(articles), recorded, compared, strict=True):
@@ -273,11 +273,15 @@ CRASHES = {
 def test_an_update_cut_short_is_finished_by_the_next(tmp_path, monkeypatch, where):
     """Killed between loading and deduplicating, then mid-update (a chunk committed; the canonical copies committed
     and not the stories; inside the stories' transaction), with a load before the next update: the same warehouse
-    as without the crash."""
+    as without the crash. The update killed had forgotten an edited original's pairs; the next goes on from the
+    record (the copy that lost its original is in it) without comparing every article."""
     monkeypatch.setattr(dedup, "_BATCH", 6)  # several chunks of signatures, each committed
     articles = corpus()
-    first, middle = articles[:10], articles[10:-4]
-    later = [edited(first[0], text=first[0].text + "\n\nAn update."), *articles[-4:]]
+    original, copy = articles[0], articles[1]
+    assert (original.source_uri, copy.source_uri) == ("https://outlet0.example/e0", "https://pickup0.example/e0")
+    rewritten = edited(original, text="\n\n".join(paragraphs_of(random.Random(3), WORDS[:30])))
+    first, middle = articles[:10], [*articles[10:-4], rewritten]
+    later = [edited(first[2], text=first[2].text + "\n\nAn update."), *articles[-4:]]
     expected = uninterrupted(tmp_path, first, [*middle, *later])
     module, name, nth = CRASHES[where]
     real, calls = getattr(module, name), []
@@ -300,11 +304,23 @@ def test_an_update_cut_short_is_finished_by_the_next(tmp_path, monkeypatch, wher
             update_duplicates(conn)
         monkeypatch.setattr(module, name, real)
         assert not dedup_is_current(conn) and conn.execute("SELECT count(*) FROM dedup_changes").fetchone()[0] > 0
+        pairs = "SELECT count(*) FROM near_duplicates WHERE ? IN (article_id, other_id)"
+        assert conn.execute(pairs, [original.article_id]).fetchone()[0] == 0  # forgotten with the old text
+        left = conn.execute("SELECT duplicate_of FROM articles WHERE article_id = ?", [copy.article_id]).fetchone()[0]
+        assert left == (original.article_id if where == "a chunk of signatures" else None)
+    calls.clear()
+    compare_all = changes.compare_all
+    for module_ in (changes, dedup):
+        monkeypatch.setattr(module_, "compare_all", lambda conn: (calls.append(1), compare_all(conn)))
     with open_writer(db) as conn:
         load_batch(conn, later, [], "run-3")
         update_duplicates(conn)
+        assert calls == []  # went on from the record
         assert dedup_is_current(conn) and run_data_checks(conn) == {}
         assert snapshot(conn) == expected
+        assert conn.execute("SELECT duplicate_of FROM articles WHERE article_id = ?", [copy.article_id]).fetchall() == [
+            (None,)
+        ]
 
 
 def groups(conn) -> dict[str, object]:

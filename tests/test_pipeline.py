@@ -19,6 +19,7 @@ from pipeline.redo import BackfillRequest, backfill_range
 from pipeline.runs import RunSteps, find_near_duplicates, open_run
 from tests import fixture_site as fs
 from tests.crashpoint import warehouse_checksums
+from warehouse import changes, dedup
 from warehouse.checks import DataChecksFailed
 
 pytestmark = pytest.mark.warehouse
@@ -145,9 +146,10 @@ def syndicated_pages(folder, originals: int = 24) -> None:
         )
 
 
-def test_near_duplicates_found_between_loads_leave_the_warehouse_of_one_pass_at_the_end(tmp_path):
-    """Passes between loads (every 9 articles here) give the tables that one dedup after the last load gives; a
-    run that fails after some passes, then its re-run, give them too."""
+def test_near_duplicates_found_between_loads_leave_the_warehouse_of_one_pass_at_the_end(tmp_path, monkeypatch):
+    """Passes between loads (every 9 articles here) give the tables that one dedup after the last load gives, each
+    going on from the change record (none compares every article); a run that fails after some passes, then its
+    re-run, give them too."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     syndicated_pages(corpus)
@@ -171,8 +173,13 @@ def test_near_duplicates_found_between_loads_leave_the_warehouse_of_one_pass_at_
     at_the_end = tmp_path / "end.duckdb"
     summary = ingest(at_the_end, every=10**9)
     assert passes == [] and summary["loaded"] == 48 and summary["duplicates"] == 24
+    compared_all = []
+    compare_all = changes.compare_all
+    for module in (changes, dedup):
+        monkeypatch.setattr(module, "compare_all", lambda conn: (compared_all.append(1), compare_all(conn)))
     between = tmp_path / "between.duckdb"
     ingest(between, every=9)
+    assert compared_all == []
     assert len(passes) == 4  # after 12, 24, 36 and 48 articles: batches of 4, a pass once 9 were loaded since
     assert warehouse_checksums(between) == warehouse_checksums(at_the_end)
     assert query(between, "SELECT count(DISTINCT story_id) < count(*) FROM articles") == [(True,)]

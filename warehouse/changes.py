@@ -13,11 +13,13 @@ or two of every row, 0.1-0.4 s a statement at 1,000,000 articles. Instead:
   changed, and the transaction that commits the stories deletes the claimed rows: a crash leaves them, and rows
   written by a load during the update wait for the next one.
 
-Where the record may not describe the work, an update compares every article instead (`compare_all` on its
-`dedup_pending` row, which the stories read): an update cut short, a warehouse upgraded with work pending, new
-settings, or counts of articles and signatures that disagree with the record (an article deleted or inserted with
-SQL). An edit made with SQL that changes `content_hash` without a load is not seen: the data check
-`dedup_changes_complete` names such articles (re-deduplicate their day with `mediamon backfill --mode rededup`)."""
+An update cut short goes on from its record: the rows it claimed stay until its stories commit, and its first
+transaction records (claimed) the articles paired with the ones it forgets, whose canonical copy may change. Where the
+record may not describe the work, an update compares every article instead (`compare_all` on its `dedup_pending`
+row, which the stories read): a warehouse upgraded with work pending or a row left by an older version, new settings,
+or counts of articles and signatures that disagree with the record (an article deleted or inserted with SQL). An
+edit made with SQL that changes `content_hash` without a load is not seen: the data check `dedup_changes_complete`
+names such articles (re-deduplicate their day with `mediamon backfill --mode rededup`)."""
 
 from __future__ import annotations
 
@@ -66,15 +68,14 @@ class ChangeScope:
 
 
 def start_update(conn: duckdb.DuckDBPyConnection) -> bool:
-    """In the update's first transaction: claim the recorded changes and note the update as pending; True when it
-    must compare every article (an update was cut short, or an upgrade found work without a record)."""
-    resumed = conn.execute("SELECT count(*) FROM dedup_pending").fetchone()[0] > 0
+    """In the update's first transaction: claim the recorded changes and note the update as pending, or go on with
+    the one under way (cut short, or a run's near-duplicate pass between loads: its claimed rows, and the articles its
+    first transaction found paired with forgotten ones, are in the record); True when it must compare every article
+    (the update under way does, or a row left by an older version or an upgrade with work not recorded says so)."""
     conn.execute("UPDATE dedup_changes SET taken = true WHERE NOT taken")
-    if resumed:
-        compare_all(conn)
-    else:
+    if conn.execute("SELECT count(*) FROM dedup_pending").fetchone()[0] == 0:
         conn.execute("INSERT INTO dedup_pending (since, compare_all) VALUES (now()::TIMESTAMP, false)")
-    return resumed
+    return compares_all(conn)
 
 
 def compare_all(conn: duckdb.DuckDBPyConnection) -> None:

@@ -113,7 +113,7 @@ def update_near_duplicates(
                 conn, [row[0] for row in chunk], chunk_bands, settings, known, features, _span(chunk, settings)
             )
     with transaction(conn):
-        # An update that compares every article (one cut short does not know what it touched) chooses all groups.
+        # An update that compares every article (new settings, an upgrade, an edit with SQL) chooses all groups.
         assign_canonicals(conn, settings, parallel_map, None if scope.every else [*(row[0] for row in stale), *touched])
 
 
@@ -129,15 +129,18 @@ def _span(chunk: list[tuple], settings: DedupSettings) -> tuple[datetime, dateti
 
 def _forget_other_settings(conn: duckdb.DuckDBPyConnection, settings: DedupSettings) -> bool:
     """Drop signatures, bands and pairs computed with other settings or hashing, so all are recomputed; True when
-    it did."""
+    it dropped any. A warehouse's first update has none (its articles are in the record, or their counts disagree),
+    so a run's near-duplicate passes between loads go on from the record from the first."""
     fingerprint = settings.fingerprint()
     stored = conn.execute("SELECT fingerprint FROM dedup_settings").fetchall()
     if stored == [(fingerprint,)]:
         return False
-    for table in ("dedup_signatures", "dedup_bands", "near_duplicates", "dedup_settings"):
+    state = ("dedup_signatures", "dedup_bands", "near_duplicates")
+    dropped = conn.execute("SELECT " + " OR ".join(f"EXISTS (SELECT 1 FROM {table})" for table in state)).fetchone()[0]
+    for table in (*state, "dedup_settings"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT INTO dedup_settings (fingerprint) VALUES (?)", [fingerprint])
-    return True
+    return bool(dropped)
 
 
 class _Stale(NamedTuple):
@@ -216,14 +219,17 @@ def _forget_stale(conn: duckdb.DuckDBPyConnection, rows: list[_Stale]) -> tuple[
         with registered(
             conn, "forget_ids", pa.table({"article_id": pa.array([row.article_id for row in forget], pa.string())})
         ):
-            touched += [
-                row[0]
-                for row in conn.execute(
-                    """SELECT other_id FROM near_duplicates WHERE article_id IN (SELECT article_id FROM forget_ids)
-                       UNION SELECT article_id FROM near_duplicates
-                       WHERE other_id IN (SELECT article_id FROM forget_ids)"""
-                ).fetchall()
-            ]
+            partners = """SELECT other_id FROM near_duplicates WHERE article_id IN (SELECT article_id FROM forget_ids)
+                          UNION SELECT article_id FROM near_duplicates
+                          WHERE other_id IN (SELECT article_id FROM forget_ids)"""
+            touched += [row[0] for row in conn.execute(partners).fetchall()]
+            # In the record too (claimed), so that an update cut short after this transaction still knows them.
+            record_changes(
+                conn,
+                f"""SELECT article_id, published_at, first_ingested_at FROM articles
+                    WHERE article_id IN ({partners}) AND article_id NOT IN (SELECT article_id FROM forget_ids)""",
+                taken=True,
+            )
             dated = date_filter([row.signed_at for row in forget], "published_at", UNDATED)
             for table, columns, where in (
                 ("dedup_signatures", ("article_id",), dated),

@@ -14,9 +14,9 @@ CREATE TABLE IF NOT EXISTS dedup_changes (
     taken              BOOLEAN NOT NULL     -- claimed by the update under way
 );
 
--- An update that compares every article with its state instead (one cut short, whose work the record does not
--- describe; a count of articles and signatures that disagrees with the record; new settings) says so here, and its
--- stories do the same. A row left by an older version is such an update (NULL).
+-- An update that compares every article with its state instead (a count of articles and signatures that disagrees
+-- with the record; new settings; an upgrade with work not recorded) says so here, and its stories do the same. A row
+-- left by an older version is such an update (NULL). An update cut short goes on from the record.
 ALTER TABLE dedup_pending ADD COLUMN IF NOT EXISTS compare_all BOOLEAN;
 
 -- A warehouse upgraded with changes not deduplicated yet (a run killed between its load and its dedup) has no
