@@ -5,6 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -72,34 +76,82 @@ def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, genera
         assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
 
 
+@contextmanager
+def meeting_point(pages: dict[str, bytes]) -> Iterator[tuple[str, threading.Event]]:
+    """A page server on 127.0.0.1 whose answer to each path waits, while the returned event is set, until every
+    path has been asked for: runs that each fetch one of them are then all open at once, however long any of
+    their processes took to start. A fetch that times out meanwhile is retried and answered once all have met.
+    Clear the event to answer at once. Anything else (robots.txt) is a 404."""
+    met, arrived = threading.Event(), set()
+    meeting = threading.Event()
+    meeting.set()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            page = pages.get(self.path)
+            if page is not None and meeting.is_set():
+                with lock:
+                    arrived.add(self.path)
+                    if arrived == set(pages):
+                        met.set()
+                met.wait(timeout=240)
+            self.send_response(200 if page is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page or b"")))
+            self.end_headers()
+            self.wfile.write(page or b"")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", meeting
+    finally:
+        met.set()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.e2e
 def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated, prefect_server):
+    """Each run also fetches one page from a meeting point that answers only once both have asked: the two
+    runs are open at the same moment whichever process starts first or faster (timing alone once let the
+    second start after the first had finished, on a loaded machine)."""
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
-    first = [str(SEEDS_DIR), str(generated / "part1")]
     api_url = prefect_server.api_url
-    runs = [
-        ingest(*first, "--db", lake, "--batch-size", "10", api_url=api_url),
-        ingest(str(generated / "part2"), "--db", lake, "--batch-size", "10", api_url=api_url),
-    ]
-    finish(*runs)
-    with connect(lake, read_only=True) as conn:
-        assert (
-            conn.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
-            == (SEEDS + 2 * PAGES,) * 2
-        )
-        assert run_data_checks(conn) == {}
-        (first_run, second_run) = conn.execute(
-            "SELECT started_at, finished_at, status, loaded FROM runs ORDER BY loaded DESC"
-        ).fetchall()
-    assert (first_run[2:], second_run[2:]) == (("completed", SEEDS + PAGES), ("completed", PAGES))
-    # Both loaded at the same time: each started before the other finished.
-    assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
-    # The same input loaded one after the other into a DuckDB file gives the same warehouse and the same story
-    # groups; a story is named after its first article, and which article came first depends on which run's
-    # story step ran first.
-    single = tmp_path / "single.duckdb"
-    finish(ingest(*first, "--db", str(single), api_url=api_url))
-    finish(ingest(str(generated / "part2"), "--db", str(single), api_url=api_url))
+    web = {"MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}  # the meeting point is on 127.0.0.1
+    with meeting_point({"/first.html": gen_html(3001), "/second.html": gen_html(3002)}) as (base, meeting):
+        first = [str(SEEDS_DIR), str(generated / "part1"), f"{base}/first.html"]
+        second = [str(generated / "part2"), f"{base}/second.html"]
+        runs = [
+            ingest(*first, "--db", lake, "--batch-size", "10", api_url=api_url, env=web),
+            ingest(*second, "--db", lake, "--batch-size", "10", api_url=api_url, env=web),
+        ]
+        finish(*runs)
+        with connect(lake, read_only=True) as conn:
+            assert (
+                conn.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
+                == (SEEDS + 2 * PAGES + 2,) * 2
+            )
+            assert run_data_checks(conn) == {}
+            (first_run, second_run) = conn.execute(
+                "SELECT started_at, finished_at, status, loaded FROM runs ORDER BY loaded DESC"
+            ).fetchall()
+        assert (first_run[2:], second_run[2:]) == (("completed", SEEDS + PAGES + 1), ("completed", PAGES + 1))
+        # Both loaded at the same time: each started before the other finished.
+        assert first_run[0] < second_run[1] and second_run[0] < first_run[1]
+        # The same input loaded one after the other into a DuckDB file gives the same warehouse and the same
+        # story groups; a story is named after its first article, and which article came first depends on which
+        # run's story step ran first.
+        meeting.clear()
+        single = tmp_path / "single.duckdb"
+        finish(ingest(*first, "--db", str(single), api_url=api_url, env=web))
+        finish(ingest(*second, "--db", str(single), api_url=api_url, env=web))
     assert warehouse_checksums(lake, story_ids=False) == warehouse_checksums(single, story_ids=False)
     assert story_groups(lake) == story_groups(single)
     assert len(story_groups(single)) > 1  # the groups are not trivially all one story
