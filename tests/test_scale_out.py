@@ -6,6 +6,7 @@ import multiprocessing
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -161,6 +162,46 @@ def open_a_writer(location: str, start: multiprocessing.Event) -> None:
     start.wait()
     with open_writer(location) as conn:
         conn.execute("SELECT count(*) FROM articles").fetchone()
+
+
+def add_the_key_if_missing(location: str, both_looked: threading.Barrier, spans) -> None:
+    """A writer's block that adds a row when it finds none, as every loader and the dedup state do; it waits
+    (1 s at most) for the other writer to have looked too before it adds."""
+    with open_writer(location) as conn:
+        entered = time.monotonic()
+        missing = conn.execute("SELECT count(*) = 0 FROM test_keys WHERE k = 'the key'").fetchone()[0]
+        try:
+            both_looked.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass  # the other writer cannot look while this one holds the lake
+        if missing:
+            conn.execute("INSERT INTO test_keys VALUES ('the key')")
+        spans.append((entered, time.monotonic()))
+
+
+@pytest.mark.warehouse
+def test_writers_on_one_lake_take_turns_so_none_misses_the_others_rows(tmp_path):
+    """DuckLake does not make two commits that only insert conflict: two writers that each found a key missing
+    both added it (two runs' dedup updates once stored a pair twice). On a lake with a catalog file, writer blocks
+    take turns: the second finds the first's row."""
+    lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
+    with open_writer(lake) as conn:
+        conn.execute("CREATE TABLE test_keys (k VARCHAR)")
+    forkserver = multiprocessing.get_context("forkserver")
+    forkserver.set_forkserver_preload(["warehouse.db", __name__])
+    manager = forkserver.Manager()
+    both_looked, spans = manager.Barrier(2), manager.list()
+    writers = [forkserver.Process(target=add_the_key_if_missing, args=(lake, both_looked, spans)) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [writer.exitcode for writer in writers] == [0, 0]
+    first, second = sorted(spans)
+    assert first[1] <= second[0]  # the blocks did not overlap
+    with connect(lake, read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM test_keys").fetchone()[0] == 1
+    manager.shutdown()
 
 
 @pytest.mark.warehouse

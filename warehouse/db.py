@@ -293,17 +293,51 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 @contextmanager
 def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated read-write connection, held only as long as the block runs (on a lake too: a kept instance
-    holds the SQLite catalog's lock between transactions, and the other writers then never commit)."""
-    conn = connect(path, wait_seconds=wait_seconds, extensions=WRITER_EXTENSIONS)
-    try:
-        migrated = (absolute_location(path), views_fingerprint())
-        if migrated not in _migrated or not _holds_every_migration(conn):
-            with _lake_setup_lock(path):
-                migrate(conn)
-            _migrated.add(migrated)
-        yield conn
-    finally:
-        conn.close()
+    holds the SQLite catalog's lock between transactions, and the other writers then never commit). On a lake
+    with a catalog file, the blocks of all writers take turns (see _lake_write_lock), as on a DuckDB file."""
+    with _lake_write_lock(path, wait_seconds):
+        conn = connect(path, wait_seconds=wait_seconds, extensions=WRITER_EXTENSIONS)
+        try:
+            migrated = (absolute_location(path), views_fingerprint())
+            if migrated not in _migrated or not _holds_every_migration(conn):
+                with _lake_setup_lock(path):
+                    migrate(conn)
+                _migrated.add(migrated)
+            yield conn
+        finally:
+            conn.close()
+
+
+@contextmanager
+def _lake_write_lock(location: str | Path, wait_seconds: float) -> Iterator[None]:
+    """One writer block at a time on a lake with a catalog file: an exclusive lock on `<catalog>.write.lock`,
+    waited for up to `wait_seconds` (WarehouseBusy after). DuckLake's commits do not conflict when two writers
+    only insert into a table, so two writers that each checked a key was missing both added it (two runs' dedup
+    updates stored one pair twice: data check dedup_state_unique); every loader, the dedup and story state, the
+    search index and the monitor matches rely on seeing the rows committed before them, as one writer on a DuckDB
+    file does. Extraction and fetching, outside the writer blocks, still run at once. A server catalog (Postgres)
+    has no file to lock: its writers are not serialized (docs/deployment.md)."""
+    catalog = _lake_catalog(str(location))[1] if is_lake(location) else None
+    if catalog is None:
+        yield
+        return
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{catalog}.write.lock", "a") as lock:  # not inherited: the extraction workers are spawned
+        started = time.monotonic()
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - started
+                if waited >= wait_seconds:
+                    raise WarehouseBusy(
+                        f"warehouse {location} is busy: another writer holds its write lock (waited {waited:.0f} s)"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        yield
 
 
 # Locations this process has migrated, with the view files it brought their views up to date with: its later
