@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from tests.fixture_site import gen_html
 from tests.helpers.commands import MEDIAMON, SCHEDULER_ARGV, WORKER_ARGV
 from tests.helpers.prefect_server import clean_env, free_port, mediamon_env, stop_group
 from warehouse.checks import run_data_checks
-from warehouse.db import MIGRATIONS_DIR, connect, open_writer
+from warehouse.db import MIGRATIONS_DIR, WarehouseBusy, connect, open_writer
 
 # Pages in each generated folder: what the tests compare is the number of batches (Dask tasks, lake commits
 # that may conflict), so batches are small rather than pages many (150 a folder cost 28 CPU-s more a suite).
@@ -202,6 +203,23 @@ def test_writers_on_one_lake_take_turns_so_none_misses_the_others_rows(tmp_path)
     with connect(lake, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM test_keys").fetchone()[0] == 1
     manager.shutdown()
+
+
+@pytest.mark.warehouse
+def test_a_lake_writer_waits_for_the_write_lock_then_says_the_lake_is_busy(tmp_path):
+    lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
+    with open_writer(lake):
+        pass
+    with open(tmp_path / "lake.sqlite.write.lock", "a") as held:  # another writer's block
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusy, match="another writer holds its write lock"):
+            with open_writer(lake, wait_seconds=0.5):
+                pass
+        assert time.monotonic() - started >= 0.5
+        fcntl.flock(held, fcntl.LOCK_UN)
+        with open_writer(lake, wait_seconds=0.5) as conn:  # released: the next writer goes on at once
+            assert conn.execute("SELECT count(*) FROM articles").fetchone() == (0,)
 
 
 @pytest.mark.warehouse

@@ -324,7 +324,7 @@ def _lake_write_lock(location: str | Path, wait_seconds: float) -> Iterator[None
     catalog.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{catalog}.write.lock", "a") as lock:  # not inherited: the extraction workers are spawned
         started = time.monotonic()
-        delay = 0.005
+        delay, told = 0.005, False
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -335,6 +335,9 @@ def _lake_write_lock(location: str | Path, wait_seconds: float) -> Iterator[None
                     raise WarehouseBusy(
                         f"warehouse {location} is busy: another writer holds its write lock (waited {waited:.0f} s)"
                     ) from None
+                if waited >= 5 and not told:  # turns of a batch's length are expected; a long one is said
+                    log.warning("waiting for the write lock of warehouse %s: another writer holds it", location)
+                    told = True
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         yield
