@@ -11,34 +11,42 @@ import duckdb
 import pytest
 
 from tests.conftest import FIXTURES_DIR, SEEDS_DIR
+from tests.fixture_site import gen_html
 from tests.helpers.commands import MEDIAMON, hold_write_lock
+from tests.helpers.meeting import MeetingPoint
 from tests.helpers.prefect_server import mediamon_env
+from tests.helpers.route_server import serving
 
 
 @pytest.mark.e2e
 def test_two_concurrent_ingests_both_complete_without_lost_or_doubled_rows(tmp_path, prefect_server):
+    """Each run also fetches a page from a meeting point that answers only once both have asked, so the two runs
+    are in progress at once and take turns on the file's lock (timing alone does not make them overlap)."""
     first, second = tmp_path / "seeds", tmp_path / "html"
     shutil.copytree(SEEDS_DIR, first)
     shutil.copytree(FIXTURES_DIR / "html", second)
     db = tmp_path / "shared.duckdb"
-    env = mediamon_env(prefect_server.api_url)
-    runs = [
-        subprocess.Popen(
-            [str(MEDIAMON), "ingest", str(folder), "--db", str(db), "--batch-size", "1"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for folder in (first, second)
-    ]
-    outputs = [run.communicate(timeout=300) for run in runs]
+    env = {**mediamon_env(prefect_server.api_url), "MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}  # the meeting point
+    with serving(MeetingPoint({"/first.html": gen_html(3001), "/second.html": gen_html(3002)})) as meeting:
+        runs = [
+            subprocess.Popen(
+                [str(MEDIAMON), "ingest", str(folder), meeting.url(page), "--db", str(db), "--batch-size", "1"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for folder, page in ((first, "/first.html"), (second, "/second.html"))
+        ]
+        outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
     with duckdb.connect(str(db), read_only=True) as conn:
         counts = conn.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone()
-        statuses = conn.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
-    assert counts == (8, 8)
-    assert statuses == [("completed", 2)]
+        spans = conn.execute("SELECT started_at, finished_at, status FROM runs ORDER BY started_at").fetchall()
+    assert counts == (10, 10)  # 5 seeds, 3 fixture pages, 2 fetched pages
+    assert [status for _, _, status in spans] == ["completed", "completed"]
+    (first_run, second_run) = spans
+    assert second_run[0] < first_run[1]  # the second started before the first finished
 
 
 @pytest.mark.e2e

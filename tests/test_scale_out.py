@@ -8,9 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,7 +17,9 @@ from tests.conftest import SEEDS_DIR
 from tests.crashpoint import story_groups, warehouse_checksums
 from tests.fixture_site import gen_html
 from tests.helpers.commands import MEDIAMON, SCHEDULER_ARGV, WORKER_ARGV
+from tests.helpers.meeting import MeetingPoint
 from tests.helpers.prefect_server import clean_env, free_port, mediamon_env, stop_group
+from tests.helpers.route_server import serving
 from warehouse.checks import run_data_checks
 from warehouse.db import MIGRATIONS_DIR, WarehouseBusy, connect, open_writer
 
@@ -78,47 +77,6 @@ def test_dask_local_cluster_gives_the_default_runners_warehouse(tmp_path, genera
         assert conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL").fetchone()[0] > 0
 
 
-@contextmanager
-def meeting_point(pages: dict[str, bytes]) -> Iterator[tuple[str, threading.Event]]:
-    """A page server on 127.0.0.1 whose answer to each path waits, while the returned event is set, until every
-    path has been asked for: runs that each fetch one of them are then all open at once, however long any of
-    their processes took to start. A fetch that times out meanwhile is retried and answered once all have met.
-    Clear the event to answer at once. Anything else (robots.txt) is a 404."""
-    met, arrived = threading.Event(), set()
-    meeting = threading.Event()
-    meeting.set()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            page = pages.get(self.path)
-            if page is not None and meeting.is_set():
-                with lock:
-                    arrived.add(self.path)
-                    if arrived == set(pages):
-                        met.set()
-                met.wait(timeout=240)
-            self.send_response(200 if page is not None else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page or b"")))
-            self.end_headers()
-            self.wfile.write(page or b"")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", meeting
-    finally:
-        met.set()
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.e2e
 def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, generated, prefect_server):
     """Each run also fetches one page from a meeting point that answers only once both have asked: the two
@@ -127,9 +85,9 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
     api_url = prefect_server.api_url
     web = {"MEDIAMON_ALLOW_PRIVATE_HOSTS": "1"}  # the meeting point is on 127.0.0.1
-    with meeting_point({"/first.html": gen_html(3001), "/second.html": gen_html(3002)}) as (base, meeting):
-        first = [str(SEEDS_DIR), str(generated / "part1"), f"{base}/first.html"]
-        second = [str(generated / "part2"), f"{base}/second.html"]
+    with serving(MeetingPoint({"/first.html": gen_html(3001), "/second.html": gen_html(3002)})) as meeting:
+        first = [str(SEEDS_DIR), str(generated / "part1"), meeting.url("/first.html")]
+        second = [str(generated / "part2"), meeting.url("/second.html")]
         runs = [
             ingest(*first, "--db", lake, "--batch-size", "10", api_url=api_url, env=web),
             ingest(*second, "--db", lake, "--batch-size", "10", api_url=api_url, env=web),
@@ -150,7 +108,7 @@ def test_two_ingests_load_one_ducklake_warehouse_at_the_same_time(tmp_path, gene
         # The same input loaded one after the other into a DuckDB file gives the same warehouse and the same
         # story groups; a story is named after its first article, and which article came first depends on which
         # run's story step ran first.
-        meeting.clear()
+        meeting.meeting.clear()
         single = tmp_path / "single.duckdb"
         finish(ingest(*first, "--db", str(single), api_url=api_url, env=web))
         finish(ingest(*second, "--db", str(single), api_url=api_url, env=web))
