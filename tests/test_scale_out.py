@@ -168,7 +168,7 @@ def test_a_lake_writer_waits_for_the_write_lock_then_says_the_lake_is_busy(tmp_p
     lake = f"ducklake:sqlite:{tmp_path}/lake.sqlite"
     with open_writer(lake):
         pass
-    with open(tmp_path / "lake.sqlite.write.lock", "a") as held:  # another writer's block
+    with open(tmp_path / "lake.sqlite.lock", "a") as held:  # another writer's block
         fcntl.flock(held, fcntl.LOCK_EX)
         started = time.monotonic()
         with pytest.raises(WarehouseBusy, match="another writer holds its write lock"):

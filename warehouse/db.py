@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -118,15 +118,15 @@ def _attach_lake(location: str, read_only: bool, extensions: tuple[str, ...] = (
         for name in needed:
             load_extension(conn, name)
         attach = "ATTACH '{}' AS {}".format(location.replace("'", "''"), LAKE_ALIAS)
-        with nullcontext() if read_only else _lake_setup_lock(location):
-            try:
-                conn.execute(attach + (" (READ_ONLY)" if read_only else ""))
-            except duckdb.InvalidInputException as exc:
-                # A catalog file with no lake in it yet (new, or a creation that crashed): this writer creates it.
-                if read_only or catalog is None or _NEW_LAKE_NEEDS_DATA_PATH not in str(exc):
-                    raise
-                data_path = str(catalog) + ".files/"
-                conn.execute(attach + " (DATA_PATH '{}')".format(data_path.replace("'", "''")))
+        try:
+            conn.execute(attach + (" (READ_ONLY)" if read_only else ""))
+        except duckdb.InvalidInputException as exc:
+            # A catalog file with no lake in it yet (new, or a creation that crashed): this writer creates it (one
+            # at a time: open_writer holds the lake's lock).
+            if read_only or catalog is None or _NEW_LAKE_NEEDS_DATA_PATH not in str(exc):
+                raise
+            data_path = str(catalog) + ".files/"
+            conn.execute(attach + " (DATA_PATH '{}')".format(data_path.replace("'", "''")))
         conn.execute(f"USE {LAKE_ALIAS}")
     except BaseException:
         conn.close()
@@ -300,8 +300,7 @@ def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckd
         try:
             migrated = (absolute_location(path), views_fingerprint())
             if migrated not in _migrated or not _holds_every_migration(conn):
-                with _lake_setup_lock(path):
-                    migrate(conn)
+                migrate(conn)
                 _migrated.add(migrated)
             yield conn
         finally:
@@ -310,19 +309,21 @@ def open_writer(path: str | Path, wait_seconds: float = 300.0) -> Iterator[duckd
 
 @contextmanager
 def _lake_write_lock(location: str | Path, wait_seconds: float) -> Iterator[None]:
-    """One writer block at a time on a lake with a catalog file: an exclusive lock on `<catalog>.write.lock`,
-    waited for up to `wait_seconds` (WarehouseBusy after). DuckLake's commits do not conflict when two writers
-    only insert into a table, so two writers that each checked a key was missing both added it (two runs' dedup
-    updates stored one pair twice: data check dedup_state_unique); every loader, the dedup and story state, the
-    search index and the monitor matches rely on seeing the rows committed before them, as one writer on a DuckDB
-    file does. Extraction and fetching, outside the writer blocks, still run at once. A server catalog (Postgres)
-    has no file to lock: its writers are not serialized (docs/deployment.md)."""
+    """One writer block at a time on a lake with a catalog file: an exclusive lock on `<catalog>.lock`, waited
+    for up to `wait_seconds` (WarehouseBusy after), held from the attach (which creates a new lake) through the
+    migrations to the block's end. DuckLake's commits do not conflict when two writers only insert into a table,
+    so two writers that each checked a key was missing both added it (two runs' dedup updates stored one pair
+    twice: data check dedup_state_unique); every loader, the dedup and story state, the search index and the
+    monitor matches rely on seeing the rows committed before them, as one writer on a DuckDB file does.
+    Extraction and fetching, outside the writer blocks, still run at once. A server catalog (Postgres) has no
+    file to lock: its writers are not serialized (docs/deployment.md); two applying one migration conflict at
+    commit, and the later is retried."""
     catalog = _lake_catalog(str(location))[1] if is_lake(location) else None
     if catalog is None:
         yield
         return
     catalog.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{catalog}.write.lock", "a") as lock:  # not inherited: the extraction workers are spawned
+    with open(f"{catalog}.lock", "a") as lock:  # not inherited: the extraction workers are spawned
         started = time.monotonic()
         delay, told = 0.005, False
         while True:
@@ -356,18 +357,3 @@ def _holds_every_migration(conn: duckdb.DuckDBPyConnection) -> bool:
         return conn.execute("SELECT list(version ORDER BY version) FROM schema_migrations").fetchone()[0] == versions
     except duckdb.CatalogException:
         return False
-
-
-@contextmanager
-def _lake_setup_lock(location: str | Path) -> Iterator[None]:
-    """On a lake with a catalog file, writers attach (which creates a new lake) and apply migrations one at a
-    time (an exclusive lock on `<catalog>.lock`), rather than failing on each other's catalog lock and
-    retrying. A DuckDB file needs none (one writer); on a server catalog, writers retry the commits that
-    conflicted. Loading the extensions, most of a connection's set-up, stays outside the lock."""
-    catalog = _lake_catalog(str(location))[1] if is_lake(location) else None
-    if catalog is None:
-        yield
-        return
-    with open(f"{catalog}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
