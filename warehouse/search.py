@@ -7,6 +7,7 @@ download the extension)."""
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,8 @@ _WORDS = r"""regexp_split_to_array(lower(strip_accents({})), '[^\p{{L}}\p{{N}}]+
 _INDEXED_WORD = "word <> '' AND word NOT IN (SELECT word FROM search_stopwords)"
 _QUERY_STEMS = f"""SELECT DISTINCT stem(word, 'porter') AS stem FROM (SELECT unnest({_WORDS.format("$query")}) AS word)
                    WHERE {_INDEXED_WORD}"""
+# The connections load_fts has seen with the stemmer loaded (an extension stays loaded for a connection's life).
+_FTS_LOADED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 # Articles out of the index: never indexed, or changed (a new ingested_at) since.
 _UNINDEXED = """SELECT a.article_id FROM articles a
                 ANTI JOIN search.documents d ON d.article_id = a.article_id AND d.ingested_at = a.ingested_at"""
@@ -83,11 +86,15 @@ def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
     """Load the fts extension (for its stemmer) from the local package, never from the network, once per
     connection; and register the stop words as `search_stopwords`."""
     conn.register("search_stopwords", STOPWORDS)
+    if conn in _FTS_LOADED:
+        return
     # duckdb_functions(), not duckdb_extensions(): the latter lists the extension folder, which a locked-down
-    # reader (warehouse.db.connect_reader) may not touch.
+    # reader (warehouse.db.connect_reader) may not touch. It lists every function (14 ms): asked once per
+    # connection, not once per batch.
     loaded = conn.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'stem'")
     if not loaded.fetchone()[0]:
         load_extension_file(conn, fts_extension_path())
+    _FTS_LOADED.add(conn)
 
 
 def _word_counts(source: str) -> str:
