@@ -138,7 +138,7 @@ def add_the_key_if_missing(location: str, both_looked: threading.Barrier, spans)
         spans.append((entered, time.monotonic()))
 
 
-@pytest.mark.warehouse
+@pytest.mark.e2e  # several processes racing on one lake
 def test_writers_on_one_lake_take_turns_so_none_misses_the_others_rows(tmp_path):
     """DuckLake does not make two commits that only insert conflict: two writers that each found a key missing
     both added it (two runs' dedup updates once stored a pair twice). On a lake with a catalog file, writer blocks
@@ -180,7 +180,7 @@ def test_a_lake_writer_waits_for_the_write_lock_then_says_the_lake_is_busy(tmp_p
             assert conn.execute("SELECT count(*) FROM articles").fetchone() == (0,)
 
 
-@pytest.mark.warehouse
+@pytest.mark.e2e  # several processes racing on one lake
 def test_writers_opening_a_new_lake_at_once_create_it_and_migrate_it_once(tmp_path):
     """No retry here: the first writers of a lake take turns creating it and applying the migrations. Three new
     lakes, four writers each, all released at once. The writers are forked from a server process that imported
