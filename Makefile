@@ -75,7 +75,7 @@ PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 test: install system-deps
 	$(PYTEST)
 
-# Before a commit: the linter, then the fast tiers (no Prefect run, no `mediamon` process), 75-85 s on 2 cores.
+# Before a commit: the linter, then the fast tiers (no Prefect run, no `mediamon` process), 75-100 s on 2 cores.
 check: install $(BIN)/ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
