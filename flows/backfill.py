@@ -26,11 +26,9 @@ from flows.events import announced
 from flows.ingest import DEFAULT_DEDUP, DEFAULT_FETCH_POLICY, WRITE_RETRIES, run_steps, submit_task
 from flows.runners import SettingsTaskRunner, dask_threads
 from pipeline import history, redo
-from pipeline.backfill import BackfillError, backfill_days
 from pipeline.batches import ExtractedBatch, WarehouseState
-from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_targets
-from pipeline.redo import BackfillRequest, BackfillSteps, Mode, backfill_range
-from pipeline.sources import load_sources
+from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget
+from pipeline.redo import BackfillSteps, Mode, backfill_range, backfill_request
 from similarity.monitors import DEFAULT_MONITORS
 from warehouse.dedup import DedupSettings
 
@@ -103,35 +101,21 @@ def backfill(
     run_id = flow_run.get_id() or str(uuid.uuid4())
     # At its end the run announces its new monitor matches and its outcome (flows/events.py), failed or not.
     with announced(db, run_id, "backfill", mode):
-        if archives and mode != "history":
-            raise BackfillError(f"archives are for the history mode, not {mode}")
-        known_sources = load_sources(Path(sources_file)) if sources or mode == "history" else {}
-        days = backfill_days(start, end, list(sources), set(known_sources), max_days)
-        targets = []
-        if mode == "history":
-            targets = history_targets(known_sources, list(sources), list(archives), fetch_policy)
-        settings = load_settings()
-        endpoints = ArchiveEndpoints(settings.wayback_cdx_url, settings.wayback_playback_url, settings.ccnews_base_url)
-        request = BackfillRequest(
-            db=db,
-            run_id=run_id,
-            days=days,
+        request = backfill_request(
+            db,
+            run_id,
+            start=start,
+            end=end,
             mode=mode,
             sources=list(sources),
+            sources_file=Path(sources_file),
+            max_days=max_days,
             policy=fetch_policy,
             dedup=dedup,
             monitors=monitors,
-            parameters={
-                "start": str(start),
-                "end": str(end),
-                "mode": mode,
-                "sources": list(sources),
-                "db": db,
-                **({"archives": list(archives), "force": force} if mode == "history" else {}),
-            },
-            targets=targets,
-            endpoints=endpoints,
+            archives=list(archives),
             force=force,
+            settings=load_settings(),
         )
         # Days are redone on the task runner (on Dask, two per worker thread at a time) and loaded here in order.
         threads = dask_threads()

@@ -4,7 +4,6 @@ core with its name and retries; the flow passes them, Prefect's `submit` and the
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Annotated
 
@@ -20,16 +19,15 @@ from extractors import ExtractOptions
 from extractors.document import DEFAULT_MAX_BYTES
 from extractors.language import MIN_PROBABILITY
 from extractors.listings import Link
-from extractors.urls import strip_userinfo
 from fetching.fetch import FetchPolicy, FetchResult
 from fetching.files import FoundFile, discover_documents
 from flows.events import announced
 from flows.runners import SettingsTaskRunner, dask_threads
 from pipeline import batches, runs, web
 from pipeline.batches import ExtractedBatch, WarehouseState
-from pipeline.ingest import IngestRequest, IngestSteps, ingest_documents
+from pipeline.ingest import IngestSteps, ingest_documents, ingest_request
 from pipeline.pool import ExtractionPool
-from similarity.monitors import DEFAULT_MONITORS, parse_query
+from similarity.monitors import DEFAULT_MONITORS
 from warehouse.checks import CheckFailure, DataChecksFailed
 from warehouse.db import is_write_conflict
 from warehouse.dedup import DedupSettings
@@ -230,31 +228,21 @@ def ingest(
     run_id = flow_run.get_id() or str(uuid.uuid4())
     # At its end the run announces its new monitor matches and its outcome (flows/events.py), failed or not.
     with announced(db, run_id, "ingest"):
-        for query in monitors.values():
-            parse_query(query)  # a bad monitor query fails the run before anything is written
         max_pending, workers = in_flight_and_workers(extract_workers)
-        request = IngestRequest(
-            db=db,
-            run_id=run_id,
-            paths=list(paths),
-            urls=list(urls),
-            url_lists=list(url_lists),
+        request = ingest_request(
+            db,
+            run_id,
+            paths=paths,
+            urls=urls,
+            url_lists=url_lists,
             source_name=source_name,
             batch_size=batch_size,
             options=ExtractOptions(max_bytes=max_document_bytes, language_min_probability=language_min_probability),
-            policy=dataclasses.replace(fetch_policy, max_bytes=max_document_bytes),
+            policy=fetch_policy,
             dedup=dedup,
             monitors=monitors,
             follow_symlinks=follow_symlinks,
-            parameters={
-                "paths": list(paths),
-                "urls": [strip_userinfo(u) for u in urls],  # credentials are never stored
-                "url_lists": [strip_userinfo(u) for u in url_lists],
-                "db": db,
-                "source_name": source_name,
-                "batch_size": batch_size,
-                "extract_workers": extract_workers,
-            },
+            extract_workers=extract_workers,
         )
         steps = IngestSteps(
             run=run_steps(db),

@@ -335,14 +335,10 @@ def _flow_session(settings: Settings, server: TemporaryServer | None = None) -> 
 
 
 def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.backfill import BackfillError, backfill_days
-    from pipeline.sources import load_sources
+    from pipeline.redo import plan_backfill
 
     # The request is checked here, before Prefect starts a server: a wrong range is a line, not 17 s and a traceback.
-    if args.archives and args.mode != "history":
-        raise BackfillError(f"--archives is for --mode history, not {args.mode}")
-    known = set(load_sources(settings.sources)) if args.source or args.mode == "history" else set()
-    backfill_days(args.start, args.end, args.source, known, args.max_days)
+    plan_backfill(args.start, args.end, args.mode, args.source, settings.sources, args.max_days, args.archives or [])
     server = _start_temporary_server(settings)
     from flows.backfill import backfill
     from flows.runners import configured_task_runner

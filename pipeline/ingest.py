@@ -7,12 +7,14 @@ the same run loop serves both, and tests drive it with a plain executor or direc
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from extractors import ExtractOptions
 from extractors.listings import Link
+from extractors.urls import strip_userinfo
 from fetching.fetch import FetchPolicy, FetchResult
 from fetching.files import FoundFile, discover_documents
 from fetching.warc import WarcCounts
@@ -32,6 +34,7 @@ from pipeline.runs import (
 )
 from pipeline.warc import WarcChunk, describe_counts, is_warc, warc_chunks, with_provenance
 from pipeline.web import discover_web, fetch_pages
+from similarity.monitors import parse_query
 from warehouse.checks import DataChecksFailed
 from warehouse.dedup import DedupSettings
 from warehouse.load import RejectedDocument
@@ -54,6 +57,52 @@ class IngestRequest:
     monitors: dict[str, str] = field(default_factory=dict)
     follow_symlinks: bool = False
     parameters: dict = field(default_factory=dict)
+
+
+def ingest_request(
+    db: str,
+    run_id: str,
+    *,
+    paths: list[str] = (),
+    urls: list[str] = (),
+    url_lists: list[str] = (),
+    source_name: str | None = None,
+    batch_size: int,
+    options: ExtractOptions,
+    policy: FetchPolicy,
+    dedup: DedupSettings,
+    monitors: dict[str, str],
+    follow_symlinks: bool = False,
+    extract_workers: int | None = None,
+) -> IngestRequest:
+    """The request for a run's parameters (the ingest flow's): every monitor query is parsed first, so a bad one
+    fails the run before anything is written (QueryError); no page larger than the documents' limit is fetched;
+    the run's row records the parameters with any credentials taken out of the URLs."""
+    for query in monitors.values():
+        parse_query(query)
+    return IngestRequest(
+        db=db,
+        run_id=run_id,
+        paths=list(paths),
+        urls=list(urls),
+        url_lists=list(url_lists),
+        source_name=source_name,
+        batch_size=batch_size,
+        options=options,
+        policy=dataclasses.replace(policy, max_bytes=options.max_bytes),
+        dedup=dedup,
+        monitors=dict(monitors),
+        follow_symlinks=follow_symlinks,
+        parameters={
+            "paths": list(paths),
+            "urls": [strip_userinfo(u) for u in urls],  # credentials are never stored
+            "url_lists": [strip_userinfo(u) for u in url_lists],
+            "db": db,
+            "source_name": source_name,
+            "batch_size": batch_size,
+            "extract_workers": extract_workers,
+        },
+    )
 
 
 @dataclass

@@ -9,15 +9,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
+from config.settings import Settings
 from extractors import ExtractOptions
 from extractors.listings import Link
 from fetching.fetch import FetchPolicy, FetchResult
+from pipeline.backfill import BackfillError, backfill_days
 from pipeline.batches import ExtractedBatch, WarehouseState, extract_fetched, stored_state
-from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_day
+from pipeline.history import ArchiveEndpoints, HistoryDay, HistoryTarget, history_day, history_targets
 from pipeline.pool import MIN_FRESH_MAP_JOBS, ExtractionPool, default_workers
 from pipeline.runs import Done, Pending, Run, RunSteps, Submit, call_now, load_in_order, log, open_run
+from pipeline.sources import Source, load_sources
 from pipeline.web import fetch_pages
 from warehouse.backfill import finished_history, forget_signatures, record_history, stored_responses
 from warehouse.db import open_writer
@@ -80,6 +84,69 @@ class BackfillRequest:
     targets: list[HistoryTarget] = field(default_factory=list)
     endpoints: ArchiveEndpoints = field(default_factory=ArchiveEndpoints)
     force: bool = False
+
+
+def plan_backfill(
+    start: date,
+    end: date,
+    mode: Mode,
+    sources: list[str],
+    sources_file: Path,
+    max_days: int,
+    archives: list[str] = (),
+) -> tuple[list[date], dict[str, Source]]:
+    """The days to redo and the sources file's sources, or BackfillError saying what is wrong with the request:
+    archives with another mode than history, a reversed or too long range, an unknown source. The sources file
+    is read only when sources are named or for history (the other modes redo what the warehouse holds)."""
+    if archives and mode != "history":
+        raise BackfillError(f"archives are for the history mode, not {mode}")
+    known = load_sources(sources_file) if sources or mode == "history" else {}
+    return backfill_days(start, end, list(sources), set(known), max_days), known
+
+
+def backfill_request(
+    db: str,
+    run_id: str,
+    *,
+    start: date,
+    end: date,
+    mode: Mode,
+    sources: list[str],
+    sources_file: Path,
+    max_days: int,
+    policy: FetchPolicy,
+    dedup: DedupSettings,
+    monitors: dict[str, str],
+    archives: list[str],
+    force: bool,
+    settings: Settings,
+) -> BackfillRequest:
+    """The request for a backfill run's parameters (the backfill flow's), checked by plan_backfill; for history,
+    the (source, archive) pairs to look up and where the archives are (`settings`). The run's row records the
+    parameters, history's own only for history."""
+    days, known = plan_backfill(start, end, mode, sources, sources_file, max_days, archives)
+    history = mode == "history"
+    return BackfillRequest(
+        db=db,
+        run_id=run_id,
+        days=days,
+        mode=mode,
+        sources=list(sources),
+        policy=policy,
+        dedup=dedup,
+        monitors=monitors,
+        parameters={
+            "start": str(start),
+            "end": str(end),
+            "mode": mode,
+            "sources": list(sources),
+            "db": db,
+            **({"archives": list(archives), "force": force} if history else {}),
+        },
+        targets=history_targets(known, list(sources), list(archives), policy) if history else [],
+        endpoints=ArchiveEndpoints(settings.wayback_cdx_url, settings.wayback_playback_url, settings.ccnews_base_url),
+        force=force,
+    )
 
 
 @dataclass

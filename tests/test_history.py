@@ -440,7 +440,7 @@ min_host_interval = 0.0
     assert again.returncode == 0 and "0 loaded" in again.stdout and checksums(fresh_db) == before, again.stderr
     nowhere = {**env, "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # nothing listens: a server would be an error
     for argv, message in [
-        (["--archives", "wayback"], "--archives is for --mode history, not reextract"),
+        (["--archives", "wayback"], "archives are for the history mode, not reextract"),
         (["--mode", "history", "--source", "nope"], "unknown source(s) nope"),
     ]:
         bad = run(*argv, env=nowhere)
