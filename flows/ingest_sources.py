@@ -16,7 +16,7 @@ from extractors.language import MIN_PROBABILITY
 from fetching.fetch import FetchPolicy
 from flows.events import announced
 from flows.ingest import DEFAULT_FETCH_POLICY, ingest
-from pipeline.sources import SourcesError, ingest_parameters, load_sources
+from pipeline.sources import source_runs
 from similarity.monitors import DEFAULT_MONITORS
 
 
@@ -52,11 +52,7 @@ def ingest_sources(
     """
     # Each ingest run announces itself (flows/events.py); this run does so only when it fails before them.
     with announced(db, flow_run.get_id() or str(uuid.uuid4()), "ingest-sources", on_success=False):
-        known = load_sources(Path(sources_file))
-        unknown = sorted(set(sources) - set(known))
-        if unknown:
-            raise SourcesError(f"unknown source(s) {', '.join(unknown)} in {sources_file}; known: {', '.join(known)}")
-        runs = [ingest_parameters(known[name], fetch_policy) for name in sources]  # a bad URL list: before any run
+        runs = source_runs(Path(sources_file), list(sources), fetch_policy)
     return [
         ingest(
             **parameters,

@@ -20,7 +20,7 @@ from flows.backfill import backfill
 from flows.digest import digest
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
-from pipeline.sources import DigestSchedule, Source, SourcesError
+from pipeline.sources import DigestSchedule, Source, SourcesError, schedule_groups
 from warehouse.db import absolute_location
 
 INTERVAL = re.compile(r"every\s+(\d+)\s*([smhd])", re.IGNORECASE)
@@ -44,15 +44,6 @@ def parse_schedule(text: object) -> Schedule:
         raise ValueError(
             f"schedule {text!r} is neither a five-field cron line ('*/30 * * * *') nor an interval ('every 15m')"
         ) from None
-
-
-def schedule_groups(sources: dict[str, Source]) -> dict[str, list[str]]:
-    """Source names by schedule text, in the sources file's order; sources without a schedule are left out."""
-    groups: dict[str, list[str]] = {}
-    for source in sources.values():
-        if source.schedule is not None:
-            groups.setdefault(str(source.schedule).strip(), []).append(source.name)
-    return groups
 
 
 def build_deployments(

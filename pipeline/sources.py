@@ -124,6 +124,25 @@ def ingest_parameters(source: Source, base_policy: FetchPolicy) -> dict:
     return {**targets, "source_name": source.name, "fetch_policy": source.fetch_policy(base_policy)}
 
 
+def source_runs(path: Path, names: list[str], base_policy: FetchPolicy) -> list[dict]:
+    """The ingest flow's parameters for each named source of the sources file at `path`, in order (a schedule
+    group's runs): SourcesError naming the unknown ones, or a bad URL list, before any run starts."""
+    known = load_sources(path)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise SourcesError(f"unknown source(s) {', '.join(unknown)} in {path}; known: {', '.join(known)}")
+    return [ingest_parameters(known[name], base_policy) for name in names]
+
+
+def schedule_groups(sources: dict[str, Source]) -> dict[str, list[str]]:
+    """Source names by schedule text, in the sources file's order; sources without a schedule are left out."""
+    groups: dict[str, list[str]] = {}
+    for source in sources.values():
+        if source.schedule is not None:
+            groups.setdefault(str(source.schedule).strip(), []).append(source.name)
+    return groups
+
+
 def _check_policy_keys(settings: dict, where: str) -> None:
     unknown = set(settings) - POLICY_KEYS
     if unknown:

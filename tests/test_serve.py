@@ -39,8 +39,8 @@ from flows.backfill import backfill
 from flows.digest import digest
 from flows.ingest import ingest
 from flows.ingest_sources import ingest_sources
-from flows.serve import build_deployments, parse_schedule, schedule_groups
-from pipeline.sources import Source, SourcesError, load_digest_schedule, load_sources
+from flows.serve import build_deployments, parse_schedule
+from pipeline.sources import Source, SourcesError, load_digest_schedule, load_sources, schedule_groups
 from tests import fixture_site as fs
 from tests.conftest import REPO_ROOT, SEEDS_DIR
 from tests.helpers.browser import ARTIFACTS
