@@ -75,7 +75,7 @@ def test_reader_says_the_warehouse_is_busy_then_answers_when_the_writer_is_done(
     assert reader.returncode == 0 and out.splitlines() == ["n", "0"] and err == ""
 
 
-@pytest.mark.warehouse
+@pytest.mark.e2e  # another process holds the warehouse
 def test_writer_logs_waiting_for_the_lock_and_getting_it(tmp_path, caplog):
     """A writer blocked by another process says so once, and says when it got the lock and how long it waited."""
     import logging
