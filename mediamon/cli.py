@@ -338,7 +338,7 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.redo import plan_backfill
 
     # The request is checked here, before Prefect starts a server: a wrong range is a line, not 17 s and a traceback.
-    plan_backfill(args.start, args.end, args.mode, args.source, settings.sources, args.max_days, args.archives or [])
+    plan_backfill(args.start, args.end, args.mode, args.source, settings.sources, args.max_days, args.archives)
     server = _start_temporary_server(settings)
     from flows.backfill import backfill
     from flows.runners import configured_task_runner

@@ -38,7 +38,8 @@ _WORDS = r"""regexp_split_to_array(lower(strip_accents({})), '[^\p{{L}}\p{{N}}]+
 _INDEXED_WORD = "word <> '' AND word NOT IN (SELECT word FROM search_stopwords)"
 _QUERY_STEMS = f"""SELECT DISTINCT stem(word, 'porter') AS stem FROM (SELECT unnest({_WORDS.format("$query")}) AS word)
                    WHERE {_INDEXED_WORD}"""
-# The connections load_fts has seen with the stemmer loaded (an extension stays loaded for a connection's life).
+# The connections load_fts has loaded the stemmer on and registered the stop words with (both stay for the
+# connection's life).
 _FTS_LOADED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 # Articles out of the index: never indexed, or changed (a new ingested_at) since.
 _UNINDEXED = """SELECT a.article_id FROM articles a
@@ -85,9 +86,9 @@ def fts_extension_path() -> Path:
 def load_fts(conn: duckdb.DuckDBPyConnection) -> None:
     """Load the fts extension (for its stemmer) from the local package, never from the network, once per
     connection; and register the stop words as `search_stopwords`."""
-    conn.register("search_stopwords", STOPWORDS)
-    if conn in _FTS_LOADED:
+    if conn in _FTS_LOADED:  # both done for this connection already: they last its life
         return
+    conn.register("search_stopwords", STOPWORDS)
     # duckdb_functions(), not duckdb_extensions(): the latter lists the extension folder, which a locked-down
     # reader (warehouse.db.connect_reader) may not touch. It lists every function (14 ms): asked once per
     # connection, not once per batch.
