@@ -160,6 +160,19 @@ def descendants(table: dict[int, tuple[int, int, int]], root: int) -> list[int]:
     return found
 
 
+def leftovers(session: int) -> list[int]:
+    """Processes still in the session (and process group) `session` started by run_timed."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # the process group: the session's leader made it and its children keep it
+            found.append(int(stat.parent.name))
+    return found
+
+
 def run_timed(
     command: list[str],
     env: dict[str, str],
@@ -177,13 +190,19 @@ def run_timed(
         out.flush()
         log_start = out.tell()
         started, started_clock = time.monotonic(), time.time()
-        process = subprocess.Popen(command, env={**env, **(extra_env or {})}, cwd=cwd, stdout=out, stderr=out)
+        process = subprocess.Popen(
+            command, env={**env, **(extra_env or {})}, cwd=cwd, stdout=out, stderr=out, start_new_session=True
+        )
         sampler = Sampler(process.pid, interval, server_root)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         ended = time.monotonic()
         process.returncode = os.waitstatus_to_exitcode(status)
         sampler.stop()
+    left = leftovers(process.pid)
+    if left:  # a run that leaves a process behind (a server it started) would load the later runs: say so, stop it
+        print(f"  note: {' '.join(command[:3])} left {len(left)} process(es) running: {left}; killed", flush=True)
+        os.killpg(process.pid, signal.SIGKILL)
     if process.returncode:
         sys.exit(f"failed ({process.returncode}): {' '.join(command)}\n{log.read_text()[-3000:]}")
     return {

@@ -153,6 +153,10 @@ def instrument(marks: Marks, early_pool) -> None:
     if skip_teardown is not None:  # the product's last at-exit handler leaves with os._exit: write the marks first
 
         def write_then_skip():
+            # The product's handler is registered after the early server's stop, so it runs before it and its
+            # os._exit would leave the server running: stop it here (timed as the handler would be).
+            if EARLY_SERVER is not None and EARLY_SERVER.poll() is None:
+                marks.timed("temporary server stop", stop_early_server)()
             marks.write()
             skip_teardown()
 
@@ -262,8 +266,14 @@ def wait_for_early_server(marks: Marks) -> None:
 
 
 def stop_early_server() -> None:
+    if EARLY_SERVER.poll() is not None:  # stopped already (by write_then_skip, see instrument)
+        return
     EARLY_SERVER.terminate()
-    EARLY_SERVER.wait(timeout=10)
+    try:
+        EARLY_SERVER.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        EARLY_SERVER.kill()
+        EARLY_SERVER.wait()
 
 
 if __name__ == "__main__":
