@@ -71,7 +71,7 @@ server-stop:
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 # The fast tiers' module fixtures are cheap (a warehouse or two): a worker out of tests takes them from the other,
-# test by test, instead of waiting for the other's last module (83 s instead of 89 s on 2 cores).
+# test by test, instead of waiting for the other's last module (80-88 s against 85-89 s, alternating runs).
 PYTEST_FAST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Every tier (pure, warehouse, flows, e2e; see pyproject.toml): what CI runs, with its 15 slowest tests.
