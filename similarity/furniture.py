@@ -41,6 +41,23 @@ def strip_furniture(text: str, furniture: Collection[int]) -> str:
     return "\n\n".join(line for line in text_lines(text) if line_key(line) not in furniture)
 
 
+def lead_without_furniture(text: str, furniture: Collection[int], words: int) -> str:
+    """The first `words` words of the text without its furniture lines, joined by spaces: what
+    `" ".join(strip_furniture(text, furniture).split()[:words])` gives, with only the lines up to the lead's last
+    word hashed (a story's terms read the lead; the rest of a long text was hashed for nothing)."""
+    if words <= 0:
+        return " ".join(strip_furniture(text, furniture).split()[:words])
+    lead: list[str] = []
+    for line in text.splitlines():  # as text_lines: each line stripped, empty ones skipped
+        line = line.strip()
+        if not line or (furniture and line_key(line) in furniture):
+            continue
+        lead += line.split()[: words - len(lead)]
+        if len(lead) == words:
+            break
+    return " ".join(lead)
+
+
 def outlet_of(url: str | None, source_uri: str | None = None, site_name: str | None = None) -> str:
     """The outlet whose furniture a text carries: the host of its canonical URL or of the fetched URI (no
     leading "www."), else the site name, else "" (local files without either share one outlet)."""

@@ -13,6 +13,7 @@ import pytest
 from extractors import Article, extract_document
 from extractors.normalize import QUOTE_FOLDS, content_hash, count_words, normalize_text
 from pipeline.pool import ExtractionPool
+from similarity.furniture import line_keys
 from similarity.minhash import (
     EMPTY_MINIMUM,
     MinHashParams,
@@ -263,10 +264,23 @@ def test_dedup_and_monitors_on_the_pool_equal_in_process(tmp_path, seed_paths):
                 matches = conn.execute(
                     "SELECT m.*, a.source_uri FROM monitor_matches m JOIN articles a USING (article_id) ORDER BY ALL"
                 ).fetchall()
-                results.append((state(conn), matches))
+                lines = {  # each article's line keys (hashed on the workers), its outlet's counts, its story terms
+                    table: conn.execute(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
+                    for table, columns in (
+                        ("article_lines", "*"),
+                        ("outlet_lines", "*"),
+                        ("story_articles", "* EXCLUDE (first_ingested_at)"),  # the time of each load
+                    )
+                }
+                texts = conn.execute("SELECT article_id, text FROM articles WHERE duplicate_of IS NULL").fetchall()
+                assert sorted((a, k) for a, _, k in lines["article_lines"]) == sorted(
+                    (article_id, key) for article_id, text in texts for key in line_keys(text)
+                ), name  # each article's own lines
+                results.append((state(conn), matches, lines))
         assert pool._executor is not None  # the per-article work went to worker processes
     assert results[0] == results[1]
     assert any(duplicate for _, duplicate, _ in results[0][0]["articles"]) and len(results[0][1]) == 4
+    assert len(results[0][2]["article_lines"]) > len(articles)
 
 
 def test_dedup_cut_short_is_finished_by_the_next_update(tmp_path, monkeypatch):

@@ -14,7 +14,14 @@ import pytest
 import similarity.stories as stories_module
 from extractors import Article
 from extractors.normalize import content_hash, count_words
-from similarity.furniture import count_lines, furniture_keys, line_key, outlet_of, strip_furniture
+from similarity.furniture import (
+    count_lines,
+    furniture_keys,
+    lead_without_furniture,
+    line_key,
+    outlet_of,
+    strip_furniture,
+)
 from similarity.stories import (
     StoryAssignment,
     StoryDocument,
@@ -197,6 +204,36 @@ def test_furniture_lines_are_learned_per_outlet_and_stripped():
     assert furniture_keys(count_lines(texts[:3]), min_articles=4) == frozenset()
     assert outlet_of("https://www.news.example/a", "file:///x", "News") == "news.example"
     assert outlet_of(None, "file:///tmp/a.txt", "Some Site") == "some site"
+
+
+# Line breaks str.splitlines() knows (each also whitespace to str.split), spaces, and the furniture-like lines.
+BREAKS = ["\n", "\r\n", "\r", "\n\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+SPACES = [" ", "  ", "\t", "\u00a0", "\u3000", ""]
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("seed", range(4))
+def test_lead_without_furniture_is_the_lead_of_the_stripped_text(seed):
+    """Story terms read the lead of the text without its furniture; the lead is cut while reading the lines, so
+    a long text is not hashed to its end. Same words as stripping the whole text, for every kind of line break,
+    space, blank or furniture-only line, furniture in a line's other spelling, and leads longer than the text."""
+    rng = random.Random(seed)
+    notices = ["We use cookies.", "SIGN UP  for our newsletter!", "Read more", "\u00a9 2022 News"]
+    furniture = frozenset(line_key(line) for line in notices[: 1 + seed % 4])
+    for _ in range(200):
+        lines = []
+        for _ in range(rng.randrange(0, 12)):
+            if rng.random() < 0.3:
+                line = rng.choice(notices)
+                line = line.lower() if rng.random() < 0.3 else line  # the same key in another case
+            else:
+                line = rng.choice(SPACES).join(rng.choice(VOCABULARY) for _ in range(rng.randrange(0, 9)))
+            lines.append(rng.choice(SPACES) + line + rng.choice(SPACES))
+        text = "".join(line + rng.choice(BREAKS) for line in lines)
+        for words in (0, 1, 5, 30, 500):
+            for keys in (furniture, frozenset()):
+                expected = " ".join(strip_furniture(text, keys).split()[:words])
+                assert lead_without_furniture(text, keys, words) == expected, (text, words)
 
 
 # In the warehouse.

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from similarity.duplicates import DedupSettings
-from similarity.furniture import line_keys, outlet_of, strip_furniture
+from similarity.furniture import lead_without_furniture, line_keys, outlet_of
 from similarity.stories import StorySettings, assign_story_rows, idf_weights, story_terms, tfidf_rows
 from warehouse.changes import ChangeScope, change_scope, compares_all
 from warehouse.db import on_lake
@@ -81,7 +81,9 @@ def assign_stories(
     stale, ingested = [row[0] for row in rows], dict(rows)
     crossed: set[tuple[str, int]] = set()
     for start in range(0, len(stale), _BATCH):
-        crossed |= _count_lines(conn, stale[start : start + _BATCH], ingested, story_settings.furniture_articles)
+        crossed |= _count_lines(
+            conn, stale[start : start + _BATCH], ingested, story_settings.furniture_articles, parallel_map
+        )
     if crossed:
         _refresh_terms(conn, crossed, story_settings, parallel_map)
     merged: dict[str, str] = {}
@@ -270,18 +272,25 @@ def _add_document_frequencies(conn: duckdb.DuckDBPyConnection, counts: Counter, 
 
 
 def _count_lines(
-    conn: duckdb.DuckDBPyConnection, ids: list[str], ingested: dict[str, datetime], min_articles: int
+    conn: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    ingested: dict[str, datetime],
+    min_articles: int,
+    parallel_map: ParallelMap = map,
 ) -> set[tuple[str, int]]:
     """Store the lines of these new canonical articles (`ingested`: their first_ingested_at) and add them to their
-    outlets' counts; returns the (outlet, line) pairs that became furniture with them."""
+    outlets' counts; returns the (outlet, line) pairs that became furniture with them. The lines are hashed with
+    `parallel_map`."""
     rows = articles_by_id(
         conn, ids, "article_id, url, source_uri, site_name, text", [ingested[i] for i in ids], "first_ingested_at"
     )
     article_ids, outlets, keys = [], [], []
     counts: Counter = Counter()
-    for article_id, url, source_uri, site_name, text in rows:
+    for (article_id, url, source_uri, site_name, _), text_keys in zip(
+        rows, parallel_map(line_keys, [row[4] for row in rows]), strict=True
+    ):
         outlet = outlet_of(url, source_uri, site_name)
-        for key in line_keys(text):
+        for key in text_keys:
             article_ids.append(article_id)
             outlets.append(outlet)
             keys.append(key)
@@ -360,8 +369,11 @@ def _terms_of(
     )
     outlets = [outlet_of(row[2], row[3], row[4]) for row in rows]
     furniture = _furniture(conn, outlets, story_settings.furniture_articles)
-    texts = [strip_furniture(row[8], furniture.get(outlet, ())) for row, outlet in zip(rows, outlets, strict=True)]
-    terms = parallel_map(partial(story_terms, lead_words=story_settings.lead_words), [row[7] for row in rows], texts)
+    leads = [
+        lead_without_furniture(row[8], furniture.get(outlet, ()), story_settings.lead_words)
+        for row, outlet in zip(rows, outlets, strict=True)
+    ]
+    terms = parallel_map(partial(story_terms, lead_words=story_settings.lead_words), [row[7] for row in rows], leads)
     return [
         _Terms(row[0], row[1], outlet, row[5], row[6], t) for row, outlet, t in zip(rows, outlets, terms, strict=True)
     ]
