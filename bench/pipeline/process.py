@@ -160,17 +160,24 @@ def descendants(table: dict[int, tuple[int, int, int]], root: int) -> list[int]:
     return found
 
 
-def leftovers(session: int) -> list[int]:
-    """Processes still in the session (and process group) `session` started by run_timed."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session:  # the process group: the session's leader made it and its children keep it
-            found.append(int(stat.parent.name))
-    return found
+def leftovers(session: int, grace: float = 5.0) -> list[int]:
+    """Processes still running in the session (and process group) `session` started by run_timed, `grace` seconds
+    after its leader exited: multiprocessing's resource tracker, for one, exits a moment after the process that
+    started it."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # The process group (the session's leader made it and its children keep it); zombies have exited.
+            if int(fields[3]) == session and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
 
 
 def run_timed(
