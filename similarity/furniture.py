@@ -6,7 +6,7 @@ out of the story features. The duplicates side can use the same keys and `strip_
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from extractors.normalize import normalize_text
@@ -14,7 +14,14 @@ from extractors.normalize import normalize_text
 
 def text_lines(text: str) -> list[str]:
     """The non-empty lines of a text (paragraphs or single lines), stripped."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return list(iter_lines(text))
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """text_lines one at a time, for a reader that may stop early."""
+    for line in text.splitlines():
+        if line := line.strip():
+            yield line
 
 
 def line_key(line: str) -> int:
@@ -48,9 +55,8 @@ def lead_without_furniture(text: str, furniture: Collection[int], words: int) ->
     if words <= 0:
         return " ".join(strip_furniture(text, furniture).split()[:words])
     lead: list[str] = []
-    for line in text.splitlines():  # as text_lines: each line stripped, empty ones skipped
-        line = line.strip()
-        if not line or (furniture and line_key(line) in furniture):
+    for line in iter_lines(text):
+        if furniture and line_key(line) in furniture:
             continue
         lead += line.split()[: words - len(lead)]
         if len(lead) == words:

@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -56,9 +57,9 @@ CORES = len(os.sched_getaffinity(0))
 # --- processes: timing, rusage, sampling -------------------------------------------------------------------------
 
 
-def proc_table() -> dict[int, tuple[int, int, int]]:
-    """pid -> (parent pid, user+system ticks, resident pages) of every process on the machine."""
-    table = {}
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command's name: state, parent pid, process group, ...) of
+    every process on the machine."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -66,9 +67,12 @@ def proc_table() -> dict[int, tuple[int, int, int]]:
             stat = Path(f"/proc/{entry.name}/stat").read_text()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
-    return table
+        yield int(entry.name), stat.rsplit(")", 1)[1].split()
+
+
+def proc_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, user+system ticks, resident pages) of every process on the machine."""
+    return {pid: (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21])) for pid, fields in proc_stats()}
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -166,15 +170,8 @@ def leftovers(session: int, grace: float = 5.0) -> list[int]:
     started it."""
     deadline = time.monotonic() + grace
     while True:
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            # The process group (the session's leader made it and its children keep it); zombies have exited.
-            if int(fields[3]) == session and fields[0] != "Z":
-                found.append(int(stat.parent.name))
+        # The process group (the session's leader made it and its children keep it); zombies have exited.
+        found = [pid for pid, fields in proc_stats() if int(fields[3]) == session and fields[0] != "Z"]
         if not found or time.monotonic() >= deadline:
             return found
         time.sleep(0.1)
